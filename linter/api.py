@@ -1,0 +1,332 @@
+"""What rules import: rule base classes, Diagnostic, Fix, Edit, Applicability, Severity, Value.
+
+Rules are pure: they read a parsed document, a ConfigView or a parsed script and yield
+Diagnostics. They never print, read files or import the user's code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from trainlint.text import LineIndex, Span
+
+if TYPE_CHECKING:
+    from trainlint.context import RuleContext
+    from trainlint.script import ParsedScript
+
+DOCS_BASE_URL = "https://github.com/trainlint/trainlint/blob/main/docs/rules"
+
+__all__ = [
+    "Applicability", "ConfigRule", "ConfigView", "Diagnostic", "DocumentRule", "Edit",
+    "Example", "Fix", "FixAvailability", "LineIndex", "ParseErrorRule", "ParsedDocument", "ProbeRule", "Rule", "RuleOptions",
+    "ScriptRule", "Severity", "Span", "SuppressionRule", "UNRESOLVED", "Value",
+]
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"info": 0, "warning": 1, "error": 2}[self.value]
+
+
+class Applicability(str, Enum):
+    """ruff's fix applicability: safe fixes keep the run's math, unsafe ones change it."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+    DISPLAY = "display"
+
+
+class FixAvailability(str, Enum):
+    NONE = "none"
+    SOMETIMES = "sometimes"
+    ALWAYS = "always"
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace the characters in [span.start, span.end) of the diagnostic's file."""
+
+    span: Span
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    applicability: Applicability
+    message: str
+    edits: tuple[Edit, ...]
+
+    @classmethod
+    def replace(cls, span: Span, content: str, message: str,
+                applicability: Applicability = Applicability.SAFE) -> Fix:
+        return cls(applicability, message, (Edit(span, content),))
+
+
+@dataclass(slots=True)
+class Diagnostic:
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    path: str
+    span: Span
+    fix: Fix | None = None
+    url: str = ""
+    # Where the finding should also be suppressible (a launcher line that set the value).
+    notes: tuple[str, ...] = ()
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix is not None and self.fix.applicability is not Applicability.DISPLAY
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.span.start, self.code)
+
+
+class _Unresolved:
+    """A value trainlint cannot know statically (environment variable, expression, ...)."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNRESOLVED"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNRESOLVED: Any = _Unresolved()
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """One value of a config, with the file and span it came from.
+
+    `value` is the Python value trainlint reads (YAML 1.2 semantics for YAML plain scalars,
+    so `1e-4` is the float the author meant; TL004 reports what YAML 1.1 loaders do instead).
+    `UNRESOLVED` marks a value that cannot be known statically.
+    """
+
+    value: Any
+    path: str
+    span: Span
+    key: str
+    key_span: Span | None = None
+    raw: str = ""
+    style: str | None = None  # YAML scalar style: plain, single, double, literal, folded
+    tag: str | None = None  # YAML tag, or "interpolation" for OmegaConf ${...}
+    document: int = 0
+    origin: str = ""  # what produced it: "yaml", "json", "toml", "argparse", "constant", "shell", ...
+    overrode: Value | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.value is not UNRESOLVED and self.tag != "interpolation"
+
+    @property
+    def number(self) -> float | None:
+        """The value as a finite number, or None (bools and strings are not numbers)."""
+        value = self.value
+        if isinstance(value, bool) or not self.known:
+            return None
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            return value
+        if isinstance(value, str):
+            try:
+                parsed = float(value.strip())
+            except ValueError:
+                return None
+            return parsed if math.isfinite(parsed) else None
+        return None
+
+    @property
+    def leaf_key(self) -> str:
+        return self.key.rsplit(".", 1)[-1]
+
+
+@dataclass(slots=True)
+class ParsedDocument:
+    """A config file as the format adapter read it: every leaf value in file order.
+
+    `entries` keeps repeated keys (TL005) and list items (`a.0.b`). `documents` is the number
+    of YAML documents. `dialect` is filled by detection; None means "not a training config".
+    """
+
+    path: str
+    text: str
+    format: str
+    entries: list[Value]
+    index: LineIndex
+    documents: int = 1
+    dialect: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ConfigView:
+    """Canonical setting name -> Value for one training setup (one document or one launch)."""
+
+    __slots__ = ("path", "dialect", "values", "raw", "document", "derived", "invalid", "label")
+
+    def __init__(self, path: str, dialect: str, values: dict[str, Value],
+                 raw: dict[str, Value], document: ParsedDocument | None = None) -> None:
+        self.path = path
+        self.dialect = dialect
+        self.values = values
+        self.raw = raw
+        self.document = document
+        self.derived: dict[str, Any] = {}  # cache of derived quantities (trainlint.derive)
+        self.invalid: list[Any] = []  # values the schema rejected (InvalidValue), for TL002
+        self.label = ""  # for an effective config: the launch it belongs to
+
+    def get(self, name: str) -> Value | None:
+        return self.values.get(name)
+
+    def number(self, name: str) -> float | None:
+        value = self.values.get(name)
+        return None if value is None else value.number
+
+    def known(self, name: str) -> Any:
+        """The plain value when it is known, else None."""
+        value = self.values.get(name)
+        if value is None or not value.known:
+            return None
+        return value.value
+
+    def flag(self, name: str) -> bool | None:
+        value = self.known(name)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        return None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.values
+
+
+class RuleOptions:
+    """Base of per-rule options: a dataclass whose fields Pydantic validates from settings.
+
+    Declare `@dataclass class Options(RuleOptions): max_share: float = 0.1` on the rule.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A small file a rule's test runs: `bad` ones must fire the rule, `good` ones must not.
+
+    `fixed` is the text after `--fix` (or `--unsafe-fixes` when `unsafe` is True).
+    `settings` are `[tool.trainlint]` keys for the run (e.g. {"model-type": "ctc"}).
+    """
+
+    filename: str
+    source: str
+    fixed: str | None = None
+    unsafe: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    fix_availability: ClassVar[FixAvailability] = FixAvailability.NONE
+    message: ClassVar[str]
+    fix_title: ClassVar[str | None] = None
+    Options: ClassVar[type[RuleOptions] | None] = None
+    bad: ClassVar[tuple[Example, ...]] = ()
+    good: ClassVar[tuple[Example, ...]] = ()
+
+    def __init__(self, ctx: RuleContext) -> None:
+        self.ctx = ctx
+        self.options = ctx.options_for(type(self))
+        self.severity_override = ctx.severity_override(self.code)
+
+    @classmethod
+    def url(cls) -> str:
+        return f"{DOCS_BASE_URL}/{cls.code}.md"
+
+    def diagnostic(self, path: str, span: Span, message: str | None = None,
+                   fix: Fix | None = None, severity: Severity | None = None) -> Diagnostic:
+        return Diagnostic(
+            code=self.code, name=self.name,
+            severity=self.severity_override or severity or self.severity,
+            message=message or self.message, path=path, span=span, fix=fix, url=self.url(),
+        )
+
+    def at(self, value: Value, message: str | None = None, fix: Fix | None = None,
+           severity: Severity | None = None, whole_entry: bool = False) -> Diagnostic:
+        """A diagnostic at a value (or at its key, when `whole_entry`)."""
+        span = value.key_span if whole_entry and value.key_span else value.span
+        return self.diagnostic(value.path, span, message, fix, severity)
+
+    def replace_value(self, value: Value, new_text: str, message: str,
+                      applicability: Applicability = Applicability.UNSAFE) -> Fix:
+        """A fix that splices `new_text` in place of the value's source text."""
+        return Fix.replace(value.span, new_text, message, applicability)
+
+
+class DocumentRule(Rule):
+    """Sees the parsed text of a training config (YAML/JSON/TOML): styles, duplicates, raw keys."""
+
+    formats: ClassVar[frozenset[str]] = frozenset({"yaml", "json", "toml"})
+
+    def check_document(self, doc: ParsedDocument) -> Iterable[Diagnostic]:
+        raise NotImplementedError
+
+
+class ConfigRule(Rule):
+    """Sees one training setup through canonical names, whatever format it came from."""
+
+    def check_config(self, view: ConfigView) -> Iterable[Diagnostic]:
+        raise NotImplementedError
+
+
+class ScriptRule(Rule):
+    """Sees one Python script: its `ast` with resolved import aliases (see trainlint.script).
+
+    `needles` are byte strings of which at least one must occur in the file for the rule to
+    run at all (the cheap prefilter); empty means always run.
+    """
+
+    needles: ClassVar[tuple[bytes, ...]] = ()
+
+    def check_script(self, script: ParsedScript) -> Iterable[Diagnostic]:
+        raise NotImplementedError
+
+
+class ParseErrorRule(Rule):
+    """Turns a file that cannot be read or parsed into a finding (TL001)."""
+
+    def check_parse_error(self, path: str, message: str, span: Span) -> Diagnostic:
+        return self.diagnostic(path, span, message)
+
+
+class SuppressionRule(Rule):
+    """Sees the suppression comments of a file after all other rules ran (TL009)."""
+
+    def check_suppressions(self, path: str, text: str, suppressions: list) -> Iterable[Diagnostic]:
+        raise NotImplementedError
+
+
+class ProbeRule(Rule):
+    """A runtime finding of `trainlint probe` (TL9xx): documented here, measured by the probe."""
+
+
+def options_fields(options_cls: type[RuleOptions]) -> Iterator[dataclasses.Field]:
+    yield from dataclasses.fields(options_cls)

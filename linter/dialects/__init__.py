@@ -1,0 +1,165 @@
+"""Framework dialects: which framework a config is written for, and its keys as canonical names.
+
+Each dialect is a key table in this folder (`hf.toml`, `deepspeed.toml`, ...): `signature` keys
+that identify it, `keys` mapping its own dotted keys (`*` matches one segment) to canonical
+names, and `when` conditions on sibling keys. `generic.toml` holds leaf names any dialect falls
+back to. A file no dialect claims is not a training config and gets no findings.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+from trainlint.api import ConfigView, ParsedDocument, Value
+
+GENERIC = "generic"
+_CORE_GROUPS = ("optimizer.lr", "batch.", "duration.")
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    name: str
+    description: str
+    signature: frozenset[str]
+    min_signature: int
+    priority: int
+    keys: dict[str, str]
+    patterns: tuple[tuple[re.Pattern, str, str], ...]  # (regex, pattern text, canonical)
+    when: dict[str, tuple[str, str]] = field(default_factory=dict)
+    known: frozenset[str] = frozenset()
+    unset: dict[str, object] = field(default_factory=dict)  # key -> value that means "not set"
+
+    def canonical(self, key: str, siblings: dict[str, Value] | None = None) -> str | None:
+        name = self.keys.get(key)
+        if name is not None:
+            return name
+        for regex, pattern, canonical in self.patterns:
+            if regex.fullmatch(key) and self._condition_holds(pattern, key, siblings):
+                return canonical
+        return None
+
+    def _condition_holds(self, pattern: str, key: str, siblings: dict[str, Value] | None) -> bool:
+        condition = self.when.get(pattern)
+        if condition is None:
+            return True
+        if siblings is None:
+            return False
+        sibling_key, needle = condition
+        # The condition's sibling lives beside the matched key's parent object.
+        parts = key.split(".")
+        for depth in range(len(parts) - 1, 0, -1):
+            candidate = ".".join([*parts[:depth], sibling_key])
+            value = siblings.get(candidate)
+            if value is not None:
+                return needle in str(value.value)
+        return False
+
+
+def _compile(pattern: str) -> re.Pattern:
+    return re.compile(r"\.".join("[^.]+" if part == "*" else re.escape(part)
+                                 for part in pattern.split(".")))
+
+
+@cache
+def dialects() -> dict[str, Dialect]:
+    table: dict[str, Dialect] = {}
+    for entry in resources.files("trainlint.dialects").iterdir():
+        if not entry.name.endswith(".toml"):
+            continue
+        data = tomllib.loads(entry.read_text(encoding="utf-8"))
+        keys = data.get("keys", {})
+        table[data["name"]] = Dialect(
+            name=data["name"], description=data.get("description", ""),
+            signature=frozenset(data.get("signature", ())),
+            min_signature=data.get("min_signature", 2), priority=data.get("priority", 10),
+            keys={k: v for k, v in keys.items() if "*" not in k},
+            patterns=tuple((_compile(k), k, v) for k, v in keys.items() if "*" in k),
+            when={k: tuple(v) for k, v in data.get("when", {}).items()},
+            known=frozenset(data.get("known", ())) | frozenset(keys) | frozenset(data.get("signature", ())),
+            unset=data.get("unset", {}),
+        )
+    return table
+
+
+def _document_keys(doc: ParsedDocument, document: int) -> set[str]:
+    return {entry.key for entry in doc.entries if entry.document == document}
+
+
+def detect(doc: ParsedDocument, document: int = 0) -> str | None:
+    """The dialect of one document of a parsed file, or None when it is no training config."""
+    keys = _document_keys(doc, document)
+    if not keys:
+        return None
+    top_level = {key.split(".", 1)[0] for key in keys}
+    best: tuple[int, int, str] | None = None
+    for dialect in dialects().values():
+        if dialect.name == GENERIC:
+            continue
+        hits = sum(1 for key in dialect.signature if key in keys or key in top_level)
+        if hits >= dialect.min_signature:
+            candidate = (hits, dialect.priority, dialect.name)
+            if best is None or candidate > best:
+                best = candidate
+    if best is not None:
+        return best[2]
+    names = {name for name in (_generic_name(key) for key in keys) if name}
+    if len(names) >= 2 and any(name.startswith(_CORE_GROUPS) for name in names):
+        return GENERIC
+    return None
+
+
+def _generic_name(key: str) -> str | None:
+    leaf = key.rsplit(".", 1)[-1]
+    if any(part.isdigit() for part in key.split(".")):
+        return None
+    return dialects()[GENERIC].keys.get(leaf)
+
+
+def canonical_name(dialect: str, key: str, siblings: dict[str, Value] | None = None) -> str | None:
+    table = dialects()
+    own = table[dialect].canonical(key, siblings) if dialect in table else None
+    return own or _generic_name(key)
+
+
+def map_entries(entries: list[Value], dialect: str) -> dict[str, Value]:
+    """Canonical name -> Value. The dialect's own keys win (the last of repeated keys, as loaders
+    keep it); generic leaf names fill what is still missing (the first occurrence)."""
+    table = dialects()
+    own = table.get(dialect)
+    by_key = {entry.key: entry for entry in entries}
+    values: dict[str, Value] = {}
+    generic: dict[str, Value] = {}
+    for entry in entries:
+        if isinstance(entry.value, (dict, list)) and entry.known:
+            continue
+        if own is not None and entry.key in own.unset and entry.value == own.unset[entry.key]:
+            continue
+        name = own.canonical(entry.key, by_key) if own is not None else None
+        if name is not None:
+            values[name] = entry
+            continue
+        name = _generic_name(entry.key)
+        if name is not None and name not in generic:
+            generic[name] = entry
+    for name, entry in generic.items():
+        values.setdefault(name, entry)
+    return values
+
+
+def build_views(doc: ParsedDocument) -> list[ConfigView]:
+    """One ConfigView per document of the file that is a training config."""
+    views = []
+    for document in range(max(doc.documents, 1)):
+        dialect = detect(doc, document)
+        if dialect is None:
+            continue
+        entries = [entry for entry in doc.entries if entry.document == document]
+        raw = {entry.key: entry for entry in entries}
+        views.append(ConfigView(doc.path, dialect, map_entries(entries, dialect), raw, doc))
+    if views:
+        doc.dialect = views[0].dialect
+    return views

@@ -1,0 +1,515 @@
+"""paths -> formats -> ConfigView + parsed script -> rules -> suppressions -> report / fix loop.
+
+The engine knows no rule by name: it dispatches on the rule's kind (ParseErrorRule,
+DocumentRule, ConfigRule, ScriptRule, SuppressionRule).
+"""
+
+from __future__ import annotations
+
+import codecs
+import fnmatch
+import importlib
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trainlint.api import (
+    ConfigRule, ConfigView, Diagnostic, DocumentRule, ParsedDocument, ParseErrorRule, Rule,
+    ScriptRule, Severity, SuppressionRule,
+)
+from trainlint.fix.apply import MAX_PASSES, applicable, apply_edits, unified_diff, write_atomically
+from trainlint.formats.base import ParseError
+from trainlint.registry import all_rules, is_selected
+from trainlint.settings import Settings
+from trainlint.suppress import apply_suppressions, find_suppressions
+from trainlint.text import LineIndex
+
+FORMAT_BY_SUFFIX = {
+    ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".py": "python",
+    ".sh": "shell", ".bash": "shell", ".ps1": "shell", ".md": "markdown",
+}
+NOT_TRAINING_CONFIGS = {"pyproject.toml", "package.json", "package-lock.json", "tsconfig.json",
+                        ".pre-commit-config.yaml", ".pre-commit-hooks.yaml", "trainlint.toml"}
+SKIPPED_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox",
+                ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis", "build",
+                "dist", "site-packages", ".eggs", ".ipynb_checkpoints", "wandb", "mlruns"}
+# Below this much input a process pool costs more than it saves (measured: 1.8x on 2 cores
+# only for per-file work over ~1 s in total).
+PARALLEL_MIN_FILES = 150
+PARALLEL_MIN_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class FileResult:
+    path: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    fixed: int = 0
+    diff: str = ""
+    output: str | None = None  # fixed text for --stdin-filename
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Report:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    files: int = 0
+    fixed: int = 0
+    diffs: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    unsafe_fixable: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        if self.errors:
+            return 2
+        failing = any(d.severity is not Severity.INFO for d in self.diagnostics)
+        return 1 if failing else 0
+
+
+@dataclass(slots=True)
+class RunOptions:
+    fix: bool = False
+    unsafe_fixes: bool = False
+    diff: bool = False
+    select: list[str] = field(default_factory=list)
+    extend_select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+
+
+class RuleSet:
+    """The selected rules, instantiated once per process, grouped by kind."""
+
+    def __init__(self, settings: Settings, options: RunOptions) -> None:
+        self.settings = settings
+        ctx = settings.rule_context()
+        select = options.select or settings.select
+        extend = [*settings.extend_select, *options.extend_select]
+        ignore = [*settings.ignore, *options.ignore]
+        rules = [cls(ctx) for cls in all_rules() if is_selected(cls.code, select, extend, ignore)]
+        self.parse_error = [r for r in rules if isinstance(r, ParseErrorRule)]
+        self.document = [r for r in rules if isinstance(r, DocumentRule)]
+        self.config = [r for r in rules if isinstance(r, ConfigRule)]
+        self.script = [r for r in rules if isinstance(r, ScriptRule)]
+        self.suppression = [r for r in rules if isinstance(r, SuppressionRule)]
+
+
+# ---------------------------------------------------------------- discovery
+
+def discover(paths: Iterable[str], settings: Settings) -> tuple[list[str], list[str]]:
+    """Files to check (explicit files always; folders walked) and skip notes."""
+    files: list[str] = []
+    notes: list[str] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_file():
+            files.append(given)
+        elif path.is_dir():
+            files.extend(_walk(path, settings))
+        else:
+            notes.append(f"{given}: no such file or directory")
+    return files, notes
+
+
+def _walk(root: Path, settings: Settings) -> Iterator[str]:
+    ignore = _ignore_matcher(root, settings)
+    for folder, dirs, names in os.walk(root):
+        base = Path(folder)
+        dirs[:] = sorted(
+            d for d in dirs
+            if d not in SKIPPED_DIRS and not d.endswith(".egg-info")
+            and not (base / d / "pyvenv.cfg").exists() and not ignore(base / d, True)
+        )
+        for name in sorted(names):
+            if Path(name).suffix.lower() in FORMAT_BY_SUFFIX and name not in NOT_TRAINING_CONFIGS:
+                candidate = base / name
+                if not ignore(candidate, False):
+                    yield str(candidate)
+
+
+def _ignore_matcher(root: Path, settings: Settings):
+    patterns = list(settings.exclude)
+    gitignores = []
+    for folder in (root.resolve(), *root.resolve().parents):
+        if (folder / ".gitignore").is_file():
+            gitignores.append(folder)
+        if (folder / ".git").exists():
+            break
+    if not patterns and not gitignores and not any(root.rglob(".gitignore")):
+        return lambda path, is_dir: False
+    import pathspec
+
+    specs = []
+    for folder in gitignores:
+        lines = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
+        specs.append((folder, pathspec.GitIgnoreSpec.from_lines(lines)))
+    for nested in root.rglob(".gitignore"):
+        if nested.parent.resolve() not in gitignores:
+            lines = nested.read_text(encoding="utf-8", errors="replace").splitlines()
+            specs.append((nested.parent.resolve(), pathspec.GitIgnoreSpec.from_lines(lines)))
+    excluded = pathspec.GitIgnoreSpec.from_lines(patterns) if patterns else None
+    anchor = (settings.root or root).resolve()
+
+    def ignored(path: Path, is_dir: bool) -> bool:
+        absolute = path.resolve()
+        for folder, spec in specs:
+            try:
+                relative = absolute.relative_to(folder).as_posix()
+            except ValueError:
+                continue
+            if spec.match_file(relative + ("/" if is_dir else "")):
+                return True
+        if excluded is not None:
+            try:
+                relative = absolute.relative_to(anchor).as_posix()
+            except ValueError:
+                relative = path.as_posix()
+            return excluded.match_file(relative + ("/" if is_dir else ""))
+        return False
+
+    return ignored
+
+
+# ---------------------------------------------------------------- reading
+
+def decode(data: bytes) -> tuple[str, bytes, str]:
+    """Text, BOM and codec of a file's bytes. Raises ParseError for bytes that are no text."""
+    for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+                       (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if data.startswith(bom):
+            data, found_bom = data[len(bom):], bom
+            break
+    else:
+        found_bom, codec = b"", "utf-8"
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as exc:
+        before = data[:exc.start].decode(codec, errors="replace")
+        line = before.count("\n") + 1
+        col = len(before) - (before.rfind("\n") + 1) + 1
+        raise ParseError(f"invalid {codec.upper()} byte 0x{data[exc.start]:02x}: not a text file?",
+                         line, col) from None
+    nul = text.find("\x00")
+    if nul != -1:
+        line = text.count("\n", 0, nul) + 1
+        raise ParseError("file contains NUL bytes: binary, not a text file", line,
+                         nul - (text.rfind("\n", 0, nul) + 1) + 1)
+    return text, found_bom, codec
+
+
+# ---------------------------------------------------------------- analysis
+
+@dataclass(slots=True)
+class Parsed:
+    views: list[ConfigView] = field(default_factory=list)
+    document: ParsedDocument | None = None
+    script: object | None = None
+
+
+def _format_module(fmt: str):
+    return importlib.import_module(f"trainlint.formats.{fmt}")
+
+
+def parse_file(path: str, text: str, index: LineIndex, fmt: str) -> Parsed:
+    """Parse one file into what rules see. Raises ParseError."""
+    from trainlint.dialects import build_views
+
+    if fmt in ("yaml", "json", "toml"):
+        document = _format_module(fmt).parse(path, text, index)
+        return Parsed(build_views(document), document)
+    if fmt == "python":
+        return _parse_python(path, text, index)
+    if fmt in ("shell", "markdown"):
+        return _parse_launcher(path, text, index)
+    return Parsed()
+
+
+def _parse_python(path: str, text: str, index: LineIndex) -> Parsed:
+    from trainlint.script import ParsedScript
+
+    try:
+        script = ParsedScript.parse(path, text, index)
+    except SyntaxError as exc:
+        raise ParseError(f"invalid Python: {exc.msg}", exc.lineno or 1, exc.offset or 1) from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise ParseError(f"invalid Python: {exc}") from None
+    parsed = Parsed(script=script)
+    try:
+        pyconfig = _format_module("pyconfig")
+    except ImportError:
+        return parsed
+    document = pyconfig.parse(path, text, index, script.tree)
+    parsed.document = document
+    parsed.views = _python_views(document, script)
+    return parsed
+
+
+def _python_views(document: ParsedDocument, script) -> list[ConfigView]:
+    from trainlint.dialects import build_views
+
+    views = build_views(document)
+    facts = []
+    try:
+        pycode = _format_module("pycode")
+    except ImportError:
+        pycode = None
+    if pycode is not None:
+        facts = pycode.training_facts(script, document.extra.get("arguments", []))
+    if not facts:
+        return views
+    if not views:
+        raw = {entry.key: entry for entry in document.entries}
+        views = [ConfigView(document.path, "argparse", {}, raw, document)]
+    for view in views:
+        for fact in facts:
+            view.values[fact.key] = fact  # what the code does beats a mapped default
+    return views
+
+
+def _parse_launcher(path: str, text: str, index: LineIndex) -> Parsed:
+    try:
+        resolve = importlib.import_module("trainlint.resolve")
+    except ImportError:
+        return Parsed()
+    views = resolve.views_for_launcher(path, text, index)
+    return Parsed(views=views)
+
+
+def _run_rule(rule: Rule, results: Iterable[Diagnostic] | None, sink: list[Diagnostic],
+              errors: list[str], path: str) -> None:
+    try:
+        if results is not None:
+            sink.extend(results)
+    except Exception as exc:  # a rule bug must not hide other files' findings
+        errors.append(f"{path}: internal error in {rule.code} ({rule.name}): "
+                      f"{type(exc).__name__}: {exc}")
+
+
+def analyze(path: str, text: str, fmt: str, rules: RuleSet,
+            errors: list[str]) -> tuple[list[Diagnostic], bool]:
+    """All findings for one file's text, suppressions applied. Returns (findings, parsed_ok)."""
+    index = LineIndex(text)
+    found: list[Diagnostic] = []
+    try:
+        parsed = parse_file(path, text, index, fmt)
+    except ParseError as exc:
+        offset = index.offset(exc.line, exc.col)
+        span = index.span(offset, offset)
+        for rule in rules.parse_error:
+            found.append(rule.check_parse_error(path, exc.message, span))
+        return found, False
+    except RecursionError:
+        span = index.span(0, 0)
+        for rule in rules.parse_error:
+            found.append(rule.check_parse_error(path, "nested too deeply to parse", span))
+        return found, False
+    if parsed.document is not None and parsed.document.dialect is not None:
+        for rule in rules.document:
+            if parsed.document.format in rule.formats:
+                _run_rule(rule, _call(rule.check_document, parsed.document), found, errors, path)
+    _check_views(parsed.views, rules, found, errors, path)
+    if parsed.script is not None:
+        data = text
+        for rule in rules.script:
+            if rule.needles and not any(n.decode() in data for n in rule.needles):
+                continue
+            _run_rule(rule, _call(rule.check_script, parsed.script), found, errors, path)
+    found = _deduplicate(found)
+    suppressions = find_suppressions(text, index)
+    found = apply_suppressions(found, suppressions)
+    for rule in rules.suppression:
+        _run_rule(rule, _call(rule.check_suppressions, path, text, suppressions), found, errors, path)
+    return found, True
+
+
+def _check_views(views: list[ConfigView], rules: RuleSet, found: list[Diagnostic],
+                 errors: list[str], path: str) -> None:
+    from trainlint.schemas import sanitize
+
+    for view in views:
+        view.invalid = sanitize(view)
+        for rule in rules.config:
+            _run_rule(rule, _call(rule.check_config, view), found, errors, path)
+
+
+def _call(method, *args):
+    """Call a rule method, turning its exception into a deferred one for _run_rule."""
+    try:
+        return list(method(*args) or ())
+    except Exception as exc:
+        return _Raising(exc)
+
+
+class _Raising:
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+    def __iter__(self):
+        raise self.exc
+
+
+def _deduplicate(found: list[Diagnostic]) -> list[Diagnostic]:
+    seen = set()
+    unique = []
+    for diagnostic in found:
+        key = (diagnostic.code, diagnostic.path, diagnostic.span.start, diagnostic.span.end)
+        if key not in seen:
+            seen.add(key)
+            unique.append(diagnostic)
+    return unique
+
+
+def _per_file_ignored(path: str, diagnostics: list[Diagnostic], settings: Settings) -> list[Diagnostic]:
+    if not settings.per_file_ignores:
+        return diagnostics
+    posix = Path(path).as_posix()
+    codes = [code.upper() for pattern, listed in settings.per_file_ignores.items()
+             if fnmatch.fnmatch(posix, pattern) or fnmatch.fnmatch(Path(path).name, pattern)
+             for code in listed]
+    return [d for d in diagnostics if not any(d.code.startswith(code) for code in codes)]
+
+
+# ---------------------------------------------------------------- one file, with fixes
+
+def check_file(path: str, rules: RuleSet, options: RunOptions, stdin_text: str | None = None) -> FileResult:
+    result = FileResult(path)
+    fmt = FORMAT_BY_SUFFIX.get(Path(path).suffix.lower())
+    if fmt is None:
+        result.notes.append(f"{path}: skipped (not a format trainlint reads)")
+        return result
+    settings = rules.settings
+    try:
+        if stdin_text is None:
+            size = os.path.getsize(path)
+            if size > settings.max_file_size:
+                result.notes.append(f"{path}: skipped ({size} bytes is over max-file-size "
+                                    f"{settings.max_file_size})")
+                return result
+            data = Path(path).read_bytes()
+            text, bom, codec = decode(data)
+        else:
+            text, bom, codec = stdin_text, b"", "utf-8"
+    except ParseError as exc:
+        span = LineIndex("").span(0, 0)
+        span = type(span)(0, 0, exc.line, exc.col, exc.line, exc.col)
+        result.diagnostics = [r.check_parse_error(path, exc.message, span) for r in rules.parse_error]
+        return result
+    except OSError as exc:
+        result.notes.append(f"{path}: cannot read ({exc.strerror or exc})")
+        return result
+
+    diagnostics, parsed_ok = analyze(path, text, fmt, rules, result.errors)
+    if (options.fix or options.diff) and parsed_ok:
+        fixed_text, diagnostics = _fix_loop(path, text, fmt, rules, options, diagnostics, result)
+        if fixed_text != text:
+            if options.diff:
+                result.diff = unified_diff(path, text, fixed_text)
+            elif stdin_text is not None:
+                result.output = fixed_text
+            else:
+                write_atomically(Path(path), bom + fixed_text.encode(codec))
+        elif stdin_text is not None and options.fix:
+            result.output = text
+    result.diagnostics = _per_file_ignored(path, diagnostics, settings)
+    return result
+
+
+def _fix_loop(path: str, text: str, fmt: str, rules: RuleSet, options: RunOptions,
+              diagnostics: list[Diagnostic], result: FileResult) -> tuple[str, list[Diagnostic]]:
+    unsafe = options.unsafe_fixes
+    for _ in range(MAX_PASSES):
+        fixable = [d for d in _per_file_ignored(path, diagnostics, rules.settings) if applicable(d, unsafe)]
+        if not fixable:
+            break
+        candidate, applied = apply_edits(text, fixable, unsafe)
+        if not applied or candidate == text:
+            break
+        new_diagnostics, parsed_ok = analyze(path, candidate, fmt, rules, [])
+        if not parsed_ok:
+            codes = ", ".join(sorted({d.code for d in applied}))
+            result.notes.append(f"{path}: fix refused ({codes}): the result would not parse")
+            break
+        result.fixed += len(applied)
+        text, diagnostics = candidate, new_diagnostics
+    return text, diagnostics
+
+
+# ---------------------------------------------------------------- many files
+
+_WORKER_RULES: RuleSet | None = None
+
+
+def _init_worker(settings: Settings, options: RunOptions) -> None:
+    global _WORKER_RULES
+    _WORKER_RULES = RuleSet(settings, options)
+
+
+def _check_in_worker(path: str, options: RunOptions) -> FileResult:
+    assert _WORKER_RULES is not None
+    return _safe_check(path, _WORKER_RULES, options)
+
+
+def _safe_check(path: str, rules: RuleSet, options: RunOptions, stdin_text: str | None = None) -> FileResult:
+    try:
+        return check_file(path, rules, options, stdin_text)
+    except Exception as exc:  # never lose the other files to one file's internal error
+        return FileResult(path, errors=[f"{path}: internal error: {type(exc).__name__}: {exc}"])
+
+
+def _use_pool(files: list[str]) -> bool:
+    if (os.cpu_count() or 1) < 2 or len(files) < 2:
+        return False
+    if len(files) >= PARALLEL_MIN_FILES:
+        return True
+    total = 0
+    for path in files:
+        try:
+            total += os.path.getsize(path)
+        except OSError:
+            continue
+    return total >= PARALLEL_MIN_BYTES
+
+
+def check_paths(paths: Iterable[str], settings: Settings | None = None,
+                options: RunOptions | None = None, stdin: tuple[str, str] | None = None) -> Report:
+    """Check files and folders; `stdin` is (filename, text) for --stdin-filename."""
+    from trainlint.settings import load_settings
+
+    options = options or RunOptions()
+    paths = list(paths) or ["."]
+    settings = settings or load_settings(Path(paths[0]))
+    if settings.unsafe_fixes:
+        options.unsafe_fixes = True
+    report = Report()
+    rules = RuleSet(settings, options)
+    if stdin is not None:
+        results = [_safe_check(stdin[0], rules, options, stdin[1])]
+    else:
+        files, report.notes = discover(paths, settings)
+        if _use_pool(files):
+            workers = min(os.cpu_count() or 2, 8)
+            with ProcessPoolExecutor(workers, initializer=_init_worker,
+                                     initargs=(settings, options)) as pool:
+                results = list(pool.map(_check_in_worker, files, [options] * len(files),
+                                        chunksize=8))
+        else:
+            results = [_safe_check(path, rules, options) for path in files]
+    for result in results:
+        report.files += 1
+        report.diagnostics.extend(result.diagnostics)
+        report.notes.extend(result.notes)
+        report.fixed += result.fixed
+        report.errors.extend(result.errors)
+        if result.diff:
+            report.diffs.append(result.diff)
+        if result.output is not None:
+            report.outputs.append(result.output)
+    report.diagnostics.sort(key=Diagnostic.sort_key)
+    report.unsafe_fixable = sum(
+        1 for d in report.diagnostics
+        if d.fix is not None and d.fix.applicability.value == "unsafe" and not options.unsafe_fixes)
+    return report

@@ -1,0 +1,40 @@
+"""Shared shapes of the format adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from trainlint.api import Value
+from trainlint.text import Span
+
+
+class ParseError(Exception):
+    """A file that cannot be parsed: reported as TL001 at line/col (1-based)."""
+
+    def __init__(self, message: str, line: int = 1, col: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.col = col
+
+
+@dataclass(slots=True)
+class ArgumentSpec:
+    """One `parser.add_argument(...)` of a training script, read without running it."""
+
+    flags: tuple[str, ...]  # ("--lr", "--learning-rate")
+    dest: str
+    action: str | None = None  # store_true, store_false, BooleanOptionalAction, ...
+    type_name: str | None = None  # "float", "int", "str", "bool", or a dotted name
+    nargs: str | int | None = None
+    default: Value | None = None  # the default literal with its span (None: no default=)
+    choices: tuple | None = None
+    help: str | None = None
+    span: Span | None = None  # the whole add_argument call
+
+
+@dataclass(slots=True)
+class ScriptConfig:
+    """What a Python file contributes as configuration: argparse specs and plain values."""
+
+    arguments: list[ArgumentSpec] = field(default_factory=list)

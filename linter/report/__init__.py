@@ -1,0 +1,21 @@
+"""Reporters: text (rich code frames in a terminal, plain otherwise), json, github, sarif."""
+
+from __future__ import annotations
+
+import importlib
+
+FORMATS = ("text", "json")
+
+
+def available_formats() -> tuple[str, ...]:
+    from importlib import resources
+
+    names = [entry.name[:-3] for entry in resources.files("trainlint.report").iterdir()
+             if entry.name.endswith(".py") and not entry.name.startswith("_")]
+    return tuple(sorted(names))
+
+
+def render(report, output_format: str, stream, *, verbose: bool = False, color: bool | None = None,
+           show_fixes: bool = True) -> None:
+    module = importlib.import_module(f"trainlint.report.{output_format}")
+    module.render(report, stream, verbose=verbose, color=color, show_fixes=show_fixes)

@@ -1,0 +1,28 @@
+"""Helpers shared by reporters: relative file names and source lines."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+
+def display_path(path: str) -> str:
+    """The file name as given, or relative to the working directory when it is absolute."""
+    if not os.path.isabs(path):
+        return path
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith("..") else relative
+
+
+@lru_cache(maxsize=64)
+def source_lines(path: str) -> tuple[str, ...]:
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return ()
+    text = data.decode("utf-8-sig", errors="replace")
+    return tuple(line.rstrip("\r") for line in text.split("\n"))

@@ -1,0 +1,112 @@
+"""Text output: `path:line:col: CODE [*] message`, a code frame with a caret, the fix, a summary.
+
+rich is imported only when the output is a terminal with colour.
+"""
+
+from __future__ import annotations
+
+import os
+
+from trainlint.api import Applicability, Diagnostic
+from trainlint.report.common import display_path, source_lines
+
+
+def use_color(stream, color: bool | None) -> bool:
+    if color is not None:
+        return color
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def _marker(diagnostic: Diagnostic) -> str:
+    fix = diagnostic.fix
+    return " [*]" if fix is not None and fix.applicability is Applicability.SAFE else ""
+
+
+def _frame(diagnostic: Diagnostic) -> list[str]:
+    lines = source_lines(diagnostic.path)
+    span = diagnostic.span
+    if not lines or span.line > len(lines):
+        return []
+    text = lines[span.line - 1]
+    gutter = len(str(span.line))
+    width = span.end_col - span.col if span.end_line == span.line else len(text) - span.col + 1
+    caret = " " * (span.col - 1) + "^" * max(width, 1)
+    return [f" {span.line} | {text}", f" {' ' * gutter} | {caret}"]
+
+
+def _fix_lines(diagnostic: Diagnostic) -> list[str]:
+    fix = diagnostic.fix
+    if fix is None:
+        return []
+    kind = {"safe": "fix", "unsafe": "unsafe fix", "display": "suggestion"}[fix.applicability.value]
+    return [f"  = {kind}: {fix.message}"]
+
+
+def format_diagnostic(diagnostic: Diagnostic, frames: bool = True) -> list[str]:
+    span = diagnostic.span
+    head = (f"{display_path(diagnostic.path)}:{span.line}:{span.col}: "
+            f"{diagnostic.code}{_marker(diagnostic)} {diagnostic.message}")
+    body = [*_frame(diagnostic), *_fix_lines(diagnostic)] if frames else []
+    return [head, *body]
+
+
+def summary(report) -> list[str]:
+    count = len(report.diagnostics)
+    lines = []
+    if report.fixed:
+        lines.append(f"Fixed {report.fixed} finding{'s' * (report.fixed != 1)} "
+                     f"({count} remaining).")
+    if count:
+        safe = sum(1 for d in report.diagnostics if _marker(d))
+        line = f"Found {count} finding{'s' * (count != 1)}"
+        line += f" ({safe} fixable with --fix)." if safe else "."
+        lines.append(line)
+        if report.unsafe_fixable:
+            lines.append(f"{report.unsafe_fixable} more fixable with --unsafe-fixes "
+                         "(they change hyper-parameters: review the suggestions).")
+    elif not report.fixed:
+        lines.append("All checks passed!")
+    return lines
+
+
+def render(report, stream, *, verbose: bool = False, color: bool | None = None, **_options) -> None:
+    blocks = [format_diagnostic(d) for d in report.diagnostics]
+    tail = summary(report)
+    notes = report.notes if verbose else []
+    if use_color(stream, color):
+        _render_rich(stream, blocks, tail, notes, report)
+        return
+    for block in blocks:
+        stream.write("\n".join(block) + "\n\n")
+    for note in notes:
+        stream.write(f"note: {note}\n")
+    for error in report.errors:
+        stream.write(f"error: {error}\n")
+    stream.write("\n".join(tail) + "\n")
+
+
+def _render_rich(stream, blocks, tail, notes, report) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(file=stream, highlight=False, soft_wrap=True)
+    styles = {"error": "bold red", "warning": "bold yellow", "info": "bold cyan"}
+    for block, diagnostic in zip(blocks, report.diagnostics):
+        location, _, rest = block[0].partition(f" {diagnostic.code}")
+        style = styles[diagnostic.severity.value]
+        console.print(f"[bold]{escape(location)}[/bold] [{style}]{diagnostic.code}[/{style}]"
+                      f"{escape(rest)}")
+        for line in block[1:]:
+            console.print(f"[blue]{escape(line)}[/blue]" if not line.startswith("  =")
+                          else f"[green]{escape(line)}[/green]")
+        console.print()
+    for note in notes:
+        console.print(f"[dim]note: {escape(note)}[/dim]")
+    for error in report.errors:
+        console.print(f"[bold red]error:[/bold red] {escape(error)}")
+    for line in tail:
+        console.print(escape(line))

@@ -1,0 +1,694 @@
+"""A parsed Python script for rules: the `ast`, spans in characters, and name resolution.
+
+Nothing here imports or runs the script. `qualname(node)` resolves `T.load` (`import torch as
+T`), `tl` (`from torch import load as tl`), `lr_scheduler.LinearLR`, star imports of the
+modules training scripts star-import, and plain aliases (`load_fn = torch.load`) to
+`torch.load` / `torch.optim.lr_scheduler.LinearLR`. Resolution follows Python's scopes: a
+name bound locally (a `def load`, a parameter, an assignment) is not the import of the same
+name, and a class body does not leak into its methods.
+
+Variables are tracked within a function, a module, or (for `self.x`) a class:
+`value_of(expr)` gives the expression last bound to a name or attribute before the place it
+is used, `origin(expr)` follows such bindings (and `.to(device)`-like calls) back to where
+the object was made, and `constructor(expr)` names the callable that made it
+(`criterion` -> `torch.nn.CrossEntropyLoss`, `self.scheduler` -> `...ReduceLROnPlateau`).
+
+The scope index is built lazily, on the first question a rule asks, so files that no rule's
+needles match cost only `ast.parse`.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from trainlint.text import LineIndex, Span
+
+# Names a `from X import *` brings in, for the modules training scripts star-import.
+STAR_EXPORTS: dict[str, tuple[str, ...]] = {
+    "torch.optim.lr_scheduler": (
+        "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
+        "ExponentialLR", "SequentialLR", "CosineAnnealingLR", "ChainedScheduler",
+        "ReduceLROnPlateau", "CyclicLR", "CosineAnnealingWarmRestarts", "OneCycleLR",
+        "PolynomialLR", "LRScheduler",
+    ),
+    "torch.nn": (
+        "CrossEntropyLoss", "CTCLoss", "KLDivLoss", "NLLLoss", "Softmax", "LogSoftmax",
+        "Linear", "GRU", "LSTM", "RNN", "Sequential", "Module", "Conv1d", "Conv2d",
+        "Transformer", "TransformerEncoder", "TransformerEncoderLayer", "TransformerDecoder",
+        "TransformerDecoderLayer", "MultiheadAttention", "BCEWithLogitsLoss", "MSELoss",
+    ),
+    "torch.nn.functional": (
+        "cross_entropy", "ctc_loss", "kl_div", "nll_loss", "softmax", "log_softmax",
+        "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss",
+    ),
+    "torch": ("load", "save", "autocast", "softmax", "log_softmax", "float16", "bfloat16",
+              "half"),
+    "torch.cuda.amp": ("autocast", "GradScaler", "custom_fwd", "custom_bwd"),
+    "torch.amp": ("autocast", "GradScaler"),
+    "torch.utils.checkpoint": ("checkpoint", "checkpoint_sequential"),
+}
+
+# Public names that are the same object under another module path.
+CANONICAL_NAMES: dict[str, str] = {
+    "torch.serialization.load": "torch.load",
+    "torch.serialization.save": "torch.save",
+    "torch.amp.autocast_mode.autocast": "torch.amp.autocast",
+    "torch.cuda.amp.autocast_mode.autocast": "torch.cuda.amp.autocast",
+    "torch.amp.grad_scaler.GradScaler": "torch.amp.GradScaler",
+    "torch.cuda.amp.grad_scaler.GradScaler": "torch.cuda.amp.GradScaler",
+    "torch.optim.lr_scheduler.LRScheduler": "torch.optim.lr_scheduler.LRScheduler",
+}
+_NN_MODULES_PREFIX = "torch.nn.modules."
+
+# Calls that hand back the same object (modules) or the same values (tensors, reshaped).
+PASSTHROUGH_METHODS = frozenset({
+    "to", "cuda", "cpu", "float", "double", "half", "bfloat16", "contiguous", "transpose",
+    "permute", "train", "eval", "requires_grad_", "detach", "clone", "view", "reshape",
+    "squeeze", "unsqueeze", "type", "type_as", "flatten", "swapaxes", "movedim",
+})
+
+_SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
+                ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+Position = tuple[int, int]
+
+
+@dataclass(slots=True, eq=False)
+class Binding:
+    """One place that binds a name: an import, assignment, parameter, def, loop target, ..."""
+
+    name: str
+    kind: str  # import, assign, augassign, param, def, class, target
+    node: ast.AST  # the statement (or arg / alias) that binds
+    pos: Position  # where the binding takes effect
+    value: ast.expr | None = None  # the right-hand side of a single-name assignment
+    qualname: str | None = None  # what an import binds
+
+
+@dataclass(slots=True, eq=False)
+class Scope:
+    """A module, function, lambda, class body or comprehension, with what it binds."""
+
+    node: ast.AST
+    kind: str  # module, function, class, comprehension
+    parent: Scope | None
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    globals: set[str] = field(default_factory=set)
+    self_name: str | None = None  # the first parameter of a method
+    owner: Scope | None = None  # the class scope of a method
+    # class scopes only: `self.x = value` anywhere in the class's methods
+    attributes: dict[str, list[Binding]] = field(default_factory=dict)
+
+    def bind(self, binding: Binding) -> None:
+        self.bindings.setdefault(binding.name, []).append(binding)
+
+
+def _start(node: ast.AST) -> Position:
+    return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+
+
+def _end(node: ast.AST) -> Position:
+    return (getattr(node, "end_lineno", None) or getattr(node, "lineno", 0),
+            getattr(node, "end_col_offset", None) or getattr(node, "col_offset", 0))
+
+
+def _target_names(target: ast.AST) -> Iterator[ast.Name]:
+    if isinstance(target, ast.Name):
+        yield target
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from _target_names(element)
+    elif isinstance(target, ast.Starred):
+        yield from _target_names(target.value)
+
+
+class _Indexer:
+    """One iterative pass over the tree: parents, scopes, bindings and calls."""
+
+    def __init__(self, script: ParsedScript) -> None:
+        self.script = script
+        self.module = Scope(script.tree, "module", None)
+        self.scopes: dict[int, Scope] = {id(script.tree): self.module}
+        self.calls: list[ast.Call] = []
+
+    def run(self) -> None:
+        stack: list[tuple[ast.AST, ast.AST | None, Scope]] = [(self.script.tree, None, self.module)]
+        pop, push = stack.pop, stack.append
+        calls = self.calls
+        leaf = (ast.Name, ast.Constant)
+        context = ast.expr_context
+        while stack:
+            node, parent, scope = pop()
+            node._tl_parent = parent  # type: ignore[attr-defined]
+            node._tl_scope = scope  # type: ignore[attr-defined]
+            if isinstance(node, leaf):
+                continue
+            if isinstance(node, ast.Attribute):
+                push((node.value, node, scope))
+                continue
+            if isinstance(node, ast.Call):
+                calls.append(node)
+            elif isinstance(node, _SCOPE_NODES):
+                self._enter_scope(node, scope, push)
+                continue
+            else:
+                self._bind(node, scope)
+            children = [child for child in ast.iter_child_nodes(node)
+                        if not isinstance(child, context)]
+            for child in reversed(children):
+                push((child, node, scope))
+        calls.sort(key=_start)
+
+    def _new_scope(self, node: ast.AST, kind: str, parent: Scope) -> Scope:
+        scope = Scope(node, kind, parent)
+        self.scopes[id(node)] = scope
+        return scope
+
+    def _enter_scope(self, node: ast.AST, outer: Scope, push) -> None:
+        if isinstance(node, ast.ClassDef):
+            outer.bind(Binding(node.name, "class", node, _start(node)))
+            inner = self._new_scope(node, "class", outer)
+            outside = [*node.decorator_list, *node.bases, *node.keywords]
+            inside = node.body
+        elif isinstance(node, _COMPREHENSIONS):
+            inner = self._new_scope(node, "comprehension", outer)
+            outside = []
+            inside = [getattr(node, name) for name in ("elt", "key", "value") if hasattr(node, name)]
+            for number, generator in enumerate(node.generators):
+                generator._tl_parent = node  # type: ignore[attr-defined]
+                generator._tl_scope = inner  # type: ignore[attr-defined]
+                for name in _target_names(generator.target):
+                    inner.bind(Binding(name.id, "target", generator, _start(node)))
+                for child in (generator.target, *generator.ifs):
+                    push((child, generator, inner))
+                push((generator.iter, generator, outer if number == 0 else inner))
+        else:
+            if not isinstance(node, ast.Lambda):
+                outer.bind(Binding(node.name, "def", node, _start(node)))
+            inner = self._new_scope(node, "function", outer)
+            args = node.args
+            outside = [*getattr(node, "decorator_list", ()), *args.defaults,
+                       *(d for d in args.kw_defaults if d is not None)]
+            returns = getattr(node, "returns", None)
+            if returns is not None:
+                outside.append(returns)
+            params = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+            if args.vararg:
+                params.append(args.vararg)
+            if args.kwarg:
+                params.append(args.kwarg)
+            for param in params:
+                inner.bind(Binding(param.arg, "param", param, _start(node)))
+                param._tl_parent = node  # type: ignore[attr-defined]
+                param._tl_scope = inner  # type: ignore[attr-defined]
+                if param.annotation is not None:
+                    outside.append(param.annotation)
+            positional = [*args.posonlyargs, *args.args]
+            if outer.kind == "class" and positional and not self._is_static(node):
+                inner.self_name = positional[0].arg
+                inner.owner = outer
+            inside = node.body if isinstance(node.body, list) else [node.body]
+        for child in reversed(inside):
+            push((child, node, inner))
+        for child in reversed(outside):
+            push((child, node, outer))
+
+    @staticmethod
+    def _is_static(node: ast.AST) -> bool:
+        for decorator in getattr(node, "decorator_list", ()):
+            if isinstance(decorator, ast.Name) and decorator.id in ("staticmethod", "classmethod"):
+                return True
+        return False
+
+    def _bind(self, node: ast.AST, scope: Scope) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    scope.bind(Binding(alias.asname, "import", node, _end(node), None, alias.name))
+                else:
+                    top = alias.name.split(".", 1)[0]
+                    scope.bind(Binding(top, "import", node, _end(node), None, top))
+        elif isinstance(node, ast.ImportFrom):
+            if not node.module or node.level:
+                for alias in node.names:
+                    if alias.name != "*":
+                        scope.bind(Binding(alias.asname or alias.name, "target", node, _end(node)))
+                return
+            for alias in node.names:
+                if alias.name == "*":
+                    for name in STAR_EXPORTS.get(node.module, ()):
+                        scope.bind(Binding(name, "import", node, _end(node), None,
+                                           f"{node.module}.{name}"))
+                else:
+                    scope.bind(Binding(alias.asname or alias.name, "import", node, _end(node),
+                                       None, f"{node.module}.{alias.name}"))
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                self._bind_target(target, node, node.value, scope, "assign")
+        elif isinstance(node, ast.AnnAssign):
+            if node.value is not None:
+                self._bind_target(node.target, node, node.value, scope, "assign")
+        elif isinstance(node, ast.AugAssign):
+            self._bind_target(node.target, node, None, scope, "augassign")
+        elif isinstance(node, ast.NamedExpr):
+            target_scope = scope
+            while target_scope.kind == "comprehension" and target_scope.parent is not None:
+                target_scope = target_scope.parent
+            self._bind_target(node.target, node, node.value, target_scope, "assign")
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            self._bind_target(node.target, node.target, None, scope, "target")
+        elif isinstance(node, ast.withitem):
+            if node.optional_vars is not None:
+                self._bind_target(node.optional_vars, node.optional_vars, None, scope, "target")
+        elif isinstance(node, ast.ExceptHandler):
+            if node.name:
+                scope.bind(Binding(node.name, "target", node, _start(node)))
+        elif isinstance(node, ast.Global):
+            scope.globals.update(node.names)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)):
+            if node.name:
+                scope.bind(Binding(node.name, "target", node, _start(node)))
+        elif isinstance(node, ast.MatchMapping):
+            if node.rest:
+                scope.bind(Binding(node.rest, "target", node, _start(node)))
+
+    def _bind_target(self, target: ast.AST, node: ast.AST, value: ast.expr | None,
+                     scope: Scope, kind: str) -> None:
+        pos = _end(node)
+        if isinstance(target, ast.Name):
+            scope.bind(Binding(target.id, kind, node, pos, value))
+            return
+        if isinstance(target, ast.Attribute):
+            owner = self._method_owner(scope, target)
+            if owner is not None:
+                owner.attributes.setdefault(target.attr, []).append(
+                    Binding(target.attr, kind, node, pos, value))
+            return
+        for name in _target_names(target):
+            scope.bind(Binding(name.id, "target" if kind == "assign" else kind, node, pos))
+
+    @staticmethod
+    def _method_owner(scope: Scope, target: ast.Attribute) -> Scope | None:
+        """The class scope when `target` is `self.x` inside a method (or a function nested in one)."""
+        if not isinstance(target.value, ast.Name):
+            return None
+        current: Scope | None = scope
+        while current is not None and current.kind in ("function", "comprehension"):
+            if current.self_name is not None:
+                return current.owner if target.value.id == current.self_name else None
+            current = current.parent
+        return None
+
+
+@dataclass(slots=True)
+class ParsedScript:
+    path: str
+    text: str
+    index: LineIndex
+    tree: ast.Module
+    _line_bytes: dict[int, bytes] = field(default_factory=dict)
+    _indexer: _Indexer | None = None
+    _aliases: dict[str, str] | None = None
+    _shadowed: set[str] | None = None
+    _quote: str | None = None
+
+    @classmethod
+    def parse(cls, path: str, text: str, index: LineIndex | None = None) -> ParsedScript:
+        tree = ast.parse(text, filename=path)
+        return cls(path, text, index or LineIndex(text), tree)
+
+    # ----------------------------------------------------------------- the index
+    @property
+    def _index(self) -> _Indexer:
+        if self._indexer is None:
+            indexer = _Indexer(self)
+            indexer.run()
+            self._indexer = indexer
+        return self._indexer
+
+    @property
+    def module_scope(self) -> Scope:
+        return self._index.module
+
+    @property
+    def calls(self) -> list[ast.Call]:
+        """Every call in the file, in source order."""
+        return self._index.calls
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """Module-level import aliases: local name -> qualified name (def/class names removed)."""
+        if self._aliases is None:
+            aliases: dict[str, str] = {}
+            for name, bindings in self.module_scope.bindings.items():
+                imports = [b for b in bindings if b.kind == "import"]
+                if imports and name not in self.shadowed:
+                    aliases[name] = imports[-1].qualname or name
+            self._aliases = aliases
+        return self._aliases
+
+    @property
+    def shadowed(self) -> set[str]:
+        """Module-level names rebound by def or class."""
+        if self._shadowed is None:
+            self._shadowed = {
+                name for name, bindings in self.module_scope.bindings.items()
+                if any(b.kind in ("def", "class") for b in bindings)
+            }
+        return self._shadowed
+
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        self._index  # noqa: B018 - build parents
+        return getattr(node, "_tl_parent", None)
+
+    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
+        current = self.parent(node)
+        while current is not None:
+            yield current
+            current = getattr(current, "_tl_parent", None)
+
+    def scope_of(self, node: ast.AST) -> Scope:
+        self._index  # noqa: B018
+        return getattr(node, "_tl_scope", None) or self.module_scope
+
+    def enclosing_function(self, node: ast.AST) -> ast.AST | None:
+        """The def (or lambda) whose body holds `node`, or None at module level."""
+        scope: Scope | None = self.scope_of(node)
+        while scope is not None and scope.kind != "function":
+            scope = scope.parent
+        return scope.node if scope is not None else None
+
+    def scope_for(self, node: ast.AST) -> Scope | None:
+        """The Scope object a def/class/lambda/module node opens."""
+        return self._index.scopes.get(id(node))
+
+    # ----------------------------------------------------------- name resolution
+    def binding_of(self, name: ast.Name) -> Binding | None:
+        """The binding a Name refers to where it is used (None for builtins and unknowns)."""
+        return self.lookup(name.id, self.scope_of(name), _start(name))
+
+    def lookup(self, name: str, scope: Scope, pos: Position) -> Binding | None:
+        """What `name` means at `pos` in `scope`: the latest binding before it in the same
+        flow (a comprehension reads its function's flow), else the one a later call sees."""
+        current: Scope | None = self.module_scope if name in scope.globals else scope
+        same_flow = True
+        while current is not None:
+            if current.kind == "class" and current is not scope:
+                current = current.parent
+                continue
+            bindings = current.bindings.get(name)
+            if bindings:
+                if same_flow:
+                    before = [b for b in bindings if b.pos <= pos]
+                    if before:
+                        return before[-1]
+                return self._free_binding(bindings)
+            if current.kind != "comprehension":
+                same_flow = False
+            current = current.parent
+        return None
+
+    @staticmethod
+    def _free_binding(bindings: list[Binding]) -> Binding:
+        """Which binding a use outside the straight-line flow sees: defs win, then imports."""
+        for kinds in (("def", "class"), ("import",)):
+            chosen = [b for b in bindings if b.kind in kinds]
+            if chosen:
+                return chosen[-1]
+        return bindings[-1]
+
+    def qualname(self, node: ast.AST, _depth: int = 0) -> str | None:
+        """The dotted name an expression refers to through the script's imports, or None."""
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        binding = self.binding_of(node)
+        if binding is None:
+            return None
+        if binding.kind == "import":
+            base = binding.qualname
+        elif (binding.kind == "assign" and _depth < 4
+              and isinstance(binding.value, (ast.Name, ast.Attribute))):
+            base = self.qualname(binding.value, _depth + 1)
+        else:
+            return None
+        if base is None:
+            return None
+        return canonical_name(".".join([base, *reversed(parts)]))
+
+    def call_name(self, call: ast.Call) -> str | None:
+        """The qualified name of what a call calls (None for `f()()`, methods of objects, ...)."""
+        return self.qualname(call.func)
+
+    def calls_to(self, names: Iterable[str]) -> Iterator[tuple[ast.Call, str]]:
+        """(call, qualified name) for every call of one of `names`."""
+        wanted = frozenset(names)
+        for call in self.calls:
+            name = self.qualname(call.func)
+            if name in wanted:
+                yield call, name
+
+    def method_calls(self, attr: str) -> Iterator[ast.Call]:
+        """Calls of the form `<expr>.attr(...)`."""
+        for call in self.calls:
+            func = call.func
+            if isinstance(func, ast.Attribute) and func.attr == attr:
+                yield call
+
+    def local_name_for(self, qualname: str) -> str | None:
+        """A module-level name bound to exactly `qualname` (`T` for `import torch as T`)."""
+        for name, target in self.aliases.items():
+            if target == qualname:
+                return name
+        return None
+
+    # -------------------------------------------------------- variable tracking
+    def attribute_bindings(self, node: ast.Attribute) -> list[Binding]:
+        """Bindings of `self.x` in the class whose method uses `node` (empty otherwise)."""
+        if not isinstance(node.value, ast.Name):
+            return []
+        scope: Scope | None = self.scope_of(node)
+        while scope is not None and scope.kind in ("function", "comprehension"):
+            if scope.self_name is not None:
+                if node.value.id == scope.self_name and scope.owner is not None:
+                    return scope.owner.attributes.get(node.attr, [])
+                return []
+            scope = scope.parent
+        return []
+
+    def value_of(self, expr: ast.AST) -> ast.expr | None:
+        """The expression last assigned to a name or `self.x` before `expr` reads it."""
+        if isinstance(expr, ast.Name):
+            binding = self.binding_of(expr)
+            if binding is not None and binding.kind == "assign":
+                return binding.value
+            return None
+        if isinstance(expr, ast.Attribute):
+            bindings = [b for b in self.attribute_bindings(expr) if b.kind == "assign"]
+            if not bindings:
+                return None
+            same_function = self.enclosing_function(expr)
+            local = [b for b in bindings
+                     if self.enclosing_function(b.node) is same_function and b.pos <= _start(expr)]
+            return (local or bindings)[-1].value
+        return None
+
+    def values_of(self, expr: ast.AST) -> list[ast.expr]:
+        """Every expression assigned to the name (in its scope) or `self.x` (in its class)."""
+        if isinstance(expr, ast.Name):
+            owner = self._binding_scope(expr.id, self.scope_of(expr))
+            if owner is None:
+                return []
+            return [b.value for b in owner.bindings.get(expr.id, [])
+                    if b.kind == "assign" and b.value is not None]
+        if isinstance(expr, ast.Attribute):
+            return [b.value for b in self.attribute_bindings(expr)
+                    if b.kind == "assign" and b.value is not None]
+        return []
+
+    def _binding_scope(self, name: str, scope: Scope) -> Scope | None:
+        current: Scope | None = self.module_scope if name in scope.globals else scope
+        while current is not None:
+            if current.kind == "class" and current is not scope:
+                current = current.parent
+                continue
+            if name in current.bindings:
+                return current
+            current = current.parent
+        return None
+
+    def origin(self, expr: ast.AST, passthrough: frozenset[str] = PASSTHROUGH_METHODS,
+               depth: int = 6) -> ast.AST:
+        """Follow names, `self.x`, and calls like `.to(device)` back to where a value was made."""
+        seen = 0
+        while seen < depth:
+            seen += 1
+            if (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute)
+                    and expr.func.attr in passthrough):
+                expr = expr.func.value
+                continue
+            if isinstance(expr, (ast.Name, ast.Attribute)):
+                value = self.value_of(expr)
+                if value is None or value is expr:
+                    return expr
+                expr = value
+                continue
+            return expr
+        return expr
+
+    def constructor(self, expr: ast.AST) -> str | None:
+        """The qualified name of the callable that made the object `expr` holds, if known."""
+        made = self.origin(expr)
+        if isinstance(made, ast.Call):
+            return self.qualname(made.func)
+        return None
+
+    # ------------------------------------------------------------ call helpers
+    @staticmethod
+    def keyword(call: ast.Call, name: str) -> ast.keyword | None:
+        for keyword in call.keywords:
+            if keyword.arg == name:
+                return keyword
+        return None
+
+    @staticmethod
+    def has_kwargs(call: ast.Call) -> bool:
+        """True when the call passes `**mapping` (any keyword might hide in it)."""
+        return any(keyword.arg is None for keyword in call.keywords)
+
+    @staticmethod
+    def has_starargs(call: ast.Call) -> bool:
+        return any(isinstance(arg, ast.Starred) for arg in call.args)
+
+    @staticmethod
+    def argument(call: ast.Call, position: int | None, name: str) -> ast.expr | None:
+        """The argument passed as keyword `name` or at `position` (before any *args)."""
+        for keyword in call.keywords:
+            if keyword.arg == name:
+                return keyword.value
+        if position is not None:
+            for index, arg in enumerate(call.args):
+                if isinstance(arg, ast.Starred):
+                    return None
+                if index == position:
+                    return arg
+        return None
+
+    def literal(self, expr: ast.AST | None, depth: int = 3) -> Any:
+        """A constant the expression surely evaluates to (following simple names), or NOTHING."""
+        if expr is None:
+            return NOTHING
+        if isinstance(expr, ast.Constant):
+            return expr.value
+        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, (ast.USub, ast.UAdd)):
+            inner = self.literal(expr.operand, depth)
+            if isinstance(inner, (int, float)) and not isinstance(inner, bool):
+                return -inner if isinstance(expr.op, ast.USub) else inner
+            return NOTHING
+        if isinstance(expr, ast.BinOp) and depth > 0:
+            left, right = self.literal(expr.left, depth - 1), self.literal(expr.right, depth - 1)
+            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right)):
+                try:
+                    if isinstance(expr.op, ast.Mult):
+                        return left * right
+                    if isinstance(expr.op, ast.Add):
+                        return left + right
+                    if isinstance(expr.op, ast.Sub):
+                        return left - right
+                    if isinstance(expr.op, ast.Div):
+                        return left / right
+                    if isinstance(expr.op, ast.Pow) and abs(right) < 64:
+                        return left ** right
+                except (ArithmeticError, ValueError):
+                    return NOTHING
+            return NOTHING
+        if isinstance(expr, ast.Name) and depth > 0:
+            value = self.value_of(expr)
+            if value is not None:
+                values = self.values_of(expr)
+                if len(values) <= 1:
+                    return self.literal(value, depth - 1)
+        return NOTHING
+
+    # ----------------------------------------------------------------- positions
+    def _char_col(self, lineno: int, byte_col: int) -> int:
+        """ast columns count UTF-8 bytes; spans count characters."""
+        line = self.index.line_text(lineno)
+        if line.isascii():
+            return byte_col
+        encoded = self._line_bytes.get(lineno)
+        if encoded is None:
+            encoded = self._line_bytes[lineno] = line.encode("utf-8")
+        return len(encoded[:byte_col].decode("utf-8", errors="replace"))
+
+    def offset(self, lineno: int, byte_col: int) -> int:
+        """The character offset of an ast (line, byte column) position."""
+        return self.index.offset(lineno, self._char_col(lineno, byte_col) + 1)
+
+    def span(self, node: ast.AST) -> Span:
+        start = self.offset(node.lineno, node.col_offset)
+        end_line = node.end_lineno or node.lineno
+        end_col = node.end_col_offset if node.end_col_offset is not None else node.col_offset
+        end = self.offset(end_line, end_col)
+        return self.index.span(start, end)
+
+    def source(self, node: ast.AST) -> str:
+        span = self.span(node)
+        return self.text[span.start:span.end]
+
+    def preferred_quote(self) -> str:
+        """The quote character most string literals of the file use (double when unsure)."""
+        if self._quote is None:
+            single = double = 0
+            for node in ast.walk(self.tree):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    first = self.text[self.span(node).start:self.span(node).start + 4]
+                    first = first.lstrip("rRbBuUfF")[:1]
+                    if first == "'":
+                        single += 1
+                    elif first == '"':
+                        double += 1
+                    if single + double >= 40:
+                        break
+            self._quote = "'" if single > double else '"'
+        return self._quote
+
+
+class _Nothing:
+    """`literal()` found no constant (distinct from a constant None)."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NOTHING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+NOTHING: Any = _Nothing()
+
+
+def canonical_name(name: str) -> str:
+    """`torch.serialization.load` -> `torch.load`, `torch.nn.modules.loss.CTCLoss` -> `torch.nn.CTCLoss`."""
+    canonical = CANONICAL_NAMES.get(name)
+    if canonical is not None:
+        return canonical
+    if name.startswith(_NN_MODULES_PREFIX):
+        rest = name[len(_NN_MODULES_PREFIX):].split(".")
+        if len(rest) == 2:
+            return f"torch.nn.{rest[1]}"
+    return name

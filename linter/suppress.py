@@ -1,0 +1,72 @@
+"""Suppression comments: `# trainlint: ignore[TL101]`, `# noqa: TL101`, `# trainlint: ignore-file`.
+
+A comment at the end of a line covers that line; a comment alone on its line covers the next
+line. Without codes (`# trainlint: ignore`) it covers every code. A bare `# noqa` belongs to
+other linters and is not read. Works in every format with `#` comments (Python, YAML, TOML,
+shell); JSON has none, so use `per-file-ignores` there.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from trainlint.api import Diagnostic
+from trainlint.text import LineIndex, Span
+
+_COMMENT = re.compile(
+    r"#\s*(?:trainlint:\s*(?P<kind>ignore-file|ignore)(?:\[(?P<codes>[^\]]*)\])?"
+    r"|noqa:\s*(?P<noqa>TL\d+(?:\s*,\s*TL\d+)*))",
+    re.IGNORECASE,
+)
+
+
+@dataclass(slots=True)
+class Suppression:
+    span: Span  # the comment directive itself
+    codes: frozenset[str] | None  # None: every code
+    target_line: int  # 0: the whole file
+    used: set[str] = field(default_factory=set)
+
+    def covers(self, diagnostic: Diagnostic) -> bool:
+        if self.target_line and diagnostic.span.line != self.target_line:
+            return False
+        return self.codes is None or any(diagnostic.code.startswith(code) for code in self.codes)
+
+
+def _codes(text: str | None) -> frozenset[str] | None:
+    if text is None:
+        return None
+    codes = frozenset(code.strip().upper() for code in text.split(",") if code.strip())
+    return codes or None
+
+
+def find_suppressions(text: str, index: LineIndex) -> list[Suppression]:
+    if "trainlint" not in text and "noqa" not in text:
+        return []
+    found = []
+    for match in _COMMENT.finditer(text):
+        line, col = index.line_col(match.start())
+        before = index.line_text(line)[: col - 1]
+        if before.count('"') % 2 or before.count("'") % 2:
+            continue  # inside a string literal
+        own_line = not before.strip()
+        kind = (match.group("kind") or "").lower()
+        codes = _codes(match.group("noqa") or match.group("codes"))
+        target = 0 if kind == "ignore-file" else (line + 1 if own_line else line)
+        found.append(Suppression(index.span(match.start(), match.end()), codes, target))
+    return found
+
+
+def apply_suppressions(diagnostics: list[Diagnostic],
+                       suppressions: list[Suppression]) -> list[Diagnostic]:
+    if not suppressions:
+        return diagnostics
+    kept = []
+    for diagnostic in diagnostics:
+        covering = [s for s in suppressions if s.covers(diagnostic)]
+        for suppression in covering:
+            suppression.used.add(diagnostic.code)
+        if not covering:
+            kept.append(diagnostic)
+    return kept

@@ -1,0 +1,49 @@
+from trainlint.api import Example, FixAvailability, ParseErrorRule, Severity
+
+
+class ParseError(ParseErrorRule):
+    """## What it does
+    Reports a file trainlint cannot read: invalid YAML, JSON, TOML or Python syntax, bytes that
+    are not UTF-8 text, NUL bytes, nesting deeper than 500 levels, or a YAML alias bomb.
+
+    ## Why is this bad?
+    A training config that does not parse fails the run at start-up at best; at worst a loader
+    that is more forgiving than the one you tested with reads something else. trainlint reports
+    the position and goes on with the other files.
+
+    ## Example
+    ```yaml
+    optim_conf:
+      lr: 0.001
+     weight_decay: 0.01   # indentation breaks the mapping
+    ```
+
+    ## Use instead
+    ```yaml
+    optim_conf:
+      lr: 0.001
+      weight_decay: 0.01
+    ```
+
+    ## Fix safety
+    No fix: only a person knows what the file meant.
+
+    ## Options
+    None. The file size limit is the `max-file-size` setting (default 1 MiB).
+
+    ## Source
+    Engine contract (DESIGN.md): bad input gets a clear message with file:line:col.
+    """
+
+    code = "TL001"
+    name = "parse-error"
+    severity = Severity.ERROR
+    fix_availability = FixAvailability.NONE
+    message = "file cannot be parsed"
+
+    bad = (
+        Example("config.yaml", "optim_conf:\n  lr: 0.001\n weight_decay: 0.01\n"),
+        Example("config.json", '{"learning_rate": 1e-4,}\n'),
+        Example("train.py", "print 'hello'\n"),
+    )
+    good = (Example("config.yaml", "optim_conf:\n  lr: 0.001\n  weight_decay: 0.01\n"),)
