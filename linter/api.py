@@ -280,6 +280,19 @@ class Rule:
         """A fix that splices `new_text` in place of the value's source text."""
         return Fix.replace(value.span, new_text, message, applicability)
 
+    def rename_key(self, value: Value, new_key: str, message: str,
+                   applicability: Applicability = Applicability.UNSAFE) -> Fix | None:
+        """A fix that renames the value's key in place (keeping the key's quotes)."""
+        span = value.key_span
+        if span is None:
+            return None
+        text = value.key.rsplit(".", 1)[-1]
+        quoted = span.end - span.start == len(text) + 2
+        if quoted:
+            span = Span(span.start + 1, span.end - 1, span.line, span.col + 1,
+                        span.end_line, span.end_col - 1)
+        return Fix.replace(span, new_key, message, applicability)
+
 
 class DocumentRule(Rule):
     """Sees the parsed text of a training config (YAML/JSON/TOML): styles, duplicates, raw keys."""

@@ -11,7 +11,6 @@ import fnmatch
 import importlib
 import os
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -491,6 +490,8 @@ def check_paths(paths: Iterable[str], settings: Settings | None = None,
     else:
         files, report.notes = discover(paths, settings)
         if _use_pool(files):
+            from concurrent.futures import ProcessPoolExecutor
+
             workers = min(os.cpu_count() or 2, 8)
             with ProcessPoolExecutor(workers, initializer=_init_worker,
                                      initargs=(settings, options)) as pool:

@@ -123,13 +123,13 @@ class _Walker:
 
     def walk_document(self, root: yaml.Node, document: int) -> None:
         # Iterative pre-order walk; values of containers are filled in after their children.
-        stack: list[tuple[yaml.Node, str, yaml.Node | None]] = [(root, "", None)]
+        stack: list[tuple[yaml.Node, str, yaml.Node | None, bool]] = [(root, "", None, False)]
         containers: list[tuple[int, yaml.Node]] = []
         while stack:
-            node, key, key_node = stack.pop()
+            node, key, key_node, merged = stack.pop()
             if key:
                 containers_index = len(self.entries)
-                self.entries.append(self._entry(node, key, key_node, document))
+                self.entries.append(self._entry(node, key, key_node, document, merged))
                 if len(self.entries) > MAX_VALUES:
                     raise ParseError(
                         f"YAML expands to more than {MAX_VALUES} values (alias bomb?)",
@@ -142,22 +142,27 @@ class _Walker:
             entry = self.entries[entry_index]
             self.entries[entry_index] = _replace_value(entry, self._plain(node))
 
-    def _children(self, node: yaml.Node, prefix: str):
+    def _children(self, node: yaml.Node, prefix: str, merged: bool = False):
         if isinstance(node, yaml.MappingNode):
             children = []
             for key_node, value_node in node.value:
-                if key_node.tag == _CORE_TAGS + "merge" and isinstance(value_node, yaml.MappingNode):
-                    children.extend(self._children(value_node, prefix))
+                if key_node.tag == _CORE_TAGS + "merge":
+                    sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                    for source in sources:
+                        if isinstance(source, yaml.MappingNode):
+                            children.extend(self._children(source, prefix, merged=True))
                     continue
                 key_text = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
-                children.append((value_node, f"{prefix}.{key_text}" if prefix else str(key_text), key_node))
+                full_key = f"{prefix}.{key_text}" if prefix else str(key_text)
+                children.append((value_node, full_key, key_node, merged))
             return children
         if isinstance(node, yaml.SequenceNode):
-            return [(item, f"{prefix}.{i}" if prefix else str(i), None)
+            return [(item, f"{prefix}.{i}" if prefix else str(i), None, merged)
                     for i, item in enumerate(node.value)]
         return []
 
-    def _entry(self, node: yaml.Node, key: str, key_node: yaml.Node | None, document: int) -> Value:
+    def _entry(self, node: yaml.Node, key: str, key_node: yaml.Node | None, document: int,
+               merged: bool = False) -> Value:
         span = self.span(node)
         raw = self.text[span.start:span.end]
         is_scalar = isinstance(node, yaml.ScalarNode)
@@ -169,7 +174,7 @@ class _Walker:
             value=value, path=self.path, span=span, key=key,
             key_span=self.span(key_node) if key_node is not None else None, raw=raw,
             style=_STYLES.get(node.style, "plain") if is_scalar else None, tag=tag,
-            document=document, origin="yaml",
+            document=document, origin="yaml-merge" if merged else "yaml",
         )
 
     def _plain(self, node: yaml.Node) -> Any:

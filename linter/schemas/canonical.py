@@ -105,13 +105,16 @@ _SETTINGS = (
 SETTINGS: dict[str, Setting] = {setting.name: setting for setting in _SETTINGS}
 
 
+_PYDANTIC_BOOLS = ("true", "false", "0", "1", "yes", "no", "on", "off", "y", "n", "t", "f")
+
+
 def violates(setting: Setting, value: object) -> bool:
     """Cheap pre-check: True when Pydantic would reject this value for the setting."""
     if value is None:
         return not setting.nullable
     kind = setting.kind
     if kind is bool:
-        return not isinstance(value, bool) and str(value).lower() not in ("true", "false", "0", "1")
+        return not isinstance(value, bool) and str(value).lower() not in _PYDANTIC_BOOLS
     if kind is str:
         return isinstance(value, (dict, list))
     if isinstance(value, bool):

@@ -1,0 +1,106 @@
+import difflib
+from dataclasses import dataclass
+
+from trainlint.api import (
+    Applicability, DocumentRule, Example, FixAvailability, RuleOptions, Severity,
+)
+from trainlint.dialects import GENERIC, dialects
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance (short keys only)."""
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return previous[-1]
+
+
+class UnknownKey(DocumentRule):
+    """## What it does
+    Finds a key that the config's framework does not know and that is a small edit away from
+    one it does: `learning_rte` next to `learning_rate`, `warmup_step` next to `warmup_steps`.
+    Unknown keys that are not close to a known one stay quiet: configs carry their own keys.
+
+    ## Why is this bad?
+    Most training code reads configs with `.get(key, default)` or ignores extra keys, so a typo
+    silently trains with the default value instead of yours.
+
+    ## Example
+    ```json
+    {"learning_rte": 2e-4, "per_device_train_batch_size": 32, "num_train_epochs": 3}
+    ```
+
+    ## Use instead
+    ```json
+    {"learning_rate": 2e-4, "per_device_train_batch_size": 32, "num_train_epochs": 3}
+    ```
+
+    ## Fix safety
+    Unsafe: renaming the key changes which value the run uses.
+
+    ## Options
+    - `max-distance` (default 2): the largest edit distance that counts as a typo.
+    - `min-length` (default 4): shorter keys are never reported.
+
+    ## Source
+    RULES.md TL003; the framework key tables in `trainlint/dialects/*.toml`.
+    """
+
+    code = "TL003"
+    name = "unknown-key"
+    severity = Severity.WARNING
+    fix_availability = FixAvailability.SOMETIMES
+    message = "unknown key, close to a known one"
+    fix_title = "rename the key"
+
+    @dataclass
+    class Options(RuleOptions):
+        max_distance: int = 2
+        min_length: int = 4
+
+    bad = (
+        Example("hf_args.json",
+                '{\n  "learning_rte": 2e-4,\n  "per_device_train_batch_size": 32,\n'
+                '  "num_train_epochs": 3,\n  "output_dir": "out",\n  "logging_steps": 10\n}\n',
+                fixed='{\n  "learning_rate": 2e-4,\n  "per_device_train_batch_size": 32,\n'
+                      '  "num_train_epochs": 3,\n  "output_dir": "out",\n  "logging_steps": 10\n}\n',
+                unsafe=True),
+        Example("train.yaml", "lr: 0.001\nwarmup_step: 500\nmax_steps: 10000\nbatch_size: 32\n"),
+    )
+    good = (
+        Example("train.yaml", "lr: 0.001\nwarmup_steps: 500\nmax_steps: 10000\nmy_note: hello\n"),
+    )
+
+    def check_document(self, doc):
+        table = dialects()
+        dialect = table.get(doc.dialect)
+        generic = table[GENERIC]
+        full_keys = sorted(dialect.keys) if dialect is not None and dialect.name != GENERIC else []
+        leaf_keys = sorted(generic.keys)
+        known = (dialect.known if dialect is not None else frozenset()) | generic.known
+        known_leaves = {key.rsplit(".", 1)[-1] for key in known}
+        for entry in doc.entries:
+            if entry.key_span is None or entry.origin.endswith("merge"):
+                continue
+            leaf = entry.key.rsplit(".", 1)[-1]
+            if entry.key in known or leaf in known_leaves or len(leaf) < self.options.min_length:
+                continue
+            suggestion = self._closest(entry.key, full_keys) or self._closest(leaf, leaf_keys)
+            if suggestion is None:
+                continue
+            new_leaf = suggestion.rsplit(".", 1)[-1]
+            fix = self.rename_key(entry, new_leaf, f"rename `{leaf}` to `{new_leaf}`",
+                                  Applicability.UNSAFE)
+            yield self.diagnostic(entry.path, entry.key_span,
+                                  f"unknown key `{leaf}`; did you mean `{new_leaf}`? "
+                                  f"({doc.dialect} config: the run ignores `{leaf}`)", fix)
+
+    def _closest(self, key: str, candidates: list[str]) -> str | None:
+        for match in difflib.get_close_matches(key, candidates, n=3, cutoff=0.75):
+            if match != key and _distance(key, match) <= self.options.max_distance:
+                return match
+        return None

@@ -1,0 +1,86 @@
+from trainlint.api import ConfigRule, Example, FixAvailability, Severity
+
+# Which of two settings wins, per dialect, where the framework documents it.
+_WARMUP_WINNER = {
+    "hf": "`warmup_steps` wins: TrainingArguments ignores `warmup_ratio` when `warmup_steps` > 0",
+    "axolotl": "`warmup_steps` wins (passed on to TrainingArguments, which ignores the ratio)",
+}
+_LENGTH_WINNER = {
+    "hf": "`max_steps` wins: TrainingArguments ignores `num_train_epochs` when `max_steps` > 0",
+    "axolotl": "`max_steps` wins (passed on to TrainingArguments)",
+    "lightning": "training stops at whichever limit comes first",
+}
+
+
+def _on(view, name):
+    flag = view.flag(name)
+    return bool(flag)
+
+
+def _positive(view, name):
+    number = view.number(name)
+    return number is not None and number > 0
+
+
+class ConflictingSettings(ConfigRule):
+    """## What it does
+    Finds two settings that cannot both hold: `fp16` and `bf16` both on; both `warmup_steps`
+    and `warmup_ratio` set; both `max_steps` and an epoch count set. The message says which one
+    the framework lets win.
+
+    ## Why is this bad?
+    One of the two values is silently ignored. The person who set it believes the run uses it:
+    a warmup ratio tuned for one length, an epoch count that never applies.
+
+    ## Example
+    ```json
+    {"warmup_steps": 500, "warmup_ratio": 0.06, "max_steps": 20000, "num_train_epochs": 3}
+    ```
+
+    ## Use instead
+    ```json
+    {"warmup_steps": 500, "max_steps": 20000}
+    ```
+
+    ## Fix safety
+    No fix: which one to keep is a person's call.
+
+    ## Options
+    None.
+
+    ## Source
+    Hugging Face TrainingArguments docs (`warmup_steps` "overrides any effect of
+    `warmup_ratio`", `max_steps` "overrides `num_train_epochs`"); RULES.md TL006.
+    """
+
+    code = "TL006"
+    name = "conflicting-settings"
+    severity = Severity.WARNING
+    fix_availability = FixAvailability.NONE
+    message = "two settings that cannot both hold"
+
+    bad = (
+        Example("args.json", '{\n  "output_dir": "out",\n  "per_device_train_batch_size": 8,\n'
+                             '  "num_train_epochs": 3,\n  "warmup_steps": 500,\n  "warmup_ratio": 0.06\n}\n'),
+        Example("args.yaml", "output_dir: out\nper_device_train_batch_size: 8\nlearning_rate: 2.0e-5\n"
+                             "num_train_epochs: 3\nfp16: true\nbf16: true\n"),
+    )
+    good = (Example("args.json", '{\n  "output_dir": "out",\n  "per_device_train_batch_size": 8,\n'
+                                 '  "num_train_epochs": 3,\n  "warmup_ratio": 0.06,\n  "bf16": true\n}\n'),)
+
+    def check_config(self, view):
+        if _on(view, "precision.fp16") and _on(view, "precision.bf16"):
+            later = max(view.get("precision.fp16"), view.get("precision.bf16"), key=lambda v: v.span.start)
+            yield self.at(later, "`fp16` and `bf16` are both on; choose one (bf16 where the GPU "
+                                 "supports it: no loss scaling needed)")
+        if _positive(view, "schedule.warmup_steps") and _positive(view, "schedule.warmup_ratio"):
+            winner = _WARMUP_WINNER.get(view.dialect, "which one wins depends on the framework")
+            yield self.at(view.get("schedule.warmup_ratio"),
+                          f"both `{view.get('schedule.warmup_steps').key}` and "
+                          f"`{view.get('schedule.warmup_ratio').key}` are set; {winner}")
+        if _positive(view, "duration.max_steps") and _positive(view, "duration.epochs"):
+            winner = _LENGTH_WINNER.get(view.dialect)
+            if winner is not None:
+                yield self.at(view.get("duration.epochs"),
+                              f"both `{view.get('duration.max_steps').key}` and "
+                              f"`{view.get('duration.epochs').key}` are set; {winner}")

@@ -1,0 +1,56 @@
+"""Running the real engine on real files for tests."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from trainlint.engine import RunOptions, check_paths
+from trainlint.settings import load_settings, validate_table
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+
+
+def settings_for(path: Path, table: dict | None = None):
+    if table:
+        settings = validate_table(table, path)
+        settings.root = path.parent if path.is_file() else path
+        return settings
+    return load_settings(path)
+
+
+def check(path: Path | str, table: dict | None = None, **options):
+    path = Path(path)
+    return check_paths([str(path)], settings_for(path, table), RunOptions(**options))
+
+
+def codes(report) -> list[str]:
+    return [d.code for d in report.diagnostics]
+
+
+def run_cli(*args: str, cwd: Path | None = None, stdin: str | None = None, env: dict | None = None):
+    """The real CLI as a subprocess: (exit code, stdout, stderr)."""
+    import os
+
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    full_env.pop("GITHUB_ACTIONS", None) if not env or "GITHUB_ACTIONS" not in env else None
+    process = subprocess.run([sys.executable, "-m", "trainlint", *args], cwd=cwd, input=stdin,
+                             capture_output=True, text=True, env=full_env, timeout=120)
+    return process.returncode, process.stdout, process.stderr
+
+
+def run_json(*args: str, cwd: Path | None = None):
+    code, out, err = run_cli(*args, "--output-format", "json", cwd=cwd)
+    return code, json.loads(out), err
+
+
+def render_text(report) -> str:
+    from trainlint.report import render
+
+    stream = io.StringIO()
+    render(report, "text", stream, color=False)
+    return stream.getvalue()

@@ -1,0 +1,126 @@
+"""Bad input: each gets a TL001 at file:line:col or a skip note, never a traceback."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from helpers import check, codes, run_cli
+
+
+def _only(report, code="TL001"):
+    return [d for d in report.diagnostics if d.code == code]
+
+
+def test_malformed_yaml_points_at_the_problem(tmp_path):
+    path = tmp_path / "train.yaml"
+    path.write_text("optim_conf:\n  lr: 0.001\n weight_decay: 0.01\n")
+    [finding] = _only(check(path))
+    assert (finding.span.line, finding.span.col) == (3, 2)
+    assert "YAML" in finding.message
+
+
+def test_malformed_json_points_at_the_problem(tmp_path):
+    path = tmp_path / "args.json"
+    path.write_text('{\n  "learning_rate": 1e-4,\n}\n')
+    [finding] = _only(check(path))
+    assert finding.span.line == 3
+
+
+def test_python_syntax_error_and_python2(tmp_path):
+    broken = tmp_path / "train.py"
+    broken.write_text("import torch\ndef f(:\n    pass\n")
+    legacy = tmp_path / "old.py"
+    legacy.write_text("print 'hello'\n")
+    report = check(tmp_path)
+    found = {(os.path.basename(d.path), d.span.line) for d in _only(report)}
+    assert found == {("train.py", 2), ("old.py", 1)}
+
+
+def test_binary_junk_and_invalid_utf8(tmp_path):
+    (tmp_path / "junk.yaml").write_bytes(b"lr: 0.1\n\x00\x01\x02\xff\xfe")
+    (tmp_path / "latin.yaml").write_bytes(b"lr: 0.1\nname: caf\xe9\n")
+    report = check(tmp_path)
+    by_file = {os.path.basename(d.path): d for d in _only(report)}
+    assert set(by_file) == {"junk.yaml", "latin.yaml"}
+    assert (by_file["latin.yaml"].span.line, by_file["latin.yaml"].span.col) == (2, 10)
+
+
+def test_empty_files_are_fine(tmp_path):
+    for name in ("a.yaml", "b.json", "c.py", "d.toml"):
+        (tmp_path / name).write_text("")
+    report = check(tmp_path)
+    assert codes(report) == ["TL001"]  # an empty JSON file is not JSON
+    assert report.diagnostics[0].path.endswith("b.json")
+
+
+def test_big_file_is_skipped_with_a_note(tmp_path):
+    path = tmp_path / "huge.yaml"
+    path.write_text("lr: 0.1\n" + "x: 1\n" * 2_000_000)  # ~10 MB
+    report = check(tmp_path)
+    assert report.diagnostics == []
+    assert any("max-file-size" in note for note in report.notes)
+    code, out, _ = run_cli("check", str(tmp_path), "--verbose")
+    assert code == 0 and "skipped" in out
+
+
+def test_deep_yaml_nesting(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text("lr: " + "[" * 10_000 + "]" * 10_000 + "\n")
+    [finding] = _only(check(path))
+    assert "deeper" in finding.message
+
+
+def test_yaml_alias_bomb(tmp_path):
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for name, previous in zip("bcdefghi", "abcdefgh"):
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    [finding] = _only(check(path))
+    assert "alias bomb" in finding.message
+
+
+def test_python_object_tag_is_never_constructed(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.yaml"
+    path.write_text(f"lr: !!python/object/apply:os.system ['touch {marker}']\nepochs: 3\nbatch_size: 2\n")
+    check(path)
+    assert not marker.exists()
+
+
+def test_symlink_loop_is_not_followed(tmp_path):
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "train.yaml").write_text("lr: 1e-4\nepochs: 3\nbatch_size: 4\n")
+    os.symlink(tmp_path, tmp_path / "configs" / "loop")
+    report = check(tmp_path)
+    assert codes(report) == ["TL004"]
+
+
+def test_scripts_are_never_executed(tmp_path):
+    marker = tmp_path / "created"
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import argparse, pathlib\n"
+        f"pathlib.Path({str(marker)!r}).write_text('x')\n"
+        "p = argparse.ArgumentParser()\n"
+        f"p.add_argument('--lr', type=float, default=pathlib.Path({str(marker)!r}).touch())\n"
+    )
+    check(script)
+    run_cli("check", str(script))
+    assert not marker.exists()
+
+
+def test_other_files_are_still_checked(tmp_path):
+    (tmp_path / "a.yaml").write_text("lr: [\n")
+    (tmp_path / "b.yaml").write_text("lr: 1e-4\nepochs: 3\nbatch_size: 4\n")
+    assert sorted(codes(check(tmp_path))) == ["TL001", "TL004"]
+
+
+@pytest.mark.parametrize("content", [b"\xef\xbb\xbf", b"\xff\xfe", b"#!\x00"])
+def test_odd_bytes_never_crash(tmp_path, content):
+    path = tmp_path / "x.yaml"
+    path.write_bytes(content)
+    report = check(path)
+    assert not report.errors

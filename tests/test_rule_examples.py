@@ -1,0 +1,67 @@
+"""Every rule's own `bad` and `good` examples, run through the real engine on real files."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import check, codes
+from trainlint.api import FixAvailability, ProbeRule
+from trainlint.registry import all_rules
+
+STATIC_RULES = [rule for rule in all_rules() if not issubclass(rule, ProbeRule)]
+BAD = [(rule, i, example) for rule in STATIC_RULES for i, example in enumerate(rule.bad)]
+GOOD = [(rule, i, example) for rule in STATIC_RULES for i, example in enumerate(rule.good)]
+
+
+def _write(tmp_path, example):
+    path = tmp_path / example.filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(example.source.encode("utf-8"))
+    return path
+
+
+@pytest.mark.parametrize("rule", STATIC_RULES, ids=lambda rule: rule.code)
+def test_rule_has_examples_and_docs(rule):
+    assert rule.bad, f"{rule.code} has no bad example"
+    assert rule.good, f"{rule.code} has no good example"
+    for section in ("## What it does", "## Why is this bad?", "## Example", "## Use instead",
+                    "## Fix safety", "## Options", "## Source"):
+        assert section in (rule.__doc__ or ""), f"{rule.code} docstring lacks {section}"
+
+
+@pytest.mark.parametrize("rule,i,example", BAD, ids=lambda v: getattr(v, "code", str(v)) if not hasattr(v, "source") else v.filename)
+def test_bad_example_fires(tmp_path, rule, i, example):
+    path = _write(tmp_path, example)
+    report = check(path, example.settings or None, select=[rule.code])
+    assert rule.code in codes(report), f"{rule.code} bad[{i}] did not fire: {codes(report)}"
+    if example.fixed is not None:
+        fixed = check(path, example.settings or None, select=[rule.code], fix=True,
+                      unsafe_fixes=example.unsafe)
+        assert path.read_text(encoding="utf-8") == example.fixed
+        assert fixed.fixed >= 1
+        again = check(path, example.settings or None, select=[rule.code], fix=True,
+                      unsafe_fixes=example.unsafe)
+        assert again.fixed == 0, "a second --fix changed the file again"
+        assert path.read_text(encoding="utf-8") == example.fixed
+
+
+@pytest.mark.parametrize("rule,i,example", GOOD, ids=lambda v: getattr(v, "code", str(v)) if not hasattr(v, "source") else v.filename)
+def test_good_example_is_quiet(tmp_path, rule, i, example):
+    path = _write(tmp_path, example)
+    report = check(path, example.settings or None, select=[rule.code])
+    assert rule.code not in codes(report), f"{rule.code} good[{i}] fired: {report.diagnostics}"
+
+
+@pytest.mark.parametrize("rule", STATIC_RULES, ids=lambda rule: rule.code)
+def test_declared_fixability_matches_examples(tmp_path, rule):
+    """A rule that declares no fix emits none; one that declares fixes shows one in an example."""
+    emitted = False
+    for example in rule.bad:
+        path = _write(tmp_path, example)
+        report = check(path, example.settings or None, select=[rule.code])
+        fixes = [d.fix for d in report.diagnostics if d.code == rule.code and d.fix is not None]
+        if rule.fix_availability is FixAvailability.NONE:
+            assert not fixes, f"{rule.code} declares no fix but emitted one"
+        emitted = emitted or bool(fixes)
+    if rule.fix_availability is FixAvailability.ALWAYS:
+        assert emitted, f"{rule.code} declares fixes but no bad example gets one"
