@@ -12,6 +12,10 @@ from trainlint import __version__
 SUBCOMMANDS = ("check", "rule", "rules", "show", "probe")
 
 
+class UsageError(Exception):
+    """Bad input on the command line (a ref, a baseline file): one message, exit 2."""
+
+
 def _codes(text: str) -> list[str]:
     return [code.strip().upper() for code in text.split(",") if code.strip()]
 
@@ -47,11 +51,21 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="settings file (default: nearest pyproject.toml)")
     parser.add_argument("--stdin-filename", help="read the file from standard input under this name")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
+    parser.add_argument("--since", metavar="REF",
+                        help="check only the files changed since a git ref (and what they pull in)")
+    parser.add_argument("--baseline", type=Path, metavar="FILE",
+                        help="report only findings that are not in this baseline file")
+    parser.add_argument("--write-baseline", type=Path, metavar="FILE",
+                        help="write every current finding to FILE and exit 0")
+    parser.add_argument("--force-exclude", action="store_true",
+                        help="apply `exclude` and the skip lists to files named on the command "
+                             "line too (for pre-commit)")
     parser.add_argument("--no-color", action="store_true")
     parser.add_argument("-v", "--verbose", action="store_true", help="print skip notes")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; the probe's arguments are only loaded for `trainlint probe`."""
     parser = argparse.ArgumentParser(
         prog="trainlint", description="Lint and fix deep-learning training setups.")
     parser.add_argument("--version", action="version", version=f"trainlint {__version__}")
@@ -66,11 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--output-format", default="text", choices=["text", "json"])
     show.add_argument("--config", type=Path)
     probe = sub.add_parser("probe", help="run a few training steps and check the first losses")
-    try:
+    if command == "probe":
         from trainlint.probe import cli as probe_cli
-    except ImportError:
-        probe_cli = None
-    if probe_cli is not None:
+
         probe_cli.add_arguments(probe)
     return parser
 
@@ -79,12 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help", "--version")):
         argv.insert(0, "check")
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv[0]).parse_args(argv)
     from trainlint.settings import SettingsError
 
     try:
         return _dispatch(args)
-    except SettingsError as exc:
+    except (SettingsError, UsageError) as exc:
         print(f"trainlint: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -146,7 +158,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from trainlint.engine import RunOptions, check_paths
+    from trainlint.engine import Report, RunOptions, check_paths
     from trainlint.report import render
 
     output_format = args.output_format or _default_output_format()
@@ -154,8 +166,11 @@ def _check(args: argparse.Namespace) -> int:
         print(f"trainlint: error: unknown output format `{output_format}` "
               f"(choose from {', '.join(_output_formats())})", file=sys.stderr)
         return 2
+    if args.since and args.stdin_filename:
+        raise UsageError("--since and --stdin-filename cannot be used together")
     start = Path(args.stdin_filename or (args.paths[0] if args.paths else "."))
     settings = _settings_for(start, args.config, args)
+    baseline = _load_baseline(args.baseline) if args.baseline else None
     options = RunOptions(fix=args.fix, unsafe_fixes=bool(args.unsafe_fixes), diff=args.diff,
                          select=args.select, extend_select=args.extend_select, ignore=args.ignore)
     if args.unsafe_fixes is False:
@@ -165,7 +180,17 @@ def _check(args: argparse.Namespace) -> int:
     stdin = None
     if args.stdin_filename:
         stdin = (args.stdin_filename, sys.stdin.read())
-    report = check_paths(args.paths, settings, options, stdin)
+    paths = _paths_to_check(args, settings)
+    report = check_paths(paths, settings, options, stdin) if paths is not None else Report()
+    if args.write_baseline:
+        return _write_baseline(args.write_baseline, report)
+    if baseline is not None:
+        report.diagnostics, hidden = baseline.filter(report.diagnostics)
+        if hidden:
+            report.notes.append(f"{hidden} finding{'s' * (hidden != 1)} hidden by the baseline "
+                                f"{args.baseline}")
+            print(f"trainlint: {hidden} finding{'s' * (hidden != 1)} in the baseline "
+                  f"{args.baseline} not shown", file=sys.stderr)
     if args.diff:
         sys.stdout.write("".join(report.diffs))
         stream = sys.stderr
@@ -183,3 +208,74 @@ def _check(args: argparse.Namespace) -> int:
     if args.diff:
         return 1 if report.diffs else report.exit_code if not args.exit_zero else 0
     return 0 if args.exit_zero else report.exit_code
+
+
+def _paths_to_check(args: argparse.Namespace, settings) -> list[str] | None:
+    """The paths for the engine (empty: the current folder), or None: nothing to check."""
+    if args.stdin_filename:
+        return args.paths
+    paths = args.paths
+    if args.force_exclude and paths:
+        paths = [path for path in paths if not _force_excluded(path, settings)]
+        if not paths:
+            return None
+    if args.since:
+        from trainlint.changed import ChangedFilesError, select_changed
+        from trainlint.engine import discover
+
+        candidates, _ = discover(paths or ["."], settings)
+        first = Path(paths[0]) if paths else Path.cwd()
+        where = first if first.is_dir() else first.parent
+        try:
+            return select_changed(candidates, args.since, where if where.is_dir() else None) or None
+        except ChangedFilesError as exc:
+            raise UsageError(str(exc)) from None
+    return paths
+
+
+def _force_excluded(path: str, settings) -> bool:
+    """Whether a file named on the command line would be skipped if its folder were walked."""
+    from trainlint.engine import FORMAT_BY_SUFFIX, NOT_TRAINING_CONFIGS, SKIPPED_DIRS
+
+    candidate = Path(path)
+    if candidate.is_dir():
+        return False
+    if candidate.name in NOT_TRAINING_CONFIGS or candidate.suffix.lower() not in FORMAT_BY_SUFFIX:
+        return True
+    absolute = candidate.resolve()
+    root = (settings.root or Path.cwd()).resolve()
+    try:
+        relative = absolute.relative_to(root)
+    except ValueError:
+        relative = Path(os.path.relpath(absolute))
+    if any(part in SKIPPED_DIRS or part.endswith(".egg-info") for part in relative.parts[:-1]):
+        return True
+    if settings.exclude:
+        import pathspec
+
+        spec = pathspec.GitIgnoreSpec.from_lines(settings.exclude)
+        return spec.match_file(relative.as_posix())
+    return False
+
+
+def _load_baseline(path: Path):
+    from trainlint.baseline import BaselineError, load_baseline
+
+    try:
+        return load_baseline(path)
+    except BaselineError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _write_baseline(path: Path, report) -> int:
+    from trainlint.baseline import BaselineError, write_baseline
+
+    try:
+        count = write_baseline(path, report.diagnostics)
+    except BaselineError as exc:
+        raise UsageError(str(exc)) from None
+    for error in report.errors:
+        print(f"trainlint: error: {error}", file=sys.stderr)
+    print(f"trainlint: wrote {count} finding{'s' * (count != 1)} to the baseline {path}",
+          file=sys.stderr)
+    return 2 if report.errors else 0

@@ -80,16 +80,35 @@ class RunOptions:
     ignore: list[str] = field(default_factory=list)
 
 
+KINDS_BY_FORMAT = {
+    "yaml": ("ParseErrorRule", "DocumentRule", "ConfigRule", "SuppressionRule"),
+    "json": ("ParseErrorRule", "DocumentRule", "ConfigRule", "SuppressionRule"),
+    "toml": ("ParseErrorRule", "DocumentRule", "ConfigRule", "SuppressionRule"),
+    "python": ("ParseErrorRule", "ConfigRule", "ScriptRule", "SuppressionRule"),
+    "shell": ("ParseErrorRule", "ConfigRule", "SuppressionRule"),
+    "markdown": ("ParseErrorRule", "ConfigRule", "SuppressionRule"),
+}
+
+
+def kinds_for(files: Iterable[str]) -> frozenset[str]:
+    """The rule kinds the given files can use."""
+    kinds: set[str] = set()
+    for path in files:
+        kinds.update(KINDS_BY_FORMAT.get(FORMAT_BY_SUFFIX.get(Path(path).suffix.lower(), ""), ()))
+    return frozenset(kinds)
+
+
 class RuleSet:
     """The selected rules, instantiated once per process, grouped by kind."""
 
-    def __init__(self, settings: Settings, options: RunOptions) -> None:
+    def __init__(self, settings: Settings, options: RunOptions,
+                 kinds: frozenset[str] | None = None) -> None:
         self.settings = settings
         ctx = settings.rule_context()
         select = options.select or settings.select
         extend = [*settings.extend_select, *options.extend_select]
         ignore = [*settings.ignore, *options.ignore]
-        rules = [cls(ctx) for cls in all_rules() if is_selected(cls.code, select, extend, ignore)]
+        rules = [cls(ctx) for cls in all_rules(kinds) if is_selected(cls.code, select, extend, ignore)]
         self.parse_error = [r for r in rules if isinstance(r, ParseErrorRule)]
         self.document = [r for r in rules if isinstance(r, DocumentRule)]
         self.config = [r for r in rules if isinstance(r, ConfigRule)]
@@ -442,9 +461,9 @@ def _fix_loop(path: str, text: str, fmt: str, rules: RuleSet, options: RunOption
 _WORKER_RULES: RuleSet | None = None
 
 
-def _init_worker(settings: Settings, options: RunOptions) -> None:
+def _init_worker(settings: Settings, options: RunOptions, kinds: frozenset[str]) -> None:
     global _WORKER_RULES
-    _WORKER_RULES = RuleSet(settings, options)
+    _WORKER_RULES = RuleSet(settings, options, kinds)
 
 
 def _check_in_worker(path: str, options: RunOptions) -> FileResult:
@@ -484,20 +503,22 @@ def check_paths(paths: Iterable[str], settings: Settings | None = None,
     if settings.unsafe_fixes:
         options.unsafe_fixes = True
     report = Report()
-    rules = RuleSet(settings, options)
     if stdin is not None:
+        rules = RuleSet(settings, options, kinds_for([stdin[0]]))
         results = [_safe_check(stdin[0], rules, options, stdin[1])]
     else:
         files, report.notes = discover(paths, settings)
+        kinds = kinds_for(files)
         if _use_pool(files):
             from concurrent.futures import ProcessPoolExecutor
 
             workers = min(os.cpu_count() or 2, 8)
             with ProcessPoolExecutor(workers, initializer=_init_worker,
-                                     initargs=(settings, options)) as pool:
+                                     initargs=(settings, options, kinds)) as pool:
                 results = list(pool.map(_check_in_worker, files, [options] * len(files),
                                         chunksize=8))
         else:
+            rules = RuleSet(settings, options, kinds)
             results = [_safe_check(path, rules, options) for path in files]
     for result in results:
         report.files += 1

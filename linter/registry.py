@@ -4,8 +4,9 @@ point group of installed plugins. Codes must be unique."""
 from __future__ import annotations
 
 import importlib
-import pkgutil
+import re
 from functools import cache
+from pathlib import Path
 
 from trainlint.api import Rule
 
@@ -23,15 +24,64 @@ def _rule_classes_in(module) -> list[type[Rule]]:
     return found
 
 
-def _builtin_modules():
+RULE_KINDS = ("ParseErrorRule", "DocumentRule", "ConfigRule", "ScriptRule", "SuppressionRule",
+              "ProbeRule")
+_CLASS_BASES = re.compile(r"^class\s+\w+\s*\(([^)]*)\)", re.MULTILINE)
+
+
+def _declared_kinds(source: str) -> set[str] | None:
+    """The rule kinds a module's classes derive from, read from its text; None when unsure."""
+    kinds = set()
+    for bases in _CLASS_BASES.findall(source):
+        kinds.update(name for name in RULE_KINDS if re.search(rf"\b{name}\b", bases))
+    return kinds or None
+
+
+def _builtin_modules(kinds: frozenset[str] | None):
+    """Import the rule modules; with `kinds`, skip the ones that declare none of them, so a run
+    over YAML files never imports the script or probe rules (a cheap read of the source, not an
+    import, decides)."""
     import trainlint.rules as package
 
-    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-        if not info.ispkg and info.name.rsplit(".", 1)[-1].startswith("tl"):
-            yield importlib.import_module(info.name)
+    root = Path(package.__file__).parent
+    for path in sorted(root.rglob("tl*.py")):
+        if kinds is not None:
+            declared = _declared_kinds(path.read_text(encoding="utf-8"))
+            if declared is not None and not declared & kinds:
+                continue
+        relative = path.relative_to(root).with_suffix("").parts
+        yield importlib.import_module(".".join((package.__name__, *relative)))
+
+
+def _plugins_installed() -> bool:
+    """Whether any installed distribution declares the `trainlint.rules` entry point group.
+
+    A scan of the `*.dist-info/entry_points.txt` files on sys.path for the group's name; only
+    when one has it is importlib.metadata (14 ms of imports) loaded to read them properly."""
+    import os
+    import sys
+
+    for folder in sys.path:
+        try:
+            entries = os.scandir(folder or ".")
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                if not entry.name.endswith((".dist-info", ".egg-info")):
+                    continue
+                try:
+                    with open(os.path.join(entry.path, "entry_points.txt"), encoding="utf-8") as f:
+                        if "[trainlint.rules]" in f.read():
+                            return True
+                except OSError:
+                    continue
+    return False
 
 
 def _plugin_classes() -> list[type[Rule]]:
+    if not _plugins_installed():
+        return []
     from importlib.metadata import entry_points
 
     classes = []
@@ -42,9 +92,10 @@ def _plugin_classes() -> list[type[Rule]]:
 
 
 @cache
-def all_rules() -> tuple[type[Rule], ...]:
+def all_rules(kinds: frozenset[str] | None = None) -> tuple[type[Rule], ...]:
+    """Every rule class, or those of some kinds (names from RULE_KINDS)."""
     classes: list[type[Rule]] = []
-    for module in _builtin_modules():
+    for module in _builtin_modules(kinds):
         classes.extend(_rule_classes_in(module))
     classes.extend(_plugin_classes())
     seen: dict[str, type[Rule]] = {}

@@ -12,7 +12,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 from trainlint.api import ConfigView, ParsedDocument, Value
 
@@ -67,9 +67,7 @@ def _compile(pattern: str) -> re.Pattern:
 @cache
 def dialects() -> dict[str, Dialect]:
     table: dict[str, Dialect] = {}
-    for entry in resources.files("trainlint.dialects").iterdir():
-        if not entry.name.endswith(".toml"):
-            continue
+    for entry in sorted(Path(__file__).parent.glob("*.toml")):
         data = tomllib.loads(entry.read_text(encoding="utf-8"))
         keys = data.get("keys", {})
         table[data["name"]] = Dialect(

@@ -8,10 +8,10 @@ FORMATS = ("text", "json")
 
 
 def available_formats() -> tuple[str, ...]:
-    from importlib import resources
+    from pathlib import Path
 
-    names = [entry.name[:-3] for entry in resources.files("trainlint.report").iterdir()
-             if entry.name.endswith(".py") and not entry.name.startswith("_")]
+    names = [entry.stem for entry in Path(__file__).parent.glob("*.py")
+             if not entry.name.startswith("_")]
     return tuple(sorted(names))
 
 
