@@ -63,10 +63,13 @@ _SETTINGS = (
     Setting("batch.bins", float, "ESPnet batch_bins: a per-step total across GPUs", gt=0),
     Setting("batch.tensor_parallel", int, "tensor-parallel degree", ge=1),
     Setting("batch.pipeline_parallel", int, "pipeline-parallel degree", ge=1),
+    Setting("batch.devices", str, "devices per node as the framework takes it (2, \"auto\", -1)"),
+    Setting("batch.num_nodes", int, "nodes (Lightning num_nodes)", ge=1),
     # duration
     Setting("duration.epochs", float, "training epochs", gt=0),
     Setting("duration.max_steps", int, "training length in optimizer steps", gt=0),
     Setting("duration.steps_per_epoch", int, "optimizer steps per epoch, as configured", gt=0),
+    Setting("duration.max_steps_per_epoch", int, "cap on optimizer steps per epoch (torchtune)", gt=0),
     # data
     Setting("data.dataset_size", int, "training samples", gt=0),
     # early stopping
@@ -74,11 +77,16 @@ _SETTINGS = (
     Setting("stopping.min_delta", float, "minimum improvement", ge=0),
     Setting("stopping.enabled", bool, "early stopping is configured"),
     Setting("stopping.monitor", str, "monitored metric"),
+    Setting("stopping.kind", str, "early-stopping callback class (framework default patience applies)"),
     # evaluation and checkpoint selection
     Setting("eval.every_epochs", float, "validation every N epochs", gt=0),
     Setting("eval.every_steps", int, "evaluation every N steps", gt=0),
     Setting("eval.strategy", str, "evaluation strategy (epoch, steps, no)"),
+    Setting("eval.interval", float, "Lightning val_check_interval: a share of an epoch (float) or batches (int)", gt=0),
+    Setting("eval.logging_steps", float, "HF logging_steps (eval_steps defaults to it)", gt=0),
     Setting("checkpoint.keep_best", bool, "a best-on-validation checkpoint is kept"),
+    Setting("checkpoint.keep_nbest", int, "best checkpoints kept by a validation criterion", ge=0),
+    Setting("checkpoint.best_metric", str, "metric that selects the best checkpoint"),
     # plateau
     Setting("plateau.patience", float, "ReduceLROnPlateau patience", ge=0, nullable=False),
     Setting("plateau.factor", float, "ReduceLROnPlateau factor", gt=0, lt=1),
@@ -100,6 +108,9 @@ _SETTINGS = (
     Setting("model.objective", str, "training objective (mlm, clm, ctc, ...)"),
     Setting("model.vocab_size", int, "vocabulary / output classes", ge=1),
     Setting("model.lora", bool, "LoRA / adapter fine-tuning"),
+    Setting("model.adapter", str, "adapter kind (lora, qlora, ...)"),
+    Setting("model.name", str, "pretrained model name or path"),
+    Setting("model.mlm_probability", float, "masking probability of an MLM objective", ge=0, le=1),
 )
 
 SETTINGS: dict[str, Setting] = {setting.name: setting for setting in _SETTINGS}
@@ -114,7 +125,11 @@ def violates(setting: Setting, value: object) -> bool:
         return not setting.nullable
     kind = setting.kind
     if kind is bool:
-        return not isinstance(value, bool) and str(value).lower() not in _PYDANTIC_BOOLS
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, (int, float)):
+            return value not in (0, 1)
+        return str(value).strip().lower() not in _PYDANTIC_BOOLS
     if kind is str:
         return isinstance(value, (dict, list))
     if isinstance(value, bool):
@@ -126,9 +141,9 @@ def violates(setting: Setting, value: object) -> bool:
             return True
     if not isinstance(value, (int, float)):
         return True
-    if kind is int and value != int(value):
-        return True
     if value != value:  # NaN
+        return True
+    if kind is int and value != int(value):
         return True
     return (
         (setting.gt is not None and not value > setting.gt)

@@ -7,13 +7,24 @@ pre-checks values without Pydantic and validates here only the groups that look 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
 from trainlint.schemas.canonical import SETTINGS
 
-_PYTHON_TYPES = {float: float, int: int, bool: bool, str: str}
+
+
+def _not_a_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a number is expected here, not a boolean")
+    return value
+
+
+_NUMBER = BeforeValidator(_not_a_bool)
+# "str" settings take any scalar: Lightning writes `precision: 16`, `devices: 2`.
+_PYTHON_TYPES = {float: Annotated[float, _NUMBER], int: Annotated[int, _NUMBER], bool: bool,
+                 str: str | int | float | bool}
 
 
 @cache
@@ -38,5 +49,6 @@ def explain(name: str, value: Any) -> str | None:
         group_model(setting.group).model_validate({setting.field: value})
     except ValidationError as exc:
         error = exc.errors()[0]
-        return f"{error['msg'][0].lower()}{error['msg'][1:]}, got {value!r}"
+        message = error["msg"].removeprefix("Value error, ")
+        return f"{message[0].lower()}{message[1:]}, got {value!r}"
     return None
