@@ -159,3 +159,17 @@ def test_gitignored_and_venv_folders_are_skipped(tmp_path):
     assert [d.path for d in report.diagnostics] == [str(tmp_path / "train.yaml")]
     explicit = check(tmp_path / "outputs" / "train.yaml")
     assert codes(explicit) == ["TL004"]
+
+
+def test_process_pool_gives_the_same_report_as_one_process(tmp_path, monkeypatch):
+    import trainlint.engine as engine
+
+    for i in range(6):
+        (tmp_path / f"run{i}.yaml").write_text(f"lr: 1e-{i + 1}\nepochs: 10\nbatch_size: 8\nflag: yes\n")
+    serial = check(tmp_path)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", 2)
+    assert engine._use_pool([str(p) for p in tmp_path.iterdir()])
+    parallel = check(tmp_path)
+    assert [(d.path, d.code, d.span) for d in parallel.diagnostics] == \
+           [(d.path, d.code, d.span) for d in serial.diagnostics]
+    assert len(serial.diagnostics) == 12
