@@ -155,9 +155,9 @@ def test_gitignored_and_venv_folders_are_skipped(tmp_path):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "train.yaml").write_text("lr: 1e-4\nepochs: 1\nbatch_size: 2\n")
     (tmp_path / "train.yaml").write_text("lr: 1e-4\nepochs: 1\nbatch_size: 2\n")
-    report = check(tmp_path)
+    report = check(tmp_path, select=["TL0"])
     assert [d.path for d in report.diagnostics] == [str(tmp_path / "train.yaml")]
-    explicit = check(tmp_path / "outputs" / "train.yaml")
+    explicit = check(tmp_path / "outputs" / "train.yaml", select=["TL0"])
     assert codes(explicit) == ["TL004"]
 
 
@@ -166,10 +166,10 @@ def test_process_pool_gives_the_same_report_as_one_process(tmp_path, monkeypatch
 
     for i in range(6):
         (tmp_path / f"run{i}.yaml").write_text(f"lr: 1e-{i + 1}\nepochs: 10\nbatch_size: 8\nflag: yes\n")
-    serial = check(tmp_path)
+    serial = check(tmp_path, select=["TL0"])
     monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", 2)
     assert engine._use_pool([str(p) for p in tmp_path.iterdir()])
-    parallel = check(tmp_path)
+    parallel = check(tmp_path, select=["TL0"])
     assert [(d.path, d.code, d.span) for d in parallel.diagnostics] == \
            [(d.path, d.code, d.span) for d in serial.diagnostics]
     assert len(serial.diagnostics) == 12
