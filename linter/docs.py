@@ -67,9 +67,10 @@ def print_rules(output_format: str, stream=sys.stdout) -> int:
         stream.write("\n")
         return 0
     width = max(len(row["name"]) for row in rows)
+    stream.write(f"{'code':<6} {'name':<{width}}  {'severity':<8}  {'fix':<9}  message\n")
     for row in rows:
-        stream.write(f"{row['code']}  {row['name']:<{width}}  {row['severity']:<7}  "
-                     f"fix: {row['fix']:<9}  {row['message']}\n")
+        stream.write(f"{row['code']:<6} {row['name']:<{width}}  {row['severity']:<8}  "
+                     f"{row['fix']:<9}  {row['message']}\n")
     return 0
 
 
@@ -110,6 +111,37 @@ def write_docs(root: Path) -> list[Path]:
     return changed
 
 
-if __name__ == "__main__":
-    for path in write_docs(Path.cwd()):
+def stale_files(root: Path) -> list[Path]:
+    """Generated files that differ from what the rule modules say, and pages of no rule."""
+    expected = expected_files(root)
+    stale = [path for path, text in expected.items()
+             if not path.is_file() or path.read_text(encoding="utf-8") != text]
+    pages = root / "docs" / "rules"
+    stale += [page for page in sorted(pages.glob("TL*.md")) if page not in expected]
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m trainlint.docs",
+        description="Write docs/rules/<CODE>.md and README.md's rule table from the rule modules.")
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository (default: .)")
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 and name the files that are out of date")
+    args = parser.parse_args(argv)
+    if args.check:
+        stale = stale_files(args.root)
+        for path in stale:
+            print(f"out of date: {path}")
+        if stale:
+            print("run `python -m trainlint.docs` to regenerate them")
+        return 1 if stale else 0
+    for path in write_docs(args.root):
         print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

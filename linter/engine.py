@@ -108,12 +108,28 @@ class RuleSet:
         select = options.select or settings.select
         extend = [*settings.extend_select, *options.extend_select]
         ignore = [*settings.ignore, *options.ignore]
-        rules = [cls(ctx) for cls in all_rules(kinds) if is_selected(cls.code, select, extend, ignore)]
+        self._selection = (select, extend, ignore)
+        self._severities = ctx.severities
+        classes = [cls for cls in all_rules(kinds) if is_selected(cls.code, select, extend, ignore)]
+        ctx.selected = frozenset(cls.code for cls in classes)
+        rules = [cls(ctx) for cls in classes]
         self.parse_error = [r for r in rules if isinstance(r, ParseErrorRule)]
         self.document = [r for r in rules if isinstance(r, DocumentRule)]
         self.config = [r for r in rules if isinstance(r, ConfigRule)]
         self.script = [r for r in rules if isinstance(r, ScriptRule)]
         self.suppression = [r for r in rules if isinstance(r, SuppressionRule)]
+
+    def admit(self, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+        """Findings made outside a rule (launch resolution): selection and severity apply too."""
+        admitted = []
+        for diagnostic in diagnostics:
+            if not is_selected(diagnostic.code, *self._selection):
+                continue
+            override = self._severities.get(diagnostic.code)
+            if override is not None:
+                diagnostic.severity = override
+            admitted.append(diagnostic)
+        return admitted
 
 
 # ---------------------------------------------------------------- discovery
@@ -226,6 +242,8 @@ class Parsed:
     views: list[ConfigView] = field(default_factory=list)
     document: ParsedDocument | None = None
     script: object | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)  # made while resolving launches
+    notes: list[str] = field(default_factory=list)
 
 
 def _format_module(fmt: str):
@@ -293,8 +311,8 @@ def _parse_launcher(path: str, text: str, index: LineIndex) -> Parsed:
         resolve = importlib.import_module("trainlint.resolve")
     except ImportError:
         return Parsed()
-    views = resolve.views_for_launcher(path, text, index)
-    return Parsed(views=views)
+    report = resolve.launcher_report(path, text, index)
+    return Parsed(views=report.views, diagnostics=report.diagnostics, notes=report.notes)
 
 
 def _run_rule(rule: Rule, results: Iterable[Diagnostic] | None, sink: list[Diagnostic],
@@ -307,9 +325,12 @@ def _run_rule(rule: Rule, results: Iterable[Diagnostic] | None, sink: list[Diagn
                       f"{type(exc).__name__}: {exc}")
 
 
-def analyze(path: str, text: str, fmt: str, rules: RuleSet,
-            errors: list[str]) -> tuple[list[Diagnostic], bool]:
-    """All findings for one file's text, suppressions applied. Returns (findings, parsed_ok)."""
+def analyze(path: str, text: str, fmt: str, rules: RuleSet, errors: list[str],
+            notes: list[str] | None = None) -> tuple[list[Diagnostic], bool]:
+    """All findings for one file's text, suppressions applied. Returns (findings, parsed_ok).
+
+    A launcher's findings can lie in other files (a script default the launch uses); those are
+    suppressed by the comments of the file they are in."""
     index = LineIndex(text)
     found: list[Diagnostic] = []
     try:
@@ -325,6 +346,9 @@ def analyze(path: str, text: str, fmt: str, rules: RuleSet,
         for rule in rules.parse_error:
             found.append(rule.check_parse_error(path, "nested too deeply to parse", span))
         return found, False
+    if notes is not None:
+        notes.extend(parsed.notes)
+    found.extend(rules.admit(parsed.diagnostics))
     if parsed.document is not None and parsed.document.dialect is not None:
         for rule in rules.document:
             if parsed.document.format in rule.formats:
@@ -338,7 +362,8 @@ def analyze(path: str, text: str, fmt: str, rules: RuleSet,
             _run_rule(rule, _call(rule.check_script, parsed.script), found, errors, path)
     found = _deduplicate(found)
     suppressions = find_suppressions(text, index)
-    found = apply_suppressions(found, suppressions)
+    here = apply_suppressions([d for d in found if d.path == path], suppressions)
+    found = here + _suppress_elsewhere([d for d in found if d.path != path])
     for rule in rules.suppression:
         _run_rule(rule, _call(rule.check_suppressions, path, text, suppressions), found, errors, path)
     return found, True
@@ -350,8 +375,30 @@ def _check_views(views: list[ConfigView], rules: RuleSet, found: list[Diagnostic
 
     for view in views:
         view.invalid = sanitize(view)
+        from_view: list[Diagnostic] = []
         for rule in rules.config:
-            _run_rule(rule, _call(rule.check_config, view), found, errors, path)
+            _run_rule(rule, _call(rule.check_config, view), from_view, errors, path)
+        if view.label:
+            for diagnostic in from_view:
+                if diagnostic.path != path:
+                    diagnostic.notes = (*diagnostic.notes, f"used by the launch at {view.label}")
+        found.extend(from_view)
+
+
+def _suppress_elsewhere(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Apply the suppression comments of the files these findings are in."""
+    kept = []
+    by_path: dict[str, list[Diagnostic]] = {}
+    for diagnostic in diagnostics:
+        by_path.setdefault(diagnostic.path, []).append(diagnostic)
+    for other, group in by_path.items():
+        try:
+            text, _, _ = decode(Path(other).read_bytes())
+        except (OSError, ParseError):
+            kept.extend(group)
+            continue
+        kept.extend(apply_suppressions(group, find_suppressions(text, LineIndex(text))))
+    return kept
 
 
 def _call(method, *args):
@@ -382,13 +429,18 @@ def _deduplicate(found: list[Diagnostic]) -> list[Diagnostic]:
 
 
 def _per_file_ignored(path: str, diagnostics: list[Diagnostic], settings: Settings) -> list[Diagnostic]:
+    """Drop findings that `per-file-ignores` covers for the file each finding is in."""
     if not settings.per_file_ignores:
         return diagnostics
-    posix = Path(path).as_posix()
-    codes = [code.upper() for pattern, listed in settings.per_file_ignores.items()
-             if fnmatch.fnmatch(posix, pattern) or fnmatch.fnmatch(Path(path).name, pattern)
-             for code in listed]
-    return [d for d in diagnostics if not any(d.code.startswith(code) for code in codes)]
+
+    def ignored_codes(file: str) -> list[str]:
+        posix, name = Path(file).as_posix(), Path(file).name
+        return [code.upper() for pattern, listed in settings.per_file_ignores.items()
+                if fnmatch.fnmatch(posix, pattern) or fnmatch.fnmatch(name, pattern)
+                or fnmatch.fnmatch(posix, f"*/{pattern}") for code in listed]
+
+    codes = {file: ignored_codes(file) for file in {path, *(d.path for d in diagnostics)}}
+    return [d for d in diagnostics if not any(d.code.startswith(code) for code in codes[d.path])]
 
 
 # ---------------------------------------------------------------- one file, with fixes
@@ -420,7 +472,7 @@ def check_file(path: str, rules: RuleSet, options: RunOptions, stdin_text: str |
         result.notes.append(f"{path}: cannot read ({exc.strerror or exc})")
         return result
 
-    diagnostics, parsed_ok = analyze(path, text, fmt, rules, result.errors)
+    diagnostics, parsed_ok = analyze(path, text, fmt, rules, result.errors, result.notes)
     if (options.fix or options.diff) and parsed_ok:
         fixed_text, diagnostics = _fix_loop(path, text, fmt, rules, options, diagnostics, result)
         if fixed_text != text:
@@ -440,7 +492,8 @@ def _fix_loop(path: str, text: str, fmt: str, rules: RuleSet, options: RunOption
               diagnostics: list[Diagnostic], result: FileResult) -> tuple[str, list[Diagnostic]]:
     unsafe = options.unsafe_fixes
     for _ in range(MAX_PASSES):
-        fixable = [d for d in _per_file_ignored(path, diagnostics, rules.settings) if applicable(d, unsafe)]
+        fixable = [d for d in _per_file_ignored(path, diagnostics, rules.settings)
+                   if d.path == path and applicable(d, unsafe)]
         if not fixable:
             break
         candidate, applied = apply_edits(text, fixable, unsafe)
@@ -530,7 +583,7 @@ def check_paths(paths: Iterable[str], settings: Settings | None = None,
             report.diffs.append(result.diff)
         if result.output is not None:
             report.outputs.append(result.output)
-    report.diagnostics.sort(key=Diagnostic.sort_key)
+    report.diagnostics = _deduplicate(sorted(report.diagnostics, key=Diagnostic.sort_key))
     report.unsafe_fixable = sum(
         1 for d in report.diagnostics
         if d.fix is not None and d.fix.applicability.value == "unsafe" and not options.unsafe_fixes)

@@ -73,6 +73,12 @@ PASSTHROUGH_METHODS = frozenset({
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
                 ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_SCOPE_TYPES = frozenset(_SCOPE_NODES)
+_BINDING_TYPES = frozenset({
+    ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr,
+    ast.For, ast.AsyncFor, ast.withitem, ast.ExceptHandler, ast.Global, ast.MatchAs,
+    ast.MatchStar, ast.MatchMapping,
+})
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 Position = tuple[int, int]
@@ -86,7 +92,7 @@ class Binding:
     kind: str  # import, assign, augassign, param, def, class, target
     node: ast.AST  # the statement (or arg / alias) that binds
     pos: Position  # where the binding takes effect
-    value: ast.expr | None = None  # the right-hand side of a single-name assignment
+    value: ast.expr | None = None  # the right-hand side of a single-name assignment, or a default
     qualname: str | None = None  # what an import binds
 
 
@@ -117,6 +123,10 @@ def _end(node: ast.AST) -> Position:
             getattr(node, "end_col_offset", None) or getattr(node, "col_offset", 0))
 
 
+def _binding_order(binding: Binding) -> Position:
+    return binding.pos
+
+
 def _target_names(target: ast.AST) -> Iterator[ast.Name]:
     if isinstance(target, ast.Name):
         yield target
@@ -140,29 +150,38 @@ class _Indexer:
         stack: list[tuple[ast.AST, ast.AST | None, Scope]] = [(self.script.tree, None, self.module)]
         pop, push = stack.pop, stack.append
         calls = self.calls
-        leaf = (ast.Name, ast.Constant)
-        context = ast.expr_context
+        name_type, constant_type = ast.Name, ast.Constant
+        attribute_type, call_type = ast.Attribute, ast.Call
+        node_type, skipped = ast.AST, ast.expr_context
         while stack:
             node, parent, scope = pop()
             node._tl_parent = parent  # type: ignore[attr-defined]
             node._tl_scope = scope  # type: ignore[attr-defined]
-            if isinstance(node, leaf):
+            kind = type(node)
+            if kind is name_type or kind is constant_type:
                 continue
-            if isinstance(node, ast.Attribute):
+            if kind is attribute_type:
                 push((node.value, node, scope))
                 continue
-            if isinstance(node, ast.Call):
+            if kind is call_type:
                 calls.append(node)
-            elif isinstance(node, _SCOPE_NODES):
+            elif kind in _SCOPE_TYPES:
                 self._enter_scope(node, scope, push)
                 continue
-            else:
+            elif kind in _BINDING_TYPES:
                 self._bind(node, scope)
-            children = [child for child in ast.iter_child_nodes(node)
-                        if not isinstance(child, context)]
-            for child in reversed(children):
-                push((child, node, scope))
+            for field_name in node._fields:
+                value = getattr(node, field_name, None)
+                if type(value) is list:
+                    for item in reversed(value):
+                        if isinstance(item, node_type):
+                            push((item, node, scope))
+                elif isinstance(value, node_type) and not isinstance(value, skipped):
+                    push((value, node, scope))
         calls.sort(key=_start)
+        for scope in self.scopes.values():
+            for bindings in (*scope.bindings.values(), *scope.attributes.values()):
+                bindings.sort(key=_binding_order)
 
     def _new_scope(self, node: ast.AST, kind: str, parent: Scope) -> Scope:
         scope = Scope(node, kind, parent)
@@ -202,8 +221,16 @@ class _Indexer:
                 params.append(args.vararg)
             if args.kwarg:
                 params.append(args.kwarg)
+            defaults: dict[int, ast.expr] = {}
+            positional_params = [*args.posonlyargs, *args.args]
+            for param, default in zip(positional_params[len(positional_params) - len(args.defaults):],
+                                      args.defaults):
+                defaults[id(param)] = default
+            for param, default in zip(args.kwonlyargs, args.kw_defaults):
+                if default is not None:
+                    defaults[id(param)] = default
             for param in params:
-                inner.bind(Binding(param.arg, "param", param, _start(node)))
+                inner.bind(Binding(param.arg, "param", param, _start(node), defaults.get(id(param))))
                 param._tl_parent = node  # type: ignore[attr-defined]
                 param._tl_scope = inner  # type: ignore[attr-defined]
                 if param.annotation is not None:
@@ -316,6 +343,7 @@ class ParsedScript:
     _aliases: dict[str, str] | None = None
     _shadowed: set[str] | None = None
     _quote: str | None = None
+    _qualnames: dict[int, str | None] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, path: str, text: str, index: LineIndex | None = None) -> ParsedScript:
@@ -424,6 +452,15 @@ class ParsedScript:
 
     def qualname(self, node: ast.AST, _depth: int = 0) -> str | None:
         """The dotted name an expression refers to through the script's imports, or None."""
+        key = id(node)
+        cached = self._qualnames.get(key, self)
+        if cached is not self:
+            return cached  # type: ignore[return-value]
+        name = self._qualname(node, _depth)
+        self._qualnames[key] = name
+        return name
+
+    def _qualname(self, node: ast.AST, _depth: int) -> str | None:
         parts: list[str] = []
         while isinstance(node, ast.Attribute):
             parts.append(node.attr)
@@ -484,12 +521,17 @@ class ParsedScript:
             scope = scope.parent
         return []
 
-    def value_of(self, expr: ast.AST) -> ast.expr | None:
-        """The expression last assigned to a name or `self.x` before `expr` reads it."""
+    def value_of(self, expr: ast.AST, defaults: bool = True) -> ast.expr | None:
+        """The expression last assigned to a name or `self.x` before `expr` reads it; for a
+        parameter, its default value (what it holds unless a caller passes another)."""
         if isinstance(expr, ast.Name):
             binding = self.binding_of(expr)
-            if binding is not None and binding.kind == "assign":
+            if binding is None:
+                return None
+            if binding.kind == "assign" or (defaults and binding.kind == "param"):
                 return binding.value
+            if binding.kind == "target":
+                return self._unpacked(binding)
             return None
         if isinstance(expr, ast.Attribute):
             bindings = [b for b in self.attribute_bindings(expr) if b.kind == "assign"]
@@ -500,6 +542,78 @@ class ParsedScript:
                      if self.enclosing_function(b.node) is same_function and b.pos <= _start(expr)]
             return (local or bindings)[-1].value
         return None
+
+    def _unpacked(self, binding: Binding) -> ast.expr | None:
+        """`a, b = 1, 2` or `loss, acc = evaluate(...)` (a local function returning a tuple):
+        the element that lands in `binding.name`."""
+        node = binding.node
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], (ast.Tuple, ast.List))):
+            return None
+        targets = node.targets[0].elts
+        if any(isinstance(t, ast.Starred) for t in targets):
+            return None
+        index = next((i for i, t in enumerate(targets)
+                      if isinstance(t, ast.Name) and t.id == binding.name), None)
+        if index is None:
+            return None
+        candidates = [node.value]
+        if isinstance(node.value, ast.Call):
+            candidates = list(reversed(self.returns_of(node.value)))
+        for value in candidates:
+            if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(targets) \
+                    and not any(isinstance(e, ast.Starred) for e in value.elts):
+                return value.elts[index]
+        return None
+
+    def callee(self, call: ast.Call) -> ast.AST | None:
+        """The def in this file a call runs: a module function, `self.method(...)`, or the
+        class's `forward` for `self(...)`."""
+        func = call.func
+        if isinstance(func, ast.Name):
+            binding = self.binding_of(func)
+            if binding is not None and binding.kind == "def":
+                return binding.node
+            owner = self._method_class(func, func.id)
+            if owner is not None:
+                return self._method(owner, "forward") or self._method(owner, "__call__")
+            return None
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            owner = self._method_class(func, func.value.id)
+            if owner is not None:
+                return self._method(owner, func.attr)
+        return None
+
+    def _method_class(self, node: ast.AST, name: str) -> ast.ClassDef | None:
+        """The class whose method uses `name` as its `self`."""
+        scope: Scope | None = self.scope_of(node)
+        while scope is not None and scope.kind in ("function", "comprehension"):
+            if scope.self_name is not None:
+                if scope.self_name == name and scope.owner is not None:
+                    return scope.owner.node  # type: ignore[return-value]
+                return None
+            scope = scope.parent
+        return None
+
+    @staticmethod
+    def _method(cls: ast.ClassDef, name: str) -> ast.AST | None:
+        for statement in cls.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == name:
+                return statement
+        return None
+
+    def returns_of(self, call: ast.Call) -> list[ast.expr]:
+        """The values the local def behind `call` returns (its own `return`s, in order)."""
+        function = self.callee(call)
+        if function is None:
+            return []
+        found = []
+        for node in ast.walk(function):
+            if isinstance(node, ast.Return) and node.value is not None \
+                    and self.enclosing_function(node) is function:
+                found.append(node.value)
+        found.sort(key=_start)
+        return found
 
     def values_of(self, expr: ast.AST) -> list[ast.expr]:
         """Every expression assigned to the name (in its scope) or `self.x` (in its class)."""
@@ -526,8 +640,9 @@ class ParsedScript:
         return None
 
     def origin(self, expr: ast.AST, passthrough: frozenset[str] = PASSTHROUGH_METHODS,
-               depth: int = 6) -> ast.AST:
-        """Follow names, `self.x`, and calls like `.to(device)` back to where a value was made."""
+               depth: int = 8, follow_calls: bool = True) -> ast.AST:
+        """Follow names, `self.x`, calls like `.to(device)`, and calls of local functions (to
+        what they return) back to where a value was made."""
         seen = 0
         while seen < depth:
             seen += 1
@@ -541,6 +656,11 @@ class ParsedScript:
                     return expr
                 expr = value
                 continue
+            if isinstance(expr, ast.Call) and follow_calls:
+                returned = self.returns_of(expr)
+                if returned:
+                    expr = returned[-1]
+                    continue
             return expr
         return expr
 
@@ -582,19 +702,21 @@ class ParsedScript:
                     return arg
         return None
 
-    def literal(self, expr: ast.AST | None, depth: int = 3) -> Any:
-        """A constant the expression surely evaluates to (following simple names), or NOTHING."""
+    def literal(self, expr: ast.AST | None, depth: int = 3, defaults: bool = False) -> Any:
+        """A constant the expression evaluates to (following names assigned once), or NOTHING.
+        With `defaults`, a parameter counts as its default value."""
         if expr is None:
             return NOTHING
         if isinstance(expr, ast.Constant):
             return expr.value
         if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, (ast.USub, ast.UAdd)):
-            inner = self.literal(expr.operand, depth)
+            inner = self.literal(expr.operand, depth, defaults)
             if isinstance(inner, (int, float)) and not isinstance(inner, bool):
                 return -inner if isinstance(expr.op, ast.USub) else inner
             return NOTHING
         if isinstance(expr, ast.BinOp) and depth > 0:
-            left, right = self.literal(expr.left, depth - 1), self.literal(expr.right, depth - 1)
+            left = self.literal(expr.left, depth - 1, defaults)
+            right = self.literal(expr.right, depth - 1, defaults)
             if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right)):
                 try:
                     if isinstance(expr.op, ast.Mult):
@@ -610,12 +732,10 @@ class ParsedScript:
                 except (ArithmeticError, ValueError):
                     return NOTHING
             return NOTHING
-        if isinstance(expr, ast.Name) and depth > 0:
-            value = self.value_of(expr)
-            if value is not None:
-                values = self.values_of(expr)
-                if len(values) <= 1:
-                    return self.literal(value, depth - 1)
+        if isinstance(expr, (ast.Name, ast.Attribute)) and depth > 0:
+            value = self.value_of(expr, defaults=defaults)
+            if value is not None and len(self.values_of(expr)) <= 1:
+                return self.literal(value, depth - 1, defaults)
         return NOTHING
 
     # ----------------------------------------------------------------- positions
@@ -683,7 +803,8 @@ NOTHING: Any = _Nothing()
 
 
 def canonical_name(name: str) -> str:
-    """`torch.serialization.load` -> `torch.load`, `torch.nn.modules.loss.CTCLoss` -> `torch.nn.CTCLoss`."""
+    """The public name of an object: `torch.serialization.load` -> `torch.load`,
+    `torch.nn.modules.loss.CTCLoss` -> `torch.nn.CTCLoss`."""
     canonical = CANONICAL_NAMES.get(name)
     if canonical is not None:
         return canonical

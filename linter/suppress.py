@@ -16,7 +16,7 @@ from trainlint.text import LineIndex, Span
 
 _COMMENT = re.compile(
     r"#\s*(?:trainlint:\s*(?P<kind>ignore-file|ignore)(?:\[(?P<codes>[^\]]*)\])?"
-    r"|noqa:\s*(?P<noqa>TL\d+(?:\s*,\s*TL\d+)*))",
+    r"|noqa:\s*(?P<noqa>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))",
     re.IGNORECASE,
 )
 
@@ -34,10 +34,12 @@ class Suppression:
         return self.codes is None or any(diagnostic.code.startswith(code) for code in self.codes)
 
 
-def _codes(text: str | None) -> frozenset[str] | None:
+def _codes(text: str | None, only_ours: bool = False) -> frozenset[str] | None:
     if text is None:
         return None
-    codes = frozenset(code.strip().upper() for code in text.split(",") if code.strip())
+    codes = frozenset(code.strip().upper() for code in text.replace(",", " ").split() if code.strip())
+    if only_ours:
+        codes = frozenset(code for code in codes if code.startswith("TL"))
     return codes or None
 
 
@@ -52,7 +54,12 @@ def find_suppressions(text: str, index: LineIndex) -> list[Suppression]:
             continue  # inside a string literal
         own_line = not before.strip()
         kind = (match.group("kind") or "").lower()
-        codes = _codes(match.group("noqa") or match.group("codes"))
+        if match.group("noqa") is not None:
+            codes = _codes(match.group("noqa"), only_ours=True)
+            if codes is None:
+                continue  # `# noqa: E501` belongs to another linter
+        else:
+            codes = _codes(match.group("codes"))
         target = 0 if kind == "ignore-file" else (line + 1 if own_line else line)
         found.append(Suppression(index.span(match.start(), match.end()), codes, target))
     return found

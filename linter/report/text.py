@@ -50,7 +50,8 @@ def format_diagnostic(diagnostic: Diagnostic, frames: bool = True) -> list[str]:
     span = diagnostic.span
     head = (f"{display_path(diagnostic.path)}:{span.line}:{span.col}: "
             f"{diagnostic.code}{_marker(diagnostic)} {diagnostic.message}")
-    body = [*_frame(diagnostic), *_fix_lines(diagnostic)] if frames else []
+    notes = [f"  = note: {note}" for note in diagnostic.notes]
+    body = [*_frame(diagnostic), *_fix_lines(diagnostic), *notes] if frames else []
     return [head, *body]
 
 

@@ -40,7 +40,8 @@ _SETTINGS = (
     Setting("optimizer.momentum", float, "SGD momentum", ge=0, lt=1.0 + 1e-12),
     # schedule
     Setting("schedule.name", str, "scheduler type (linear, cosine, constant, onecycle, noam, ...)"),
-    Setting("schedule.warmup_steps", int, "warmup length in optimizer steps", ge=0),
+    # float: transformers 5 reads a warmup_steps below 1 as a ratio of the total steps
+    Setting("schedule.warmup_steps", float, "warmup length in optimizer steps (HF: < 1 is a ratio)", ge=0),
     Setting("schedule.warmup_ratio", float, "warmup as a share of total steps", ge=0, le=1),
     Setting("schedule.warmup_epochs", float, "warmup length in epochs", ge=0),
     Setting("schedule.warmup_start_factor", float, "LR at warmup start / peak LR", ge=0, le=1),
@@ -49,6 +50,7 @@ _SETTINGS = (
     Setting("schedule.decay_steps", int, "length of the decay phase after warmup (steps)", ge=0),
     Setting("schedule.decay_horizon", int, "steps or epochs over which the LR decays", gt=0),
     Setting("schedule.decay_unit", str, "unit of decay_horizon: step or epoch"),
+    Setting("schedule.decay", bool, "the LR decays at all (nanoGPT decay_lr)"),
     Setting("schedule.min_lr", float, "final / minimum learning rate", ge=0),
     Setting("schedule.end_lr", float, "learning rate at the end of the run", ge=0),
     Setting("schedule.start_lr", float, "learning rate at the start of the run", ge=0),
@@ -80,7 +82,7 @@ _SETTINGS = (
     Setting("stopping.kind", str, "early-stopping callback class (framework default patience applies)"),
     # evaluation and checkpoint selection
     Setting("eval.every_epochs", float, "validation every N epochs", gt=0),
-    Setting("eval.every_steps", int, "evaluation every N steps", gt=0),
+    Setting("eval.every_steps", float, "evaluation every N steps (HF: < 1 is a ratio of the run)", gt=0),
     Setting("eval.strategy", str, "evaluation strategy (epoch, steps, no)"),
     Setting("eval.interval", float, "Lightning val_check_interval: a share of an epoch (float) or batches (int)", gt=0),
     Setting("eval.logging_steps", float, "HF logging_steps (eval_steps defaults to it)", gt=0),

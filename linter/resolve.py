@@ -1,0 +1,1121 @@
+"""The effective config of each launch: script defaults, config files and launcher flags merged.
+
+A training run's settings are spread over files: argparse defaults in `train.py`, a YAML or
+JSON named by `--config`, flags in `train.sh`, and the world size in the launcher. For every
+launch command `effective_views(launch_file, load)` maps the flags onto the target script's
+argparse exactly as argparse would (`--flag=value`, store_true/false, nargs, unique prefix
+abbreviations), follows the config files the flags (or their defaults) name, applies
+Hydra-style `key=value` overrides, and returns one ConfigView per launch whose Values keep the
+file and span they came from (the value a flag replaced is in `Value.overrode`).
+
+Nothing is imported or run: scripts are read with the format adapters, which use the `ast`.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from trainlint.api import (
+    UNRESOLVED, Applicability, ConfigView, Diagnostic, Fix, ParsedDocument, Severity, Value,
+)
+from trainlint.formats import shell
+from trainlint.formats.base import ArgumentSpec, ParseError
+from trainlint.formats.shell import Launch, LaunchFile, LaunchProblem, Word
+from trainlint.text import LineIndex
+
+__all__ = ["EffectiveConfig", "LauncherReport", "Loader", "ResolvedArgument", "default_loader",
+           "effective_views", "launcher_configs", "launcher_report", "views_for_launcher"]
+
+Loader = Callable[[str], "ParsedDocument | None"]
+
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
+LAUNCHER_SUFFIXES = shell.BASH_SUFFIXES + shell.POWERSHELL_SUFFIXES + shell.MARKDOWN_SUFFIXES
+MAX_NESTING = 4
+# argparse dests (and bare flag names) that name a config file the script reads.
+_CONFIG_DEST = re.compile(
+    r"(^|_)(config|configs|cfg|conf|yaml|hparams|hyperparams|recipe|deepspeed|ds_config|"
+    r"config_path|config_file|settings)(_|$)|^c$")
+_FLAG_ACTIONS = {"store_true": True, "store_false": False}
+_ZERO_ARG_ACTIONS = frozenset({"store_true", "store_false", "store_const", "append_const",
+                               "count", "help", "version", "BooleanOptionalAction"})
+_OPEN_PARSERS = ("parse_known_args", "HfArgumentParser", "fire.Fire", "typer", "click.",
+                 "jsonargparse", "tyro.", "simple_parsing", "LightningCLI", "absl", "parents=",
+                 "add_subparsers", "parse_intermixed", "OmegaConf.from_cli", "hydra")
+_DEEPSPEED_FLAGS = ("--deepspeed", "--deepspeed_config", "--deepscale", "--deepscale_config")
+_NOT_TRAINING_MODULES = frozenset({
+    "pip", "venv", "ensurepip", "http.server", "pytest", "unittest", "json.tool", "pre_commit",
+    "black", "ruff", "mypy", "tensorboard", "torch.utils.collect_env", "site", "timeit",
+    "cProfile", "pdb", "doctest", "build", "twine", "jupyter", "notebook", "ipykernel"})
+
+
+@dataclass(slots=True)
+class ResolvedArgument:
+    """One script argument as argparse reads it: its dest, its spec, and the Value it gets."""
+
+    dest: str
+    value: Value
+    flag: Value | None = None
+    spec: ArgumentSpec | None = None
+
+
+@dataclass(slots=True)
+class EffectiveConfig:
+    """What one launch trains with: canonical settings with provenance, plus its problems."""
+
+    launch: Launch
+    view: ConfigView
+    script: str | None = None  # the target script's path, when found
+    sources: list[str] = field(default_factory=list)  # files that contributed, in order
+    arguments: list[ResolvedArgument] = field(default_factory=list)
+    problems: list[LaunchProblem] = field(default_factory=list)  # findings (TL003, TL002, TL001)
+    notes: list[LaunchProblem] = field(default_factory=list)  # skip notes
+    launcher_path: str = ""  # the file the launch line is in
+
+    @property
+    def world_size(self) -> Value | None:
+        return self.view.get("batch.world_size")
+
+    @property
+    def label(self) -> str:
+        return self.view.label
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def default_loader(cache: dict[str, ParsedDocument | None] | None = None) -> Loader:
+    """A loader that reads and parses files with the format adapters, caching by path.
+
+    A file that cannot be read or parsed loads as None (the caller reports it at the flag).
+    """
+    cache = {} if cache is None else cache
+
+    def load(path: str) -> ParsedDocument | None:
+        if path not in cache:
+            cache[path] = _load_document(path)
+        return cache[path]
+
+    return load
+
+
+def _load_document(path: str) -> ParsedDocument | None:
+    suffix = Path(path).suffix.lower()
+    module_name = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml",
+                   ".py": "pyconfig"}.get(suffix)
+    if module_name is None:
+        return None
+    try:
+        text = _read_text(path)
+        import importlib
+
+        module = importlib.import_module(f"trainlint.formats.{module_name}")
+        return module.parse(path, text, LineIndex(text))
+    except (OSError, UnicodeDecodeError, ParseError, ImportError, ValueError, RecursionError):
+        return None
+
+
+def _read_text(path: str) -> str:
+    data = Path(path).read_bytes()
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"),
+                       (b"\xfe\xff", "utf-16-be")):
+        if data.startswith(bom):
+            return data[len(bom):].decode(codec)
+    return data.decode("utf-8")
+
+
+def display_path(path: Path | str) -> str:
+    """The path relative to the working directory when it is below it, else absolute."""
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return path.resolve().as_posix() if path.is_absolute() else path.as_posix()
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def views_for_launcher(path: str, text: str, index: LineIndex,
+                       load: Loader | None = None) -> list[ConfigView]:
+    """The engine's hook: one effective ConfigView per launch line of a launcher file."""
+    return [config.view for config in launcher_configs(path, text, index, load)]
+
+
+@dataclass(slots=True)
+class LauncherReport:
+    """Everything a launcher file yields for the engine."""
+
+    configs: list[EffectiveConfig]
+    diagnostics: list[Diagnostic]  # TL001/TL002/TL003 at the launcher (or a config) line
+    notes: list[str]  # skip notes, "path:line:col: message"
+
+    @property
+    def views(self) -> list[ConfigView]:
+        return [config.view for config in self.configs]
+
+
+def launcher_report(path: str, text: str, index: LineIndex,
+                    load: Loader | None = None) -> LauncherReport:
+    """The effective views of a launcher file, its findings and its skip notes (each once)."""
+    launch_file = shell.parse(path, text, index)
+    configs = effective_views(launch_file, load)
+    problems = [*launch_file.problems, *(p for c in configs for p in c.problems)]
+    notes = [*launch_file.notes, *(n for c in configs for n in c.notes)]
+    diagnostics: list[Diagnostic] = []
+    seen: set[tuple] = set()
+    for problem in problems:
+        key = (problem.code, problem.path, problem.span.start, problem.message)
+        diagnostic = problem.diagnostic()
+        if key in seen or diagnostic is None:
+            continue
+        seen.add(key)
+        diagnostics.append(diagnostic)
+    note_lines = list(dict.fromkeys(str(note) for note in
+                                    [*notes, *(p for p in problems if p.code is None)]))
+    return LauncherReport(configs, diagnostics, note_lines)
+
+
+def launcher_configs(path: str, text: str, index: LineIndex,
+                     load: Loader | None = None) -> list[EffectiveConfig]:
+    """Parse a launcher file and resolve each of its launches."""
+    launch_file = shell.parse(path, text, index)
+    return effective_views(launch_file, load)
+
+
+def effective_views(launch_file: LaunchFile, load: Loader | None = None,
+                    _depth: int = 0, _seen: frozenset[str] = frozenset(),
+                    _scripts: dict[str, _Script] | None = None) -> list[EffectiveConfig]:
+    """One EffectiveConfig per launch of the file (a `bash other.sh` line yields the launches
+    of other.sh). The launcher file's own problems and notes stay on `launch_file`."""
+    load = load or default_loader()
+    scripts = {} if _scripts is None else _scripts
+    configs: list[EffectiveConfig] = []
+    for launch in launch_file.launches:
+        try:
+            if launch.launcher in ("bash", "powershell"):
+                configs.extend(_nested(launch_file, launch, load, _depth, _seen, scripts))
+                continue
+            resolver = _LaunchResolver(launch_file, launch, load, scripts)
+            configs.append(resolver.resolve())
+        except Exception as error:  # pragma: no cover - never lose the other launches
+            note = LaunchProblem(launch_file.path, launch.span, "launch skipped: trainlint could "
+                                 f"not resolve it ({type(error).__name__}: {error})")
+            configs.append(EffectiveConfig(launch, ConfigView(launch_file.path, "generic", {}, {}),
+                                           notes=[note], launcher_path=launch_file.path))
+    return configs
+
+
+def _nested(launch_file: LaunchFile, launch: Launch, load: Loader, depth: int,
+            seen: frozenset[str], scripts: dict[str, _Script]) -> list[EffectiveConfig]:
+    target = launch.script
+    if target is None or not target.known:
+        return []
+    found = _find_file(str(target.value), _base_dirs(launch_file.path, launch))
+    if found is None:
+        return [_orphan(launch_file, launch, LaunchProblem(
+            launch_file.path, target.span,
+            f"launcher '{target.value}' not found (looked beside {launch_file.path} and in "
+            "its parent folders); its launches are not read"))]
+    key = str(found.resolve())
+    if depth >= MAX_NESTING or key in seen:
+        return []
+    try:
+        text = _read_text(str(found))
+    except (OSError, UnicodeDecodeError):
+        return []
+    nested = shell.parse(display_path(found), text, LineIndex(text))
+    configs = effective_views(nested, load, depth + 1, seen | {key}, scripts)
+    if configs:  # the nested file's own findings and skip notes travel with its launches
+        configs[0].problems.extend(nested.problems)
+        configs[0].notes.extend(nested.notes)
+    for config in configs:
+        config.notes.insert(0, LaunchProblem(
+            launch_file.path, launch.span,
+            f"launched from {launch_file.path}:{launch.line}"))
+    return configs
+
+
+def _orphan(launch_file: LaunchFile, launch: Launch, note: LaunchProblem) -> EffectiveConfig:
+    view = ConfigView(launch_file.path, "generic", {}, {})
+    view.label = f"{launch_file.path}:{launch.line} {launch.describe()}"
+    return EffectiveConfig(launch, view, notes=[note], launcher_path=launch_file.path)
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def _project_root(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists() or (folder / "pyproject.toml").is_file() \
+                or (folder / "setup.py").is_file():
+            return folder
+    return None
+
+
+def _base_dirs(launcher_path: str, launch: Launch) -> list[Path]:
+    """Folders a relative path in the launch may be relative to, most likely first."""
+    here = Path(launcher_path).parent
+    candidates = [here]
+    if not launch.cwd_is_script_dir:
+        absolute = here.resolve()
+        root = _project_root(absolute)
+        for folder in absolute.parents:
+            if root is None or not folder.is_relative_to(root):
+                break
+            candidates.append(folder)
+        candidates.append(Path.cwd())
+    if launch.cwd:
+        moved = []
+        for base in candidates:
+            folder = base
+            for target in launch.cwd:
+                if target == "?":
+                    folder = None
+                    break
+                folder = Path(os.path.expanduser(target)) if os.path.isabs(
+                    os.path.expanduser(target)) else folder / target
+            if folder is not None:
+                moved.append(folder)
+        candidates = moved + candidates
+    unique: list[Path] = []
+    seen: set[str] = set()
+    for folder in candidates:
+        key = str(folder.resolve())
+        if key not in seen:
+            seen.add(key)
+            unique.append(folder)
+    return unique
+
+
+def _find_file(relative: str, bases: Iterable[Path]) -> Path | None:
+    relative = relative.replace("\\", "/")
+    candidate = Path(os.path.expanduser(relative))
+    if candidate.is_absolute():
+        return candidate if candidate.is_file() else None
+    for base in bases:
+        path = base / candidate
+        if path.is_file():
+            return path
+    return None
+
+
+def _find_module(module: str, bases: Iterable[Path]) -> Path | None:
+    parts = module.split(".")
+    for base in bases:
+        for root in (base, base / "src"):
+            for candidate in (root.joinpath(*parts).with_suffix(".py"),
+                              root.joinpath(*parts, "__main__.py")):
+                if candidate.is_file():
+                    return candidate
+    return None
+
+
+# --------------------------------------------------------------------------- one launch
+
+
+@dataclass(slots=True)
+class _Script:
+    path: str
+    document: ParsedDocument | None
+    specs: list[ArgumentSpec]
+    values: dict[str, Value]  # canonical, from the script alone (defaults and code facts)
+    dialect: str
+    closed: bool  # argparse rejects unknown options (parse_args on one known parser)
+    allow_abbrev: bool
+    text: str = ""
+    hydra: tuple[str | None, str | None] | None = None
+    nanogpt: bool = False
+
+
+class _LaunchResolver:
+    def __init__(self, launch_file: LaunchFile, launch: Launch, load: Loader,
+                 scripts: dict[str, _Script] | None = None) -> None:
+        self.file = launch_file
+        self.launch = launch
+        self.load = load
+        self.scripts = {} if scripts is None else scripts
+        self.origin = launch.command.origin or launch_file.format
+        self.bases = _base_dirs(launch_file.path, launch)
+        self.problems: list[LaunchProblem] = []
+        self.notes: list[LaunchProblem] = []
+        self.sources: list[str] = []
+
+    # ---- problems
+    def _problem(self, value: Value, message: str, code: str = "TL003",
+                 severity: Severity = Severity.ERROR, fix: Fix | None = None) -> None:
+        self.problems.append(LaunchProblem(value.path, value.span, message, code, severity, fix))
+
+    def _note(self, value: Value, message: str) -> None:
+        self.notes.append(LaunchProblem(value.path, value.span, message))
+
+    # ---- the whole launch
+    def resolve(self) -> EffectiveConfig:
+        launch = self.launch
+        script = self._script()
+        arguments, overrides = self._arguments(script)
+        configs = self._configs(script, arguments, overrides)
+        values, raw, dialect = self._merge(script, arguments, configs, overrides)
+        self._world(values)
+        self._accelerate(values)
+        view = ConfigView(self.file.path, dialect, values, raw)
+        target = launch.target.value if launch.target is not None else "?"
+        view.label = f"{self.file.path}:{launch.line} {launch.launcher} {target}"
+        return EffectiveConfig(launch, view, script.path if script else None, self.sources,
+                               arguments, self.problems, self.notes, self.file.path)
+
+    # ---- the target script
+    def _script(self) -> _Script | None:
+        launch = self.launch
+        if launch.module is not None:
+            module = launch.module
+            if not module.known:
+                return None
+            found = _find_module(str(module.value), self.bases)
+            if found is None:
+                if str(module.value) not in _NOT_TRAINING_MODULES and launch.words:
+                    self._note(module, f"module '{module.value}' is not in this project; its "
+                                       "flags are read without its argparse definitions")
+                return None
+        else:
+            target = launch.script
+            if target is None or not target.known:
+                if target is not None:
+                    self._note(target, "the script path is not known statically "
+                                       f"({target.raw}); its flags are not checked")
+                return None
+            found = _find_file(str(target.value), self.bases)
+            if found is None:
+                self._note(target, f"script '{target.value}' not found (looked beside "
+                                   f"{self.file.path} and in its parent folders); its "
+                                   "defaults and flags are not checked")
+                return None
+            if found.suffix.lower() != ".py":
+                return None
+        path = display_path(found)
+        if path not in self.scripts:
+            document = self.load(path)
+            if document is None:
+                self._note(launch.target, f"script '{path}' could not be read; its defaults "
+                                          "and flags are not checked")
+                return None
+            self.scripts[path] = _script_info(path, document)
+        self.sources.append(path)
+        return self.scripts[path]
+
+    # ---- argparse
+    def _arguments(self, script: _Script | None) -> tuple[list[ResolvedArgument], list[Word]]:
+        if script is not None and script.specs and not script.nanogpt:
+            parser = _ArgparseReader(self, script)
+            return parser.read(self.launch.words)
+        return self._loose_arguments(script)
+
+    def _loose_arguments(self, script: _Script | None) -> tuple[list[ResolvedArgument],
+                                                                 list[Word]]:
+        """Flags of a script whose parser trainlint cannot see: paired by their look."""
+        resolved: list[ResolvedArgument] = []
+        overrides: list[Word] = []
+        positional: list[Word] = []
+        launch = self.launch
+        known_defaults = {value.key: value for value in (
+            script.document.entries if script and script.document else ())}
+        for argument in shell.pair_arguments(launch, lambda flag: None):
+            if argument.flag is None:
+                word = self._word_at(argument.value)
+                if word is not None and _is_override(word.text):
+                    overrides.append(word)
+                elif word is not None:
+                    positional.append(word)
+                continue
+            dest = shell._option_name(str(argument.flag.value))
+            value = argument.value
+            default = known_defaults.get(dest)
+            if value is None:
+                value = replace(argument.flag, value=True, key=dest, key_span=argument.flag.span)
+            else:
+                value = replace(value, key=dest, value=_loose_convert(value, default))
+            resolved.append(ResolvedArgument(dest, replace(value, overrode=default),
+                                             argument.flag))
+        if script is not None and script.nanogpt:
+            for word in positional:
+                if word.text.endswith(".py"):
+                    overrides.insert(0, word)  # a config/*.py file nanoGPT's configurator execs
+        return resolved, overrides
+
+    def _word_at(self, value: Value | None) -> Word | None:
+        if value is None:
+            return None
+        for word in self.launch.words:
+            if word.span == value.span or (word.span.start <= value.span.start
+                                           and value.span.end <= word.span.end):
+                return word
+        return None
+
+    # ---- config files
+    def _configs(self, script: _Script | None, arguments: list[ResolvedArgument],
+                 overrides: list[Word]) -> list[ParsedDocument]:
+        documents: list[ParsedDocument] = []
+        given = {argument.dest for argument in arguments}
+        candidates: list[tuple[Value, bool]] = []
+        for argument in arguments:
+            if _names_config(argument.dest) and _looks_like_config(argument.value):
+                candidates.append((argument.value, True))
+        if script is not None:
+            for spec in script.specs:
+                default = spec.default
+                if spec.dest in given or default is None or not _names_config(spec.dest):
+                    continue
+                if _looks_like_config(default):
+                    candidates.append((default, False))
+        if script is not None and script.nanogpt:
+            for word in list(overrides):
+                if word.text.endswith(".py"):
+                    overrides.remove(word)
+                    candidates.append((shell.word_value(word, "config", self.file.path,
+                                                        self.file.index, self.origin), True))
+        for value, explicit in candidates:
+            document = self._load_config(value, explicit)
+            if document is not None:
+                documents.append(document)
+        if script is not None and script.hydra is not None:
+            document = self._hydra_config(script, arguments)
+            if document is not None:
+                documents.append(document)
+        return documents
+
+    def _load_config(self, value: Value, explicit: bool) -> ParsedDocument | None:
+        bases = self.bases if explicit or value.path == self.file.path else [
+            Path(value.path).parent, *self.bases]
+        found = _find_file(str(value.value), bases)
+        if found is None:
+            message = (f"config file '{value.value}' not found (looked beside {self.file.path} "
+                       "and in its parent folders); its settings are not read")
+            self._note(value, message if explicit else message.replace("config file",
+                                                                        "default config file"))
+            return None
+        path = display_path(found)
+        document = self.load(path)
+        if document is None:
+            self._note(value, f"config file '{path}' could not be parsed; its settings are "
+                              "not read")
+            return None
+        self.sources.append(path)
+        return document
+
+    def _hydra_config(self, script: _Script, arguments: list[ResolvedArgument]
+                      ) -> ParsedDocument | None:
+        config_path, config_name = script.hydra or (None, None)
+        for argument in arguments:
+            if argument.dest in ("config_name", "cn"):
+                config_name = str(argument.value.value)
+            elif argument.dest in ("config_path", "cp", "config_dir", "cd"):
+                config_path = str(argument.value.value)
+        if not config_name:
+            return None
+        name = config_name if config_name.endswith((".yaml", ".yml")) else f"{config_name}.yaml"
+        folder = Path(script.path).parent / (config_path or ".")
+        found = folder / name
+        if not found.is_file():
+            self.notes.append(LaunchProblem(
+                self.file.path, self.launch.span,
+                f"Hydra config '{display_path(found)}' not found; its settings are not read"))
+            return None
+        path = display_path(found)
+        document = self.load(path)
+        if document is not None:
+            self.sources.append(path)
+            if any(entry.key == "defaults" or entry.key.startswith("defaults.")
+                   for entry in document.entries):
+                self.notes.append(LaunchProblem(
+                    self.file.path, self.launch.span,
+                    f"{path}: the Hydra defaults list is not composed; only this file is read"))
+        return document
+
+    # ---- merging
+    def _merge(self, script: _Script | None, arguments: list[ResolvedArgument],
+               configs: list[ParsedDocument], overrides: list[Word]
+               ) -> tuple[dict[str, Value], dict[str, Value], str]:
+        from trainlint.dialects import build_views, canonical_name
+
+        flags = {argument.dest: argument.value for argument in arguments}
+        from_launch = self._from_launch
+        config_raw: dict[str, Value] = {}
+        config_values: dict[str, Value] = {}
+        config_dialect = None
+        override_values = self._override_values(overrides, configs)
+        for document in configs:
+            patched = _patched(document, flags, override_values)
+            views = build_views(patched)
+            for entry in patched.entries:
+                config_raw.setdefault(entry.key, entry)
+            for view in views[:1]:
+                config_dialect = config_dialect or view.dialect
+                for name, value in view.values.items():
+                    config_values[name] = value
+        for key, value in override_values.items():
+            config_raw.setdefault(key, value)
+
+        dialect = script.dialect if script else (config_dialect or "generic")
+        values: dict[str, Value] = dict(script.values) if script else {}
+        defaults = _default_spans(script)
+        effective = {dest: value for dest, value in config_raw.items()
+                     if dest in defaults.values() and not from_launch(value)}
+        effective.update(flags)
+        # 1. Script defaults (and code that reads args.<dest>) take the dest's effective value.
+        for name, value in list(values.items()):
+            dest = defaults.get((value.path, value.span.start, value.span.end))
+            if dest is not None and dest in effective:
+                values[name] = _over(effective[dest], value)
+        # 2. Config files replace defaults, never a flag.
+        for name, value in config_values.items():
+            current = values.get(name)
+            if current is not None and from_launch(current) and not from_launch(value):
+                continue
+            if current is not None and value.value == "auto":
+                continue  # DeepSpeed "auto": the HF Trainer fills it from its own arguments
+            values[name] = _over(value, current)
+        # 3. Flags, under the name the script's dialect gives their dest.
+        for dest, value in flags.items():
+            name = canonical_name(dialect, dest)
+            if name is None and config_dialect:
+                name = canonical_name(config_dialect, dest)
+            if name is None:
+                continue
+            current = values.get(name)
+            if current is not None and from_launch(current):
+                if current.span == value.span or current.span.start > value.span.start:
+                    continue
+                current = value.overrode
+            values[name] = _over(value, current)
+        # 4. Overrides with no config file to land in: by their leaf name.
+        if not configs:
+            for key, value in override_values.items():
+                name = canonical_name(dialect, key) or canonical_name(dialect,
+                                                                      key.rsplit(".", 1)[-1])
+                if name is not None:
+                    values[name] = _over(value, values.get(name))
+        raw: dict[str, Value] = {}
+        if script is not None and script.document is not None:
+            raw.update({entry.key: entry for entry in script.document.entries})
+        raw.update(config_raw)
+        raw.update(effective)
+        if config_dialect and dialect == "generic":
+            dialect = config_dialect
+        return values, raw, dialect
+
+    def _from_launch(self, value: Value) -> bool:
+        return value.path == self.file.path and value.origin == self.origin
+
+    def _override_values(self, overrides: list[Word], configs: list[ParsedDocument]
+                         ) -> dict[str, Value]:
+        result: dict[str, Value] = {}
+        for word in overrides:
+            text = word.text
+            if not _is_override(text):
+                continue
+            key, _, _raw_value = text.partition("=")
+            key = key.lstrip("+")
+            if key.startswith("~"):
+                continue
+            cut = text.index("=") + 1
+            value = shell.word_value(word, key, self.file.path, self.file.index, self.origin,
+                                     start=cut)
+            key_value = shell.word_value(word, key, self.file.path, self.file.index,
+                                         self.origin, end=cut - 1)
+            result[key] = replace(value, value=_scalar(str(value.value)) if value.known
+                                  else UNRESOLVED, key_span=key_value.span)
+        return result
+
+    # ---- world size and accelerate's config
+    def _world(self, values: dict[str, Value]) -> None:
+        launch = self.launch
+        world = launch.world_size
+        if world is None:
+            return
+        plain_python = launch.launcher == "python" and not launch.world_factors
+        current = values.get("batch.world_size")
+        if plain_python and current is not None:
+            return
+        values["batch.world_size"] = _over(world, current) if current is not None else world
+
+    def _accelerate(self, values: dict[str, Value]) -> None:
+        launch = self.launch
+        if launch.launcher != "accelerate":
+            return
+        mixed = launch.world.get("mixed_precision")
+        config_flag = launch.world.get("config_file")
+        document = None
+        if config_flag is not None and config_flag.known:
+            document = self._load_config(config_flag, True)
+        entries = {entry.key: entry for entry in document.entries} if document else {}
+        if launch.world_size is None:
+            processes = entries.get("num_processes")  # accelerate counts all machines' processes
+            if processes is not None:
+                values["batch.world_size"] = _over(replace(processes, key="batch.world_size"),
+                                                   values.get("batch.world_size"))
+            elif config_flag is None:
+                self._note(launch.command, "accelerate launch without --num_processes or "
+                                           "--config_file: the world size comes from the "
+                                           "machine's default accelerate config, not known here")
+        precision = mixed or entries.get("mixed_precision")
+        if precision is not None and precision.known and str(precision.value) != "no":
+            current = values.get("precision.mode")
+            if current is None or id(current) != id(precision):
+                values.setdefault("precision.mode", replace(precision, key="precision.mode"))
+        accumulation = launch.world.get("gradient_accumulation_steps") or entries.get(
+            "deepspeed_config.gradient_accumulation_steps")
+        if accumulation is not None and "batch.grad_accum" not in values:
+            values["batch.grad_accum"] = replace(accumulation, key="batch.grad_accum")
+
+
+# --------------------------------------------------------------------------- argparse reading
+
+
+class _ArgparseReader:
+    """Assign launch words to a script's argparse arguments as `parse_args` would."""
+
+    def __init__(self, resolver: _LaunchResolver, script: _Script) -> None:
+        self.resolver = resolver
+        self.script = script
+        self.file = resolver.file
+        self.origin = resolver.origin
+        self.by_flag: dict[str, ArgumentSpec] = {}
+        self.positionals: list[ArgumentSpec] = []
+        for spec in script.specs:
+            if spec.flags and spec.flags[0][:1] == "-":
+                for flag in spec.flags:
+                    self.by_flag.setdefault(flag, spec)
+                    if spec.action == "BooleanOptionalAction" and flag.startswith("--"):
+                        self.by_flag.setdefault("--no-" + flag[2:], spec)
+            else:
+                self.positionals.append(spec)
+        if "add_config_arguments" in script.text:  # deepspeed.add_config_arguments(parser)
+            for flag in _DEEPSPEED_FLAGS:
+                action = None if flag.endswith("_config") else "store_true"
+                self.by_flag.setdefault(flag, ArgumentSpec((flag,), flag[2:], action=action,
+                                                           type_name="str"))
+        self.negative_like = any(re.fullmatch(r"-\d+|-\d*\.\d+", flag) for flag in self.by_flag)
+
+    def read(self, words: list[Word]) -> tuple[list[ResolvedArgument], list[Word]]:
+        resolved: list[ResolvedArgument] = []
+        extras: list[Word] = []
+        positional_words: list[Word] = []
+        position = 0
+        variadic = any(word.variadic or not word.known and word.text.startswith("$")
+                       for word in words)
+        only_positional = False
+        while position < len(words):
+            word = words[position]
+            if word.variadic:
+                position += 1
+                continue
+            if not only_positional and word.text == "--":
+                only_positional = True
+                position += 1
+                continue
+            if only_positional or not self._is_option(word.text):
+                positional_words.append(word)
+                position += 1
+                continue
+            position = self._option(words, position, resolved)
+        self._positionals(positional_words, resolved, extras, variadic)
+        return resolved, extras
+
+    def _is_option(self, text: str) -> bool:
+        if not text.startswith("-") or text == "-":
+            return False
+        if re.fullmatch(r"-\d+|-\d*\.\d+([eE][-+]?\d+)?", text) and not self.negative_like:
+            return False
+        return True
+
+    def _lookup(self, text: str) -> tuple[ArgumentSpec | None, str, str | None, list[str]]:
+        """(spec, option string, explicit value, ambiguous matches) for an option word."""
+        if text in self.by_flag:
+            return self.by_flag[text], text, None, []
+        if "=" in text:
+            option, _, explicit = text.partition("=")
+            if option in self.by_flag:
+                return self.by_flag[option], option, explicit, []
+        else:
+            option, explicit = text, None
+        if self.script.allow_abbrev:
+            prefix = option
+            matches = sorted({flag for flag in self.by_flag
+                              if flag.startswith(prefix) and len(prefix) > 1
+                              and (flag.startswith("--") == prefix.startswith("--"))})
+            specs = {id(self.by_flag[flag]) for flag in matches}
+            if len(specs) == 1:
+                return self.by_flag[matches[0]], option, explicit, []
+            if len(matches) > 1:
+                return None, option, explicit, matches
+        if not text.startswith("--") and len(text) > 2:
+            short = text[:2]
+            spec = self.by_flag.get(short)
+            if spec is not None and not _takes_no_value(spec):
+                return spec, short, text[2:], []
+        return None, option, explicit, []
+
+    def _combined_flags(self, word: Word, resolved: list[ResolvedArgument]) -> bool:
+        """`-vv` / `-ab`: single-dash short flags that take no value, written together."""
+        text = word.text
+        if text.startswith("--") or len(text) < 3 or "=" in text:
+            return False
+        specs = [self.by_flag.get("-" + letter) for letter in text[1:]]
+        if any(spec is None or not _takes_no_value(spec) for spec in specs):
+            return False
+        for offset, spec in enumerate(specs, start=1):
+            flag = shell.word_value(word, "-" + text[offset], self.file.path, self.file.index,
+                                    self.origin, value="-" + text[offset], start=offset,
+                                    end=offset + 1)
+            value = self._flag_value(spec, "-" + text[offset], flag, word, resolved)
+            resolved.append(ResolvedArgument(spec.dest, value, flag, spec))
+        return True
+
+    def _option(self, words: list[Word], position: int, resolved: list[ResolvedArgument]) -> int:
+        word = words[position]
+        spec, option, explicit, ambiguous = self._lookup(word.text)
+        if spec is None and not ambiguous and self._combined_flags(word, resolved):
+            return position + 1
+        flag_end = len(option)
+        flag = shell.word_value(word, option, self.file.path, self.file.index, self.origin,
+                                value=option, end=flag_end)
+        if spec is None:
+            self._unknown(flag, option, ambiguous)
+            following = words[position + 1] if position + 1 < len(words) else None
+            if explicit is None and following is not None and not self._is_option(following.text):
+                return position + 2
+            return position + 1
+        dest = spec.dest
+        has_equals = explicit is not None and word.text[flag_end:flag_end + 1] == "="
+        explicit_start = flag_end + (1 if has_equals else 0)
+        if _takes_no_value(spec):
+            if explicit is not None:
+                self.resolver._problem(flag, f"argument {option}: ignored explicit argument "
+                                             f"'{explicit}' (argparse exits here)", "TL002")
+            value = self._flag_value(spec, option, flag, word, resolved)
+            resolved.append(ResolvedArgument(dest, value, flag, spec))
+            return position + 1
+        count = _value_count(spec)
+        taken: list[tuple[Word, int]] = []
+        if explicit is not None:
+            taken.append((word, explicit_start))
+            next_position = position + 1
+        else:
+            next_position = position + 1
+            limit = count if isinstance(count, int) else None
+            while next_position < len(words) and (limit is None or len(taken) < limit):
+                following = words[next_position]
+                if following.variadic or self._is_option(following.text):
+                    break
+                taken.append((following, 0))
+                next_position += 1
+                if count == "?":
+                    break
+        needed = 1 if count in (None, "+") else (count if isinstance(count, int) else 0)
+        if len(taken) < needed:
+            if not (next_position < len(words) and words[next_position].variadic):
+                expected = "one argument" if needed == 1 else f"{needed} arguments"
+                self.resolver._problem(flag, f"argument {option}: expected {expected} "
+                                             "(argparse exits here)", "TL002")
+            return next_position
+        value = self._value(spec, option, flag, taken, resolved)
+        resolved.append(ResolvedArgument(dest, value, flag, spec))
+        return next_position
+
+    def _flag_value(self, spec: ArgumentSpec, option: str, flag: Value, word: Word,
+                    resolved: list[ResolvedArgument]) -> Value:
+        action = spec.action or ""
+        if action in _FLAG_ACTIONS:
+            new = _FLAG_ACTIONS[action]
+        elif action == "BooleanOptionalAction":
+            new = not option.startswith("--no-")
+        elif action == "count":
+            previous = [a for a in resolved if a.dest == spec.dest]
+            new = (previous[-1].value.value if previous and isinstance(previous[-1].value.value,
+                                                                        int) else 0) + 1
+        else:
+            new = UNRESOLVED
+        return replace(flag, value=new, key=spec.dest, key_span=flag.span, overrode=spec.default)
+
+    def _value(self, spec: ArgumentSpec, option: str, flag: Value | None,
+               taken: list[tuple[Word, int]], resolved: list[ResolvedArgument]) -> Value:
+        pieces = [shell.word_value(word, spec.dest, self.file.path, self.file.index,
+                                   self.origin, start=start,
+                                   key_span=flag.span if flag else None)
+                  for word, start in taken]
+        converted = [self._convert(spec, option, piece) for piece in pieces]
+        many = spec.nargs not in (None, "?") or spec.action in ("append", "extend")
+        if many:
+            value: Any = converted if all(item is not UNRESOLVED for item in converted) \
+                else UNRESOLVED
+            if spec.action in ("append", "extend"):
+                previous = [a for a in resolved if a.dest == spec.dest]
+                earlier = previous[-1].value.value if previous else None
+                if isinstance(earlier, list) and value is not UNRESOLVED:
+                    value = earlier + value
+        else:
+            value = converted[0]
+        first, last = pieces[0], pieces[-1]
+        span = first.span
+        if len(pieces) > 1 and last.path == first.path and last.span.end >= first.span.start:
+            span = self.file.index.span(first.span.start, last.span.end)
+        raw = self.file.index.text[span.start:span.end]
+        return Value(value, first.path, span, spec.dest, flag.span if flag else None, raw,
+                     origin=self.origin, overrode=spec.default)
+
+    def _convert(self, spec: ArgumentSpec, option: str, piece: Value) -> Any:
+        if not piece.known:
+            return UNRESOLVED
+        text = str(piece.value)
+        type_name = (spec.type_name or "").rsplit(".", 1)[-1]
+        value: Any = text
+        try:
+            if type_name == "float":
+                value = float(text)
+            elif type_name == "int":
+                value = int(text)
+            elif type_name == "bool":
+                value = bool(text)  # what argparse does: any non-empty string is True
+            elif "bool" in type_name.lower():
+                lowered = text.lower()
+                if lowered in ("1", "true", "yes", "y", "t", "on"):
+                    value = True
+                elif lowered in ("0", "false", "no", "n", "f", "off"):
+                    value = False
+            elif type_name and type_name != "str":
+                value = shell.to_number(text)
+        except ValueError:
+            self.resolver._problem(piece, f"argument {option}: invalid {type_name} value: "
+                                          f"'{text}' (argparse exits here)", "TL002")
+            return text
+        if spec.choices and value not in spec.choices and text not in map(str, spec.choices):
+            choices = ", ".join(repr(choice) for choice in spec.choices)
+            self.resolver._problem(piece, f"argument {option}: invalid choice: '{text}' "
+                                          f"(choose from {choices})", "TL002")
+        return value
+
+    def _positionals(self, words: list[Word], resolved: list[ResolvedArgument],
+                     extras: list[Word], variadic: bool) -> None:
+        remaining = list(words)
+        for spec in self.positionals:
+            if not remaining:
+                break
+            count = _value_count(spec)
+            if count in ("*", "+", "..."):
+                chunk, remaining = remaining, []
+            elif count == "?" or count is None:
+                chunk, remaining = remaining[:1], remaining[1:]
+            else:
+                chunk, remaining = remaining[:count], remaining[count:]
+            if chunk:
+                resolved.append(ResolvedArgument(
+                    spec.dest, self._value(spec, spec.dest, None, [(w, 0) for w in chunk],
+                                           resolved), None, spec))
+        for word in remaining:
+            if _is_override(word.text) and not self.script.closed:
+                extras.append(word)
+                continue
+            if _is_override(word.text) and self.script.hydra is not None:
+                extras.append(word)
+                continue
+            if self.script.closed and not variadic:
+                value = shell.word_value(word, "", self.file.path, self.file.index, self.origin)
+                self.resolver._problem(
+                    value, f"{self.script.path} does not take the argument '{word.text}' "
+                           "(argparse exits with 'unrecognized arguments')", "TL003")
+            elif _is_override(word.text):
+                extras.append(word)
+
+    def _unknown(self, flag: Value, option: str, ambiguous: list[str]) -> None:
+        script = self.script
+        if ambiguous:
+            self.resolver._problem(flag, f"ambiguous option: {option} could match "
+                                         f"{', '.join(ambiguous)} (argparse exits here)", "TL003")
+            return
+        if not script.closed:
+            return
+        known = sorted(flag_ for flag_ in self.by_flag if flag_.startswith("-"))
+        suggestion = _did_you_mean(option, known)
+        message = (f"{script.path} has no option '{option}' (argparse exits with "
+                   "'unrecognized arguments')")
+        fix = None
+        if suggestion:
+            message += f"; did you mean '{suggestion}'?"
+            fix = Fix.replace(flag.span, suggestion, f"rename {option} to {suggestion}",
+                              Applicability.UNSAFE)
+        self.resolver._problem(flag, message, "TL003", fix=fix)
+
+
+def _did_you_mean(option: str, known: list[str]) -> str | None:
+    normalized = {flag.lstrip("-").replace("-", "_").lower(): flag for flag in known}
+    key = option.lstrip("-").replace("-", "_").lower()
+    if key in normalized:
+        return normalized[key]
+    matches = difflib.get_close_matches(key, list(normalized), n=1, cutoff=0.6)
+    return normalized[matches[0]] if matches else None
+
+
+def _takes_no_value(spec: ArgumentSpec) -> bool:
+    return (spec.action or "") in _ZERO_ARG_ACTIONS or spec.nargs == 0
+
+
+def _value_count(spec: ArgumentSpec) -> int | str | None:
+    nargs = spec.nargs
+    if nargs in (None, "?", "*", "+", "..."):
+        return nargs
+    if isinstance(nargs, int):
+        return nargs
+    return None
+
+
+# --------------------------------------------------------------------------- script facts
+
+
+def _script_info(path: str, document: ParsedDocument) -> _Script:
+    text = document.text
+    specs = list(document.extra.get("arguments", []))
+    values, dialect = _script_values(document)
+    if "HfArgumentParser" in text:
+        dialect = "hf"
+    closed = bool(specs) and "ArgumentParser(" in text and not any(
+        marker in text for marker in _OPEN_PARSERS)
+    hydra = _hydra_main(text) if "hydra" in text else None
+    nanogpt = not specs and ("configurator.py" in text or "exec(open(" in text)
+    return _Script(path, document, specs, values, dialect, closed,
+                   "allow_abbrev=False" not in text, text, hydra, nanogpt)
+
+
+def _script_values(document: ParsedDocument) -> tuple[dict[str, Value], str]:
+    """The script's own canonical view: defaults through the dialects, and code facts."""
+    from trainlint.dialects import build_views
+
+    views = build_views(document)
+    values = dict(views[0].values) if views else {}
+    dialect = views[0].dialect if views else "generic"
+    try:
+        from trainlint.formats import pycode
+        from trainlint.script import ParsedScript
+
+        script = ParsedScript.parse(document.path, document.text, document.index)
+        for fact in pycode.training_facts(script, document.extra.get("arguments", [])):
+            values[fact.key] = fact  # what the code does beats a mapped default
+    except (ImportError, SyntaxError, ValueError, RecursionError):
+        pass
+    return values, dialect
+
+
+def _hydra_main(text: str) -> tuple[str | None, str | None] | None:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for decorator in node.decorator_list:
+            if not isinstance(decorator, ast.Call):
+                continue
+            name = ast.unparse(decorator.func)
+            if not name.endswith("hydra.main") and name != "main":
+                continue
+            found = {keyword.arg: keyword.value.value for keyword in decorator.keywords
+                     if isinstance(keyword.value, ast.Constant)}
+            return found.get("config_path"), found.get("config_name")
+    return None
+
+
+def _default_spans(script: _Script | None) -> dict[tuple[str, int, int], str]:
+    if script is None:
+        return {}
+    spans = {}
+    for spec in script.specs:
+        if spec.default is not None:
+            spans[(spec.default.path, spec.default.span.start, spec.default.span.end)] = spec.dest
+    return spans
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def _same(first: Value, second: Value) -> bool:
+    return first is second or (first.path == second.path and first.span == second.span)
+
+
+def _over(new: Value, old: Value | None) -> Value:
+    """`new` with `old` as the value it overrode (a chain: flag -> config -> default)."""
+    if old is None:
+        return new
+    if _same(new, old):
+        return old if new.overrode is None else new
+    if new.overrode is None:
+        return replace(new, overrode=old)
+    if _same(new.overrode, old):
+        return new
+    if old.overrode is None and not _same(old, new.overrode):
+        old = replace(old, overrode=new.overrode)  # a config value between a flag and a default
+    return replace(new, overrode=old)
+
+
+def _patched(document: ParsedDocument, flags: dict[str, Value],
+             overrides: dict[str, Value]) -> ParsedDocument:
+    """A copy of a config document with flags and `key=value` overrides in place of its keys."""
+    if not flags and not overrides:
+        return document
+    entries = []
+    for entry in document.entries:
+        new = overrides.get(entry.key) or flags.get(entry.key)
+        if isinstance(entry.value, (dict, list)):
+            new = overrides.get(entry.key)
+        entries.append(_over(replace(new, key=entry.key, document=entry.document), entry)
+                       if new is not None else entry)
+    existing = {entry.key for entry in document.entries}
+    for key, value in overrides.items():
+        if key not in existing:
+            entries.append(value)
+    copy = ParsedDocument(document.path, document.text, document.format, entries,
+                          document.index, document.documents, None, dict(document.extra))
+    return copy
+
+
+def _names_config(dest: str) -> bool:
+    return bool(_CONFIG_DEST.search(dest.lower()))
+
+
+def _looks_like_config(value: Value) -> bool:
+    return value.known and isinstance(value.value, str) and value.value.lower().endswith(
+        CONFIG_SUFFIXES)
+
+
+def _is_override(text: str) -> bool:
+    return re.match(r"[+~]{0,2}[A-Za-z_][\w.\-/@]*=", text) is not None
+
+
+def _scalar(text: str) -> Any:
+    """A Hydra/OmegaConf command-line value: numbers, booleans, null, else the string."""
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("null", "~"):
+        return None
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return shell.to_number(text)
+
+
+def _loose_convert(value: Value, default: Value | None) -> Any:
+    """A flag value for a parser trainlint cannot see: typed like the default it replaces."""
+    if not value.known:
+        return UNRESOLVED
+    text = str(value.value)
+    lowered = text.lower()
+    if default is not None and isinstance(default.value, bool) and lowered in ("1", "0"):
+        return lowered == "1"
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    return shell.to_number(text)

@@ -1,0 +1,439 @@
+"""`trainlint show PATH`: the effective settings of a launcher, a script or a config.
+
+One table per training setup (one per launch line for a launcher), one row per canonical
+setting: its value, the file and line it came from, and what it overrode; then the derived
+quantities (effective batch, steps, warmup share, LR at the first step) with their factors.
+`--output-format json` prints the same as one JSON object. Without a terminal the text is
+plain (no colour, ASCII table rules).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trainlint.api import ConfigView, ParsedDocument, Value
+from trainlint.context import ProjectContext
+from trainlint.formats.base import ParseError
+from trainlint.text import LineIndex
+
+__all__ = ["show", "collect"]
+
+MAX_OVERRODE_CHAIN = 4
+CONFIG_FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml"}
+
+
+@dataclass(slots=True)
+class Shown:
+    """One training setup to print."""
+
+    title: str
+    view: ConfigView
+    launch: Any = None  # trainlint.formats.shell.Launch
+    sources: list[str] = field(default_factory=list)
+    problems: list[Any] = field(default_factory=list)  # LaunchProblem
+    notes: list[Any] = field(default_factory=list)
+    flag_text: dict[tuple[str, int], str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Collected:
+    path: str
+    setups: list[Shown] = field(default_factory=list)
+    problems: list[Any] = field(default_factory=list)
+    notes: list[Any] = field(default_factory=list)
+    error: str | None = None
+    exit_code: int = 0
+
+
+def show(path: str, settings: Any, output_format: str, console_out: Any) -> int:
+    """Print the effective settings of PATH; returns the exit code (2: no such file)."""
+    project = _project(settings)
+    collected = collect(path)
+    if collected.error is not None and not collected.setups:
+        label = "error" if collected.exit_code else "note"
+        print(f"trainlint: {label}: {collected.error}", file=sys.stderr)
+        return collected.exit_code
+    derived = {id(setup): _derived(setup.view, project) for setup in collected.setups}
+    if output_format == "json":
+        payload = _json_payload(collected, derived)
+        stream = console_out if hasattr(console_out, "write") else sys.stdout
+        stream.write(json.dumps(payload, indent=2, default=str) + "\n")
+    else:
+        _render_text(collected, derived, console_out)
+    return collected.exit_code
+
+
+def _project(settings: Any) -> ProjectContext:
+    project = getattr(settings, "project", None)
+    return project if isinstance(project, ProjectContext) else ProjectContext()
+
+
+# --------------------------------------------------------------------------- collecting
+
+
+def collect(path: str) -> Collected:
+    """The setups of a launcher (one per launch), a Python script, or a config file."""
+    result = Collected(path)
+    file = Path(path)
+    if not file.is_file():
+        result.error = f"{path}: no such file"
+        result.exit_code = 2
+        return result
+    try:
+        from trainlint.resolve import _read_text
+
+        text = _read_text(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        result.error = f"{path}: cannot read ({exc})"
+        result.exit_code = 2
+        return result
+    index = LineIndex(text)
+    suffix = file.suffix.lower()
+    try:
+        from trainlint.resolve import LAUNCHER_SUFFIXES
+
+        if suffix in LAUNCHER_SUFFIXES:
+            _collect_launcher(result, path, text, index)
+        elif suffix == ".py":
+            _collect_script(result, path, text, index)
+        elif suffix in CONFIG_FORMATS:
+            _collect_config(result, path, text, index, CONFIG_FORMATS[suffix])
+        else:
+            result.error = f"{path}: not a launcher, script or config trainlint reads"
+            result.exit_code = 2
+    except ParseError as exc:
+        result.error = f"{path}:{exc.line}:{exc.col}: cannot parse: {exc.message}"
+        result.exit_code = 1
+    return result
+
+
+def _collect_launcher(result: Collected, path: str, text: str, index: LineIndex) -> None:
+    from trainlint.formats import shell
+    from trainlint.resolve import default_loader, effective_views
+
+    launch_file = shell.parse(path, text, index)
+    result.problems.extend(launch_file.problems)
+    result.notes.extend(launch_file.notes)
+    texts: dict[str, str] = {path: text}
+    for config in effective_views(launch_file, default_loader()):
+        shown = Shown(config.view.label or path, config.view, config.launch, config.sources,
+                      config.problems, config.notes)
+        launcher = config.launch.path
+        if launcher not in texts:
+            try:
+                texts[launcher] = Path(launcher).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                texts[launcher] = ""
+        _flag_texts(shown, texts)
+        result.setups.append(shown)
+    if not result.setups and result.error is None:
+        result.error = f"{path}: no launch command found"
+
+
+def _flag_texts(shown: Shown, texts: dict[str, str]) -> None:
+    """The flag as written (`--learning-rate`) for values that came from a launcher line."""
+    for value in shown.view.values.values():
+        text = texts.get(value.path)
+        if text and value.key_span is not None and value.key_span.end <= len(text):
+            written = text[value.key_span.start:value.key_span.end]
+            if written.startswith("-") or "=" not in written:
+                shown.flag_text[(value.path, value.span.start)] = written
+
+
+def _collect_script(result: Collected, path: str, text: str, index: LineIndex) -> None:
+    from trainlint.formats import pyconfig
+    from trainlint.resolve import _script_values
+
+    document = pyconfig.parse(path, text, index)
+    values, dialect = _script_values(document)
+    raw = {entry.key: entry for entry in document.entries}
+    view = ConfigView(path, dialect, values, raw, document)
+    view.label = f"{path} (defaults, no launcher)"
+    result.setups.append(Shown(view.label, view, sources=[path]))
+
+
+def _collect_config(result: Collected, path: str, text: str, index: LineIndex, fmt: str) -> None:
+    import importlib
+
+    from trainlint.dialects import build_views
+
+    module = importlib.import_module(f"trainlint.formats.{fmt}")
+    document: ParsedDocument = module.parse(path, text, index)
+    views = build_views(document)
+    for number, view in enumerate(views):
+        title = f"{path} ({view.dialect})" if len(views) == 1 else \
+            f"{path} document {number + 1} ({view.dialect})"
+        view.label = view.label or title
+        result.setups.append(Shown(title, view, sources=[path]))
+    if not views:
+        result.error = f"{path}: not a training config (no known training settings)"
+
+
+# --------------------------------------------------------------------------- derived
+
+
+def _derived(view: ConfigView, project: ProjectContext) -> list[tuple[str, str, str]]:
+    """(name, value, how) rows: from trainlint.derive when present, else the effective batch."""
+    try:
+        from trainlint.derive import derive
+    except ImportError:
+        derive = None
+    if derive is not None:
+        try:
+            result = derive(view, project)
+            rows = result.rows() if hasattr(result, "rows") else _generic_rows(result)
+            return [(str(name), str(value), str(how)) for name, value, how in rows]
+        except Exception as exc:  # a derive bug must not hide the settings table
+            return [("derived quantities", "unavailable", f"{type(exc).__name__}: {exc}")]
+    return _effective_batch_rows(view, project)
+
+
+def _generic_rows(result: Any) -> list[tuple[str, str, str]]:
+    if isinstance(result, dict):
+        return [(name, str(value), "") for name, value in result.items()]
+    return []
+
+
+def _effective_batch_rows(view: ConfigView, project: ProjectContext) -> list[tuple[str, str, str]]:
+    factors = []
+    product = 1.0
+    for name, label in (("batch.per_device", "per-device batch"),
+                        ("batch.grad_accum", "gradient accumulation"),
+                        ("batch.world_size", "world size")):
+        value = view.get(name)
+        number = value.number if value is not None else None
+        if number is None and name == "batch.grad_accum":
+            number, where = 1, "default"
+        elif number is None and name == "batch.world_size" and project.world_size:
+            number, where = project.world_size, "settings"
+        elif number is None:
+            return []
+        else:
+            where = _where(value)
+        product *= number
+        factors.append(f"{_fmt(number)} ({label}, {where})")
+    return [("effective batch", _fmt(product), " x ".join(factors))]
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _render_text(collected: Collected, derived: dict[int, list], console_out: Any) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    console = _console(console_out)
+    plain = not console.is_terminal
+    table_box = box.ASCII2 if plain else box.SIMPLE_HEAVY
+    for setup in collected.setups:
+        console.print(Text(setup.title, style="bold"))
+        if setup.launch is not None:
+            console.print(_launch_summary(setup), highlight=False)
+        table = Table(box=table_box, show_edge=not plain, pad_edge=False, highlight=False)
+        table.add_column("setting", style="cyan", no_wrap=True)
+        table.add_column("value", style="bold", overflow="fold")
+        table.add_column("from", overflow="fold")
+        table.add_column("overrode", style="dim", overflow="fold")
+        for name, value in _ordered(setup.view):
+            table.add_row(name, _text(value), _origin(value, setup), _overrode(value))
+        console.print(table)
+        rows = derived.get(id(setup), [])
+        if rows:
+            derived_table = Table(box=table_box, show_edge=not plain, pad_edge=False,
+                                  highlight=False, title=None)
+            derived_table.add_column("derived", style="cyan", no_wrap=True)
+            derived_table.add_column("value", style="bold")
+            derived_table.add_column("factors", overflow="fold")
+            for name, value, how in rows:
+                derived_table.add_row(name, value, how)
+            console.print(derived_table)
+        for problem in setup.problems:
+            console.print(_problem_line(problem), highlight=False)
+        for note in setup.notes:
+            console.print(f"note: {note}", style="dim", highlight=False)
+        console.print()
+    for problem in collected.problems:
+        console.print(_problem_line(problem), highlight=False)
+    for note in collected.notes:
+        console.print(f"note: {note}", style="dim", highlight=False)
+    if collected.error:
+        console.print(f"note: {collected.error}", style="dim", highlight=False)
+
+
+def _console(console_out: Any):
+    from rich.console import Console
+
+    if isinstance(console_out, Console):
+        return console_out
+    stream = console_out if hasattr(console_out, "write") else sys.stdout
+    is_terminal = bool(getattr(stream, "isatty", lambda: False)())
+    if is_terminal:
+        return Console(file=stream, highlight=False)
+    return Console(file=stream, force_terminal=False, no_color=True, highlight=False,
+                   width=200, emoji=False)
+
+
+def _launch_summary(setup: Shown) -> str:
+    launch = setup.launch
+    world = setup.view.get("batch.world_size")
+    parts = [f"launcher: {launch.launcher}"]
+    if launch.wrappers:
+        parts.append(f"via {' '.join(launch.wrappers)}")
+    target = launch.target
+    if target is not None:
+        parts.append(f"{'module' if launch.module is not None else 'script'}: {target.value}")
+    if world is not None:
+        parts.append(f"world size: {_text(world)} ({_where(world)})")
+    elif launch.world_note:
+        parts.append(f"world size: unknown ({launch.world_note})")
+    if setup.sources:
+        parts.append("read: " + ", ".join(setup.sources))
+    return "  ".join(parts)
+
+
+def _ordered(view: ConfigView) -> list[tuple[str, Value]]:
+    from trainlint.schemas.canonical import SETTINGS
+
+    order = {name: number for number, name in enumerate(SETTINGS)}
+    return sorted(view.values.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
+
+
+def _text(value: Value) -> str:
+    if not value.known:
+        return f"? ({value.raw})" if value.raw else "?"
+    return _fmt(value.value)
+
+
+def _fmt(number: Any) -> str:
+    try:
+        from trainlint.derive import fmt
+    except ImportError:
+        fmt = None
+    if fmt is not None:
+        return fmt(number)
+    if isinstance(number, float) and number.is_integer():
+        return str(int(number))
+    return str(number)
+
+
+def _where(value: Value, column: bool = False) -> str:
+    where = f"{value.path}:{value.span.line}"
+    return f"{where}:{value.span.col}" if column else where
+
+
+def _origin(value: Value, setup: Shown) -> str:
+    """`file:line:col  what`: the flag as written, the config key, or the argparse default."""
+    name = setup.flag_text.get((value.path, value.span.start)) or value.key
+    if value.origin in ("argparse", "argparse-implicit"):
+        name = f"{_dest_of(value, setup.view) or name} (argparse default)"
+    elif value.origin == "code":
+        name = "code"
+    elif value.key == "batch.world_size" and value.key_span is None:
+        name = "launcher (one process)"
+    return f"{_where(value, column=True)}  {name}"
+
+
+def _dest_of(value: Value, view: ConfigView) -> str | None:
+    for key, entry in view.raw.items():
+        if entry.path == value.path and entry.span == value.span:
+            return key
+    return None
+
+
+def _overrode(value: Value) -> str:
+    chain = []
+    current = value.overrode
+    while current is not None and len(chain) < MAX_OVERRODE_CHAIN:
+        chain.append(f"{_text(current)} ({_where(current)})")
+        current = current.overrode
+    return " <- ".join(chain)
+
+
+def _problem_line(problem: Any) -> str:
+    code = getattr(problem, "code", None)
+    severity = getattr(getattr(problem, "severity", None), "value", "info")
+    prefix = f"{code} {severity}" if code else "note"
+    return f"{prefix}: {problem}"
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def _json_value(value: Value) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "value": value.value if value.known else None,
+        "known": value.known,
+        "raw": value.raw,
+        "key": value.key,
+        "file": value.path,
+        "line": value.span.line,
+        "column": value.span.col,
+        "end_line": value.span.end_line,
+        "end_column": value.span.end_col,
+        "origin": value.origin,
+    }
+    return out
+
+
+def _json_setting(name: str, value: Value) -> dict[str, Any]:
+    out = {"name": name, **_json_value(value)}
+    chain = []
+    current = value.overrode
+    while current is not None and len(chain) < MAX_OVERRODE_CHAIN:
+        chain.append(_json_value(current))
+        current = current.overrode
+    out["overrode"] = chain
+    return out
+
+
+def _json_problem(problem: Any) -> dict[str, Any]:
+    span = problem.span
+    return {
+        "code": problem.code,
+        "severity": getattr(problem.severity, "value", str(problem.severity)),
+        "message": problem.message,
+        "file": problem.path,
+        "line": span.line,
+        "column": span.col,
+    }
+
+
+def _json_payload(collected: Collected, derived: dict[int, list]) -> dict[str, Any]:
+    setups = []
+    for setup in collected.setups:
+        launch = None
+        if setup.launch is not None:
+            world = setup.view.get("batch.world_size")
+            launch = {
+                "file": setup.launch.path,
+                "line": setup.launch.line,
+                "launcher": setup.launch.launcher,
+                "wrappers": list(setup.launch.wrappers),
+                "script": setup.launch.script.value if setup.launch.script else None,
+                "module": setup.launch.module.value if setup.launch.module else None,
+                "world_size": _json_value(world) if world is not None else None,
+                "world_factors": [_json_value(v) for v in setup.launch.world_factors],
+            }
+        setups.append({
+            "label": setup.title,
+            "dialect": setup.view.dialect,
+            "launch": launch,
+            "sources": setup.sources,
+            "settings": [_json_setting(name, value) for name, value in _ordered(setup.view)],
+            "derived": [{"name": name, "value": value, "factors": how}
+                        for name, value, how in derived.get(id(setup), [])],
+            "problems": [_json_problem(p) for p in setup.problems],
+            "notes": [_json_problem(p) for p in setup.notes],
+        })
+    return {
+        "path": collected.path,
+        "configs": setups,
+        "problems": [_json_problem(p) for p in collected.problems],
+        "notes": [_json_problem(p) for p in collected.notes],
+        "error": collected.error,
+    }

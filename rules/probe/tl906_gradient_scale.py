@@ -1,0 +1,59 @@
+"""TL906 gradient-scale."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trainlint.api import FixAvailability, ProbeRule, RuleOptions, Severity
+
+
+class GradientScale(ProbeRule):
+    """Checks the global gradient norm at initialisation.
+
+    ## What it does
+    `trainlint probe` runs one forward and backward pass of the untrained model on the first
+    batch and computes the L2 norm over all gradients (before any clipping). It fires when the
+    norm is below `min_norm` (vanishing: frozen or disconnected parameters, a saturated
+    activation, a loss that does not depend on the outputs) or above `max_norm` (exploding:
+    a summed loss, unnormalised inputs, a bad initialisation).
+
+    ## Why is this bad?
+    With vanishing gradients nothing learns; with exploding ones the first Adam steps are
+    the largest of the run and clipping silently rescales every update, so the effective
+    learning rate is not the configured one.
+
+    ## Example
+    ```python
+    features = raw_audio_samples  # int16 range, not normalised
+    ```
+    `TL906 gradient norm at init is 4.2e+04 (above 1000)`
+
+    ## Use instead
+    ```python
+    features = (raw_audio_samples - mean) / std
+    ```
+
+    ## Fix safety
+    No fix: the probe reports what it measured.
+
+    ## Options
+    - `min_norm` (default 1e-7): the vanishing threshold (seed 001's checklist value).
+    - `max_norm` (default 1e3): the exploding threshold; healthy models start between about
+      0.1 and 100.
+
+    ## Source
+    Seed 001_89dd3a1cf9741857.txt: "Gradients vanishing (< 1e-7)" is on the checklist for a
+    model stuck at 92% WER; seed 002_6031db6a944e5725.txt watches grad_norm > 3.0 as the sign
+    of explosion.
+    """
+
+    code = "TL906"
+    name = "gradient-scale"
+    severity = Severity.WARNING
+    fix_availability = FixAvailability.NONE
+    message = "the gradient norm at initialisation vanishes or explodes"
+
+    @dataclass
+    class Options(RuleOptions):
+        min_norm: float = 1e-7
+        max_norm: float = 1e3

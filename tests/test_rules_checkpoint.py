@@ -1,0 +1,209 @@
+"""TL401-TL402 on real fixture files through the real engine and CLI.
+
+Also holds what the precision and loss rule tests share: the realistic training scripts in
+fixtures/scripts with every TL4xx-TL6xx finding, and the fix round-trip check.
+"""
+
+from __future__ import annotations
+
+import ast
+import shutil
+from pathlib import Path
+
+import pytest
+from helpers import FIXTURES, check, run_json
+from test_script import ODD_SOURCES
+
+SCRIPT_RULE_CODES = ["TL401", "TL402", "TL501", "TL502", "TL503", "TL504", "TL505", "TL506",
+                     "TL507", "TL601", "TL602", "TL603", "TL604", "TL605"]
+
+# The training scripts in fixtures/scripts: every finding of these rules, in order.
+SCRIPTS = {
+    "aliased_imports.py": [("TL401", 35, 17, "warning"), ("TL401", 37, 40, "warning"),
+                           ("TL401", 38, 17, "warning"), ("TL401", 40, 15, "warning"),
+                           ("TL401", 41, 18, "warning"), ("TL603", 47, 31, "error")],
+    "espnet_style_asr.py": [("TL601", 70, 16, "warning"), ("TL503", 113, 14, "warning"),
+                            ("TL501", 118, 18, "warning"), ("TL503", 118, 18, "warning"),
+                            ("TL401", 139, 18, "warning")],
+    "evaluate_star_import.py": [("TL401", 10, 13, "warning"), ("TL603", 17, 34, "error")],
+    "hf_distill_loop.py": [("TL506", 40, 16, "warning"), ("TL602", 44, 12, "warning"),
+                           ("TL401", 74, 17, "warning"), ("TL502", 86, 18, "error"),
+                           ("TL504", 90, 13, "warning")],
+    "lightning_ctc_module.py": [("TL505", 22, 20, "info"), ("TL401", 24, 34, "warning"),
+                                ("TL604", 38, 25, "error"), ("TL504", 58, 15, "warning"),
+                                ("TL501", 62, 19, "info")],
+    "seed001_train_teacher.py": [("TL501", 70, 14, "warning"), ("TL503", 70, 14, "warning"),
+                                 ("TL505", 112, 17, "info"), ("TL503", 118, 14, "warning"),
+                                 ("TL402", 135, 28, "warning"), ("TL402", 136, 29, "warning"),
+                                 ("TL402", 137, 35, "warning"), ("TL402", 138, 25, "warning"),
+                                 ("TL401", 146, 18, "warning")],
+    "speechbci_gru_ctc.py": [("TL501", 75, 50, "warning"), ("TL507", 76, 28, "warning"),
+                             ("TL501", 89, 31, "warning"), ("TL504", 93, 9, "warning")],
+    "clean_image_classifier.py": [],
+}
+
+
+def found(report, codes) -> list[tuple[str, int, int, str]]:
+    assert not report.errors, report.errors
+    return sorted((d.code, d.span.line, d.span.col, d.severity.value)
+                  for d in report.diagnostics if d.code in codes)
+
+
+def fixture_findings(name: str, table: dict | None = None):
+    code = name.split("/")[0]
+    return found(check(FIXTURES / name, table, select=[code]), [code])
+
+
+def assert_fix(tmp_path: Path, name: str, unsafe: bool, table: dict | None = None) -> str:
+    """Apply the rule's fixes to a copy of fixtures/<name> and compare with <name>.fixed;
+    the result parses and a second run changes nothing."""
+    code = name.split("/")[0]
+    source = FIXTURES / name
+    target = tmp_path / source.name
+    shutil.copyfile(source, target)
+    report = check(target, table, select=[code], fix=True, unsafe_fixes=unsafe)
+    assert not report.errors, report.errors
+    fixed = target.read_text(encoding="utf-8")
+    assert fixed == (FIXTURES / f"{name}.fixed").read_text(encoding="utf-8")
+    assert report.fixed >= 1
+    ast.parse(fixed)
+    again = check(target, table, select=[code], fix=True, unsafe_fixes=unsafe)
+    assert again.fixed == 0
+    assert target.read_text(encoding="utf-8") == fixed
+    return fixed
+
+
+ODD_RULE_SOURCES = [
+    *ODD_SOURCES,
+    "import torch\ntorch.load(**opts)\ntorch.load(*args)\ntorch.save(*args)\n",
+    "import torch\ntorch.save({**base, 'x': 1}, p)\ntorch.save(obj=state, f=p)\ntorch.load(p)\n",
+    "import torch\nfrom torch import nn\nnn.CTCLoss(**cfg)(x)\nnn.CrossEntropyLoss()(*a)\n"
+    "torch.nn.functional.ctc_loss()\nnn.KLDivLoss(*a)\n",
+    "import torch\nwith torch.autocast(**kw):\n    l = f()\nl.backward()\n"
+    "with torch.cuda.amp.autocast(*a):\n    pass\ntorch.cuda.amp.GradScaler(**k)\n",
+    "import torch\nx = [torch.load(p) for p in ps][0]\nd[k](torch.load)\n"
+    "(lambda: torch.load(p))()\n",
+    "from torch import nn\nloss = nn.CrossEntropyLoss(reduction='sum')\nout = loss(x, y) / 0\n"
+    "out /= len\nz = (loss(x, y)).sum() / bsz\n",
+    "import torch\nclass EMA:\n    def __init__(self, m, decay):\n        pass\n"
+    "e = EMA(m, decay=x)\nif step % 0 == 0:\n    evaluate()\nif step % n == 0:\n    save()\n",
+    "from torch import nn\nclass M(nn.Module):\n    def forward(self, *a, **k):\n        return\n"
+    "nn.Sequential(*layers)\nnn.functional.cross_entropy(x)\n",
+    "import torch.utils.checkpoint as c\nc.checkpoint()\nc.checkpoint(*a)\n",
+    "x = 1\n" * 3 + "def f(\n):\n    pass\n",
+]
+
+
+@pytest.mark.parametrize("source", ODD_RULE_SOURCES)
+def test_rules_never_crash_on_odd_code(tmp_path, source):
+    path = tmp_path / "odd.py"
+    path.write_text(source + "# ctc CTC load save amp softmax oftmax backward Trainer ema EMA "
+                    "Averag checkpoint sum KLDiv kl_div autocast TrainingArguments\n",
+                    encoding="utf-8")
+    report = check(path, select=SCRIPT_RULE_CODES)
+    assert not report.errors, report.errors
+    check(path, select=SCRIPT_RULE_CODES, fix=True, unsafe_fixes=True)
+    ast.parse(path.read_text(encoding="utf-8"))
+
+
+def test_rule_findings_on_the_training_scripts_match():
+    for name, expected in SCRIPTS.items():
+        report = check(FIXTURES / "scripts" / name, select=SCRIPT_RULE_CODES)
+        assert found(report, SCRIPT_RULE_CODES) == sorted(expected), name
+
+
+def test_training_scripts_fix_converges_and_still_parses(tmp_path):
+    for name in SCRIPTS:
+        target = tmp_path / name
+        shutil.copyfile(FIXTURES / "scripts" / name, target)
+        first = check(target, select=SCRIPT_RULE_CODES, fix=True, unsafe_fixes=True)
+        assert not first.errors
+        fixed = target.read_text(encoding="utf-8")
+        ast.parse(fixed)
+        second = check(target, select=SCRIPT_RULE_CODES, fix=True, unsafe_fixes=True)
+        assert second.fixed == 0 and target.read_text(encoding="utf-8") == fixed
+        assert not any(d.fix is not None for d in second.diagnostics)
+
+
+# ------------------------------------------------------------------ TL401 / TL402
+
+EXPECTED = {
+    "TL401/bad_seed001.py": [("TL401", 8, 18, "warning")],
+    "TL401/bad_aliases.py": [("TL401", 11, 19, "warning"), ("TL401", 12, 23, "warning"),
+                             ("TL401", 16, 17, "warning"), ("TL401", 17, 17, "warning"),
+                             ("TL401", 18, 13, "warning")],
+    "TL401/bad_star_import.py": [("TL401", 5, 12, "warning")],
+    "TL401/bad_pickle_module.py": [("TL401", 6, 11, "warning"), ("TL401", 7, 13, "warning")],
+    "TL401/good_explicit.py": [],
+    "TL402/bad_seed001_numpy.py": [("TL402", 28, 21, "warning"), ("TL402", 29, 20, "warning"),
+                                   ("TL402", 30, 17, "warning")],
+    "TL402/bad_incremental_dict.py": [("TL402", 14, 24, "warning"), ("TL402", 15, 21, "warning")],
+    "TL402/good_converted.py": [],
+    "TL402/good_trusted_load.py": [],
+    "TL402/good_safe_globals.py": [],
+}
+
+
+def test_every_rule_has_bad_and_good_fixtures():
+    for code in ("TL401", "TL402"):
+        names = [path.name for path in (FIXTURES / code).glob("*.py")]
+        assert any(n.startswith("bad_") for n in names) and any(n.startswith("good_") for n in names)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_rule_fixture(name):
+    assert fixture_findings(name) == sorted(EXPECTED[name])
+
+
+@pytest.mark.parametrize("name", ["TL401/bad_seed001.py", "TL401/bad_aliases.py"])
+def test_tl401_safe_fix_on_torch_26_and_later(tmp_path, name):
+    assert_fix(tmp_path, name, unsafe=False)
+
+
+def test_tl401_fix_is_unsafe_below_torch_26(tmp_path):
+    table = {"target-torch": "2.5"}
+    report = check(FIXTURES / "TL401" / "bad_seed001.py", table, select=["TL401"])
+    (diagnostic,) = report.diagnostics
+    assert diagnostic.fix.applicability.value == "unsafe"
+    assert "torch 2.5 unpickles arbitrary objects" in diagnostic.message
+    target = tmp_path / "bad_seed001.py"
+    shutil.copyfile(FIXTURES / "TL401" / "bad_seed001.py", target)
+    assert check(target, table, select=["TL401"], fix=True).fixed == 0
+    assert_fix(tmp_path, "TL401/bad_seed001.py", unsafe=True, table=table)
+
+
+def test_tl401_pickle_module_and_kwargs():
+    report = check(FIXTURES / "TL401" / "bad_pickle_module.py", select=["TL401"])
+    pickled, kwargs = report.diagnostics
+    assert "pickle_module=" in pickled.message
+    assert pickled.fix.applicability.value == "unsafe"
+    assert pickled.fix.edits[0].content == ", weights_only=False"
+    assert kwargs.fix is None and "**kwargs" in kwargs.message
+
+
+def test_tl401_json_through_the_cli():
+    path = FIXTURES / "TL401" / "bad_seed001.py"
+    code, findings, _ = run_json("check", str(path), "--select", "TL401")
+    assert code == 1
+    (finding,) = findings
+    assert finding["location"] == {"row": 8, "column": 18}
+    assert finding["end_location"] == {"row": 8, "column": 59}
+    assert finding["fix"]["applicability"] == "safe"
+    assert finding["fix"]["edits"] == [{"content": ", weights_only=True",
+                                        "location": {"row": 8, "column": 58},
+                                        "end_location": {"row": 8, "column": 58}}]
+
+
+def test_tl402_messages_name_the_object_and_the_load_line():
+    report = check(FIXTURES / "TL402" / "bad_seed001_numpy.py", select=["TL402"])
+    messages = [d.message for d in report.diagnostics]
+    assert "a numpy value (`np.mean(losses)`) under \"val_loss\"" in messages[0]
+    assert "a numpy value (`wers.mean()`)" in messages[1]
+    assert "argparse.Namespace" in messages[2]
+    assert all("line 32" in m for m in messages)
+
+
+def test_suppression_comment_silences_tl401(tmp_path):
+    path = tmp_path / "train.py"
+    path.write_text("import torch\nstate = torch.load(p)  # noqa: TL401\n", encoding="utf-8")
+    assert check(path, select=["TL401"]).diagnostics == []
