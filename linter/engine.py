@@ -428,6 +428,21 @@ def _deduplicate(found: list[Diagnostic]) -> list[Diagnostic]:
     return unique
 
 
+def _once_per_run(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """An info finding that says the same thing for many files (which setting would let a rule
+    decide) is printed once per run, at its first file."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for diagnostic in diagnostics:
+        if diagnostic.severity is Severity.INFO:
+            key = (diagnostic.code, diagnostic.message)
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(diagnostic)
+    return kept
+
+
 def _per_file_ignored(path: str, diagnostics: list[Diagnostic], settings: Settings) -> list[Diagnostic]:
     """Drop findings that `per-file-ignores` covers for the file each finding is in."""
     if not settings.per_file_ignores:
@@ -583,7 +598,7 @@ def check_paths(paths: Iterable[str], settings: Settings | None = None,
             report.diffs.append(result.diff)
         if result.output is not None:
             report.outputs.append(result.output)
-    report.diagnostics = _deduplicate(sorted(report.diagnostics, key=Diagnostic.sort_key))
+    report.diagnostics = _once_per_run(_deduplicate(sorted(report.diagnostics, key=Diagnostic.sort_key)))
     report.unsafe_fixable = sum(
         1 for d in report.diagnostics
         if d.fix is not None and d.fix.applicability.value == "unsafe" and not options.unsafe_fixes)

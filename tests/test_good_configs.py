@@ -11,14 +11,7 @@ from trainlint.text import LineIndex
 
 GOOD = sorted(path for path in (FIXTURES / "good").iterdir() if path.is_file())
 
-# False alarms of rules outside the config-rule set, waiting for a fix there. Strict: the test
-# fails as soon as the alarm is gone, so the entry must then be removed.
-PENDING = {
-    "axolotl_mistral_qlora.yml": "TL002 on `early_stopping_patience:` (null means unset in axolotl "
-                                 "and ESPnet): dialect tables cannot declare null as unset yet",
-    "torchtune_llama3_lora.yaml": "TL004 on `lr: 3e-4`: torchtune reads YAML with OmegaConf, whose "
-                                  "loader resolves 3e-4 as a float",
-}
+PENDING: dict[str, str] = {}  # file name -> why a known false alarm is still expected (strict xfail)
 
 
 def _case(path):

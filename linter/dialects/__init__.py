@@ -31,7 +31,17 @@ class Dialect:
     patterns: tuple[tuple[re.Pattern, str, str], ...]  # (regex, pattern text, canonical)
     when: dict[str, tuple[str, str]] = field(default_factory=dict)
     known: frozenset[str] = frozenset()
-    unset: dict[str, object] = field(default_factory=dict)  # key -> value that means "not set"
+    # key -> values that mean "not set" (`[unset]`; a key listed in `unset_null` is unset when null)
+    unset: dict[str, tuple] = field(default_factory=dict)
+    # How the framework reads its YAML: "pyyaml" (YAML 1.1 floats) or "omegaconf", whose loader
+    # adds a resolver that reads `1e-4` as a float.
+    yaml_loader: str = "pyyaml"
+
+    def is_unset(self, key: str, value: object) -> bool:
+        sentinels = self.unset.get(key)
+        return sentinels is not None and any(
+            value is None if sentinel is None else (value == sentinel and type(value) is type(sentinel))
+            for sentinel in sentinels)
 
     def canonical(self, key: str, siblings: dict[str, Value] | None = None) -> str | None:
         name = self.keys.get(key)
@@ -78,8 +88,18 @@ def dialects() -> dict[str, Dialect]:
             patterns=tuple((_compile(k), k, v) for k, v in keys.items() if "*" in k),
             when={k: tuple(v) for k, v in data.get("when", {}).items()},
             known=frozenset(data.get("known", ())) | frozenset(keys) | frozenset(data.get("signature", ())),
-            unset=data.get("unset", {}),
+            unset=_unset_table(data),
+            yaml_loader=data.get("yaml_loader", "pyyaml"),
         )
+    return table
+
+
+def _unset_table(data: dict) -> dict[str, tuple]:
+    table: dict[str, tuple] = {}
+    for key, value in data.get("unset", {}).items():
+        table[key] = tuple(value) if isinstance(value, list) else (value,)
+    for key in data.get("unset_null", ()):
+        table[key] = (*table.get(key, ()), None)
     return table
 
 
@@ -134,7 +154,7 @@ def map_entries(entries: list[Value], dialect: str) -> dict[str, Value]:
     for entry in entries:
         if isinstance(entry.value, (dict, list)) and entry.known:
             continue
-        if own is not None and entry.key in own.unset and entry.value == own.unset[entry.key]:
+        if own is not None and own.is_unset(entry.key, entry.value):
             continue
         name = own.canonical(entry.key, by_key) if own is not None else None
         if name is not None:

@@ -14,8 +14,6 @@ from trainlint.probe.measurements import Measurements
 from trainlint.probe.options import ProbeOptions
 from trainlint.probe.target import ProbeTarget
 
-OUTPUT_FORMATS = ("text", "json")
-
 
 @dataclass
 class ProbeResult:

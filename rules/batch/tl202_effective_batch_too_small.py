@@ -1,8 +1,11 @@
 import math
 from dataclasses import dataclass, field
 
-from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, RuleOptions, Severity
+from trainlint.api import (
+    Applicability, ConfigRule, ConfigView, Example, Fix, FixAvailability, RuleOptions, Severity,
+)
 from trainlint.derive import derive, fmt
+from trainlint.fix.insert import dialect_key_near, insert_key_after
 from trainlint.rules.numbers import new_text, spliceable
 
 
@@ -30,7 +33,8 @@ class EffectiveBatchTooSmall(ConfigRule):
     ## Fix safety
     Unsafe: it raises the gradient accumulation (keeping the per-device batch, so memory use does
     not change) to the smallest value that reaches the floor. Where the config has no
-    accumulation setting to edit, there is no fix. Where the world size is not known, it is
+    accumulation setting yet, the fix adds one on the line after the per-device batch (same
+    indentation, nothing else in the file moves). Where the world size is not known, it is
     taken as 1 and the message says so: set `world-size` if you train on more devices.
 
     ## Options
@@ -58,6 +62,21 @@ class EffectiveBatchTooSmall(ConfigRule):
                 fixed='{\n  "model_type": "ltg_bert",\n  "objective": "mlm",\n'
                       '  "learning_rate": 2e-4,\n  "batch_size": 24,\n  "grad_accum": 11\n}\n',
                 unsafe=True),
+        Example("run_mlm.yaml",
+                "# run_mlm.py arguments\noutput_dir: out/bert-mlm\n"
+                "per_device_train_batch_size: 32   # fits a 24 GB card\n"
+                "num_train_epochs: 40\nlearning_rate: 2.0e-4\n",
+                fixed="# run_mlm.py arguments\noutput_dir: out/bert-mlm\n"
+                      "per_device_train_batch_size: 32   # fits a 24 GB card\n"
+                      "gradient_accumulation_steps: 8\n"
+                      "num_train_epochs: 40\nlearning_rate: 2.0e-4\n",
+                unsafe=True, settings={"model-type": "bert-mlm"}),
+        Example("run_mlm.json",
+                '{\n    "output_dir": "out/bert-mlm",\n    "per_device_train_batch_size": 64,\n'
+                '    "num_train_epochs": 40\n}\n',
+                fixed='{\n    "output_dir": "out/bert-mlm",\n    "per_device_train_batch_size": 64,\n'
+                      '    "gradient_accumulation_steps": 4,\n    "num_train_epochs": 40\n}\n',
+                unsafe=True, settings={"model-type": "bert-mlm"}),
     )
     good = (
         Example("model.json", '{\n  "model_type": "ltg_bert",\n  "objective": "mlm",\n'
@@ -88,5 +107,22 @@ class EffectiveBatchTooSmall(ConfigRule):
             fix = self.replace_value(accum, new_text(accum, new_accum),
                                      f"gradient accumulation {fmt(accum.number)} -> {new_accum} "
                                      f"(effective batch {fmt(batch.value)} -> {fmt(per_step * new_accum)})")
+        elif accum is None:
+            fix = self._add_accumulation(view, anchor, batch.value, floor)
+        if fix is not None:
             message += f": {fix.message}"
         yield self.at(anchor, message, fix)
+
+    def _add_accumulation(self, view: ConfigView, per_device, batch: float, floor: int) -> Fix | None:
+        """No accumulation setting yet: add one beside the per-device batch."""
+        document = view.document
+        key = dialect_key_near(view.dialect, "batch.grad_accum", per_device)
+        if document is None or key is None or per_device.path != document.path:
+            return None
+        new_accum = math.ceil(floor / batch)
+        edit = insert_key_after(document, per_device, key, new_accum)
+        if edit is None:
+            return None
+        return Fix(Applicability.UNSAFE,
+                   f"add `{key}` = {new_accum} (gradient accumulation 1 -> {new_accum}, effective "
+                   f"batch {fmt(batch)} -> {fmt(batch * new_accum)})", (edit,))

@@ -6,7 +6,9 @@ class InvalidValue(ConfigRule):
     Checks every known setting against the schema of a training setup (Pydantic models in
     `trainlint.schemas`): a learning rate that is not a positive number, a dropout outside
     [0, 1), a warmup ratio outside [0, 1], a batch size below 1, a negative patience, a string
-    such as `"ten"` where a number goes, or `null` where a value is required.
+    such as `"ten"` where a number goes, or `null` where a value is required. Also values that
+    make a derived quantity impossible: a dataset size of 0, or tensor x pipeline parallel
+    degrees that do not divide the world size.
 
     ## Why is this bad?
     Training code either crashes on such a value after the job was queued, or worse, reads it
@@ -53,6 +55,9 @@ class InvalidValue(ConfigRule):
     good = (Example("train.yaml", "optim: adam\noptim_conf:\n  lr: 0.002\nmax_epoch: 10\n"),)
 
     def check_config(self, view):
-        for invalid in view.invalid:
+        from trainlint.derive import derive
+
+        derived_problems = derive(view, self.ctx.project).problems
+        for invalid in [*view.invalid, *derived_problems]:
             value = invalid.value
             yield self.at(value, f"`{value.key}` ({invalid.name}): {invalid.reason}")

@@ -1,6 +1,7 @@
 import re
 
 from trainlint.api import Applicability, DocumentRule, Example, Fix, FixAvailability, Severity
+from trainlint.dialects import dialects
 
 # YAML 1.1's float: needs a dot, and an exponent needs a sign (PyYAML's implicit resolver).
 _YAML11_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?$|^[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?$")
@@ -44,7 +45,8 @@ class Yaml11FloatString(DocumentRule):
     Safe: `1.0e-4` is the same number, now read as a float by both YAML versions.
 
     ## Options
-    None.
+    None. Frameworks that load YAML through OmegaConf (torchtune, Hydra), whose loader reads
+    `1e-4` as a float, are not reported.
 
     ## Source
     YAML 1.1 float regex (yaml.org/type/float.html) as implemented by PyYAML's resolver;
@@ -74,6 +76,9 @@ class Yaml11FloatString(DocumentRule):
     )
 
     def check_document(self, doc):
+        dialect = dialects().get(doc.dialect)
+        if dialect is not None and dialect.yaml_loader != "pyyaml":
+            return  # OmegaConf's loader reads `1e-4` as a float
         for entry in doc.entries:
             if entry.style != "plain" or not isinstance(entry.value, float) or entry.tag:
                 continue
