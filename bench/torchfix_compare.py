@@ -36,6 +36,9 @@ DEFAULT_FILES = ROOT / "fixtures"
 TORCHFIX = "torchfix==0.7.0"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TORCHFIX_LINE = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>TOR\d+)")
+# a line on which the user silenced TL401 (trainlint's JSON then leaves the finding out)
+SUPPRESSED = re.compile(r"#\s*(noqa|trainlint:\s*ignore)\b(?![:\[])|#\s*noqa:[^#]*TL401|"
+                        r"#\s*trainlint:\s*ignore\[[^\]]*TL401")
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
@@ -98,7 +101,10 @@ def measure(commands: dict[str, list[str]], rounds: int, warmup: int) -> dict[st
 def report(files: list[str], bin_dir: Path, rounds: int, warmup: int) -> str:
     tor102 = torchfix_findings(bin_dir, files)
     tl401 = trainlint_findings(files)
-    missing = sorted(tor102 - tl401)
+    missing, suppressed = [], []
+    for path, line, col in sorted(tor102 - tl401):
+        text = Path(path).read_text(encoding="utf-8").splitlines()[line - 1]
+        (suppressed if SUPPRESSED.search(text) else missing).append((path, line, col))
     extra = sorted(tl401 - tor102)
 
     trainlint = [sys.executable, "-m", "trainlint", "check", *files]
@@ -116,7 +122,7 @@ def report(files: list[str], bin_dir: Path, rounds: int, warmup: int) -> str:
     lines = []
     size = sum(Path(f).stat().st_size for f in files)
     line_count = sum(Path(f).read_text(encoding="utf-8").count("\n") for f in files)
-    lines.append(f"Files: {len(files)} Python files under fixtures/ ({line_count} lines, {size / 1024:.1f} KiB). "
+    lines.append(f"Files: {len(files)} Python files ({line_count} lines, {size / 1024:.1f} KiB). "
                  f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
                  f"{platform.python_version()}. TorchFix {tool_version([str(bin_dir / 'torchfix'), '--version'])}, "
                  f"{tool_version([str(bin_dir / 'ruff'), '--version'])}.")
@@ -127,6 +133,8 @@ def report(files: list[str], bin_dir: Path, rounds: int, warmup: int) -> str:
     lines.append("|---|---|")
     lines.append(f"| TorchFix TOR102 | {len(tor102)} |")
     lines.append(f"| trainlint TL401 | {len(tl401)} |")
+    lines.append(f"| TOR102 on a line where TL401 is suppressed (`# noqa: TL401`) | "
+                 f"{len(suppressed)} |")
     lines.append(f"| TOR102 without a TL401 at the same file:line:col | {len(missing)} |")
     lines.append(f"| TL401 that TorchFix misses | {len(extra)} |")
     lines.append("")

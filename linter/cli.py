@@ -119,7 +119,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "probe":
         from trainlint.probe import cli as probe_cli
 
-        return probe_cli.run(args, _settings_for(Path.cwd(), getattr(args, "config", None)))
+        factory_file = Path(args.target.split(":", 1)[0])
+        start = factory_file if factory_file.suffix == ".py" and factory_file.exists() else Path.cwd()
+        return probe_cli.run(args, _settings_for(start, getattr(args, "config", None)))
     return _check(args)
 
 

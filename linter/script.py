@@ -74,6 +74,8 @@ _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
                 ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _SCOPE_TYPES = frozenset(_SCOPE_NODES)
+# statement and expression kinds the index lists, for rules that look for all of them
+INDEXED_TYPES = (ast.BinOp, ast.AugAssign, ast.If, ast.Assign, ast.Return, ast.Compare)
 _BINDING_TYPES = frozenset({
     ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr,
     ast.For, ast.AsyncFor, ast.withitem, ast.ExceptHandler, ast.Global, ast.MatchAs,
@@ -145,11 +147,13 @@ class _Indexer:
         self.module = Scope(script.tree, "module", None)
         self.scopes: dict[int, Scope] = {id(script.tree): self.module}
         self.calls: list[ast.Call] = []
+        self.by_type: dict[type, list[ast.AST]] = {kind: [] for kind in INDEXED_TYPES}
 
     def run(self) -> None:
         stack: list[tuple[ast.AST, ast.AST | None, Scope]] = [(self.script.tree, None, self.module)]
         pop, push = stack.pop, stack.append
         calls = self.calls
+        by_type = self.by_type
         name_type, constant_type = ast.Name, ast.Constant
         attribute_type, call_type = ast.Attribute, ast.Call
         node_type, skipped = ast.AST, ast.expr_context
@@ -168,8 +172,12 @@ class _Indexer:
             elif kind in _SCOPE_TYPES:
                 self._enter_scope(node, scope, push)
                 continue
-            elif kind in _BINDING_TYPES:
-                self._bind(node, scope)
+            else:
+                if kind in _BINDING_TYPES:
+                    self._bind(node, scope)
+                listed = by_type.get(kind)
+                if listed is not None:
+                    listed.append(node)
             for field_name in node._fields:
                 value = getattr(node, field_name, None)
                 if type(value) is list:
@@ -179,6 +187,8 @@ class _Indexer:
                 elif isinstance(value, node_type) and not isinstance(value, skipped):
                     push((value, node, scope))
         calls.sort(key=_start)
+        for listed in by_type.values():
+            listed.sort(key=_start)
         for scope in self.scopes.values():
             for bindings in (*scope.bindings.values(), *scope.attributes.values()):
                 bindings.sort(key=_binding_order)
@@ -344,6 +354,7 @@ class ParsedScript:
     _shadowed: set[str] | None = None
     _quote: str | None = None
     _qualnames: dict[int, str | None] = field(default_factory=dict)
+    _returns: dict[int, list[ast.expr]] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, path: str, text: str, index: LineIndex | None = None) -> ParsedScript:
@@ -410,6 +421,19 @@ class ParsedScript:
         while scope is not None and scope.kind != "function":
             scope = scope.parent
         return scope.node if scope is not None else None
+
+    def nodes(self, kind: type) -> list[ast.AST]:
+        """Every node of one kind in source order (`ast.BinOp`, `ast.If`, `ast.Assign`, ...)."""
+        listed = self._index.by_type.get(kind)
+        if listed is not None:
+            return listed
+        return sorted((n for n in ast.walk(self.tree) if isinstance(n, kind)), key=_start)
+
+    @property
+    def classes(self) -> list[ast.ClassDef]:
+        """Every class statement of the file, in source order."""
+        found = [scope.node for scope in self._index.scopes.values() if scope.kind == "class"]
+        return sorted(found, key=_start)  # type: ignore[arg-type]
 
     def scope_for(self, node: ast.AST) -> Scope | None:
         """The Scope object a def/class/lambda/module node opens."""
@@ -607,13 +631,12 @@ class ParsedScript:
         function = self.callee(call)
         if function is None:
             return []
-        found = []
-        for node in ast.walk(function):
-            if isinstance(node, ast.Return) and node.value is not None \
-                    and self.enclosing_function(node) is function:
-                found.append(node.value)
-        found.sort(key=_start)
-        return found
+        cached = self._returns.get(id(function))
+        if cached is None:
+            cached = [node.value for node in self.nodes(ast.Return)
+                      if node.value is not None and self.enclosing_function(node) is function]
+            self._returns[id(function)] = cached
+        return cached
 
     def values_of(self, expr: ast.AST) -> list[ast.expr]:
         """Every expression assigned to the name (in its scope) or `self.x` (in its class)."""

@@ -5,6 +5,7 @@ Pydantic is imported only when a settings table exists (it costs ~120 ms to star
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import tomllib
@@ -126,6 +127,13 @@ def validate_table(table: dict[str, Any], source: Path) -> Settings:
 def validate_rule_options(options_cls: type, values: dict[str, Any], code: str):
     from pydantic import TypeAdapter, ValidationError
 
+    names = {f.name for f in dataclasses.fields(options_cls)}
+    values = {key.replace("-", "_"): value for key, value in values.items()}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(names), n=1)
+        hint = f"; did you mean `{close[0].replace('_', '-')}`?" if close else ""
+        raise SettingsError(f"[tool.trainlint.rules.{code}] unknown option `{unknown[0]}`{hint}")
     try:
         return TypeAdapter(options_cls).validate_python(values)
     except ValidationError as exc:

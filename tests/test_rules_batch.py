@@ -58,9 +58,17 @@ def test_too_small_for_mlm_raises_accumulation(tmp_path):
     assert copy.read_text() == source.read_text().replace('"grad_accum": 3', '"grad_accum": 11')
 
 
-def test_too_small_without_accumulation_key_has_no_fix():
+def test_too_small_without_accumulation_key_adds_one(tmp_path):
     (finding,) = _findings(check(FIXTURES / "TL202/bad_run_mlm.yaml", select=["TL202"]), "TL202")
-    assert (finding.span.line, finding.span.col) == (4, 30) and finding.fix is None
+    assert (finding.span.line, finding.span.col) == (4, 30)
+    assert finding.fix.applicability.value == "unsafe"
+    assert "add `gradient_accumulation_steps` = 16" in finding.fix.message
+    copy = tmp_path / "run_mlm.yaml"
+    original = (FIXTURES / "TL202/bad_run_mlm.yaml").read_text()
+    copy.write_text(original)
+    check(copy, select=["TL202"], fix=True, unsafe_fixes=True)
+    lines = original.splitlines(keepends=True)
+    assert copy.read_text() == "".join([*lines[:4], "gradient_accumulation_steps: 16\n", *lines[4:]])
 
 
 @pytest.mark.parametrize("fixture", ["TL202/good_world_size.json", "TL202/good_finetune.yaml"])

@@ -17,8 +17,8 @@ def _found(report, prefix="TL00"):
 @pytest.mark.parametrize("name,expected", [
     ("TL001/bad_indentation.yaml", [("bad_indentation.yaml", "TL001", 6, 2)]),
     ("TL001/bad_trailing_comma.json", [("bad_trailing_comma.json", "TL001", 5, 1)]),
-    ("TL002/bad_types.yaml", [("bad_types.yaml", "TL002", 5, 7), ("bad_types.yaml", "TL002", 7, 12),
-                              ("bad_types.yaml", "TL002", 8, 11)]),
+    ("TL002/bad_types.yaml", [("bad_types.yaml", "TL002", 2, 5), ("bad_types.yaml", "TL002", 3, 9),
+                              ("bad_types.yaml", "TL002", 4, 11)]),
     ("TL002/bad_ranges.json", [("bad_ranges.json", "TL002", 3, 20), ("bad_ranges.json", "TL002", 4, 34),
                                ("bad_ranges.json", "TL002", 6, 19)]),
     ("TL003/bad_typo.json", [("bad_typo.json", "TL003", 3, 3)]),

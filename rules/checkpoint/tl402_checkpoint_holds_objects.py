@@ -182,8 +182,8 @@ class CheckpointHoldsObjects(ScriptRule):
         """`checkpoint['k'] = v` statements in the scope that saves `checkpoint`."""
         scope = script.scope_of(name)
         found = []
-        for node in ast.walk(scope.node):
-            if not isinstance(node, ast.Assign) or script.scope_of(node) is not scope:
+        for node in script.nodes(ast.Assign):
+            if script.scope_of(node) is not scope:
                 continue
             for target in node.targets:
                 if (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)

@@ -32,6 +32,8 @@ ELEMENTWISE = frozenset({"masked_fill", "masked_fill_", "mul", "mul_", "float", 
 FLATTENING = re.compile(r"\.(view|reshape)\(\s*-1|\.flatten\(|\.contiguous\(\)\.view\(")
 SEQUENCE_WORDS = re.compile(r"tok|seq|vocab|pad|tgt|target_len|lengths|mask|smooth", re.IGNORECASE)
 LOG_PROB_NAME = re.compile(r"log_?probs?|lprobs|logp\b", re.IGNORECASE)
+# a file where a hand-written cross-entropy (`(p * log_probs).sum()`) may hide
+HAND_WRITTEN = re.compile(r"log_softmax|log_?probs|lprobs", re.IGNORECASE)
 
 
 class LossSumReduction(ScriptRule):
@@ -79,7 +81,7 @@ class LossSumReduction(ScriptRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.NONE
     message = "loss summed over tokens and divided by the batch size instead of the token count"
-    needles = (b"sum",)
+    needles = (b"reduction", b"log_softmax", b"log_prob", b"lprobs", b"logprobs")
 
     bad = (
         Example(
@@ -125,10 +127,11 @@ class LossSumReduction(ScriptRule):
     def check_script(self, script: ParsedScript) -> Iterator[Diagnostic]:
         losses = {id(loss.call): loss for loss in loss_calls(script, TOKEN_LOSSES)}
         reductions = {key: reduction(script, loss) for key, loss in losses.items()}
-        if not losses and "log_softmax" not in script.text:
+        summed_losses = any(r in ("sum", "none") for r in reductions.values())
+        if not summed_losses and not HAND_WRITTEN.search(script.text):
             return
         divided: set[int] = set()
-        for node in ast.walk(script.tree):
+        for node in (*script.nodes(ast.BinOp), *script.nodes(ast.AugAssign)):
             division = self._division(node)
             if division is None:
                 continue

@@ -110,9 +110,8 @@ class SoftmaxLayerBeforeCrossEntropy(ScriptRule):
                 kind = ACTIVATION_MODULES.get(script.qualname(last.func) or "")
                 if kind:
                     yield last, kind
-        for node in ast.walk(script.tree):
-            if isinstance(node, ast.ClassDef):
-                yield from self._forward_returns(script, node)
+        for node in script.classes:
+            yield from self._forward_returns(script, node)
 
     def _forward_returns(self, script: ParsedScript, cls: ast.ClassDef) -> Iterator[tuple[ast.AST, str]]:
         forward = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "forward"),

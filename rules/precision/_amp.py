@@ -106,7 +106,7 @@ def ctc_calls(script: ParsedScript) -> list[tuple[ast.Call, str]]:
 
 def zero_infinity_missing(script: ParsedScript, call: ast.Call, name: str) -> bool:
     """The CTC loss at `call` keeps the default zero_infinity=False (or says False)."""
-    position = 1 if name == "torch.nn.CTCLoss" else 6
+    position = 2 if name == "torch.nn.CTCLoss" else 6
     value = script.argument(call, position, "zero_infinity")
     if value is None:
         return not script.has_kwargs(call)

@@ -156,12 +156,13 @@ class Fp16Ctc(ScriptRule, ConfigRule):
         unscaled_infinities = (has_grad_scaler(script)
                                and any(zero_infinity_missing(script, c, n) for c, n in ctc))
         for site in self._sites(script, unscaled_infinities):
+            where = f"line {site.node.lineno}: " if hasattr(site.node, "lineno") else ""
             if site.true_half:
-                message = (f"{site.what} with a CTC loss (line {ctc_line}): the CTC loss runs "
-                           "in float16 and overflows; use bfloat16")
+                message = (f"{where}{site.what} with a CTC loss (line {ctc_line}): the CTC loss "
+                           "runs in float16 and overflows; use bfloat16")
                 severity = Severity.WARNING
             else:
-                message = (f"{site.what} with a CTC loss (line {ctc_line}): autocast keeps "
+                message = (f"{where}{site.what} with a CTC loss (line {ctc_line}): autocast keeps "
                            "ctc_loss in float32, but bfloat16 is the stable choice for CTC")
                 severity = Severity.INFO
             span = script.span(site.node)

@@ -26,6 +26,11 @@ POOLING = frozenset({"torch.nn.MaxPool1d", "torch.nn.MaxPool2d", "torch.nn.AvgPo
 CONVOLUTIONS = frozenset({"torch.nn.Conv1d", "torch.nn.Conv2d"})
 
 
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 class CtcZeroInfinity(ScriptRule):
     """## What it does
     Finds `nn.CTCLoss(...)` and `F.ctc_loss(...)` without `zero_infinity=True` in a script
@@ -103,16 +108,16 @@ class CtcZeroInfinity(ScriptRule):
         if evidence is None and getattr(self.options, "require_subsampling", True):
             return
         for call, name in calls:
-            position = 1 if name == "torch.nn.CTCLoss" else 6
+            position = 2 if name == "torch.nn.CTCLoss" else 6
             value = script.argument(call, position, "zero_infinity")
             if value is None and script.has_kwargs(call):
                 continue
             if value is not None and script.literal(value) is not False:
                 continue
             reason = f" ({evidence})" if evidence else ""
-            message = (f"CTC loss with zero_infinity="
-                       f"{'False' if value is None else script.source(value)} where inputs are "
-                       f"shortened in time{reason}: a too-short input gives an infinite loss "
+            shown = "False" if value is None else script.source(value)
+            message = (f"`{_short(script.source(call))}` keeps zero_infinity={shown} where inputs "
+                       f"are shortened in time{reason}: a too-short input gives an infinite loss "
                        "and NaN gradients; pass zero_infinity=True")
             yield self.diagnostic(script.path, script.span(call), message,
                                   self._fix(script, call, value))

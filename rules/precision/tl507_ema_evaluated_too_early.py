@@ -245,9 +245,7 @@ class EmaEvaluatedTooEarly(ScriptRule, ConfigRule):
     def _eval_interval(script: ParsedScript) -> float | None:
         """The smallest N of `if <step> % N == 0:` blocks that evaluate or save."""
         best: float | None = None
-        for node in ast.walk(script.tree):
-            if not isinstance(node, ast.If):
-                continue
+        for node in script.nodes(ast.If):
             for test in ast.walk(node.test):
                 if not (isinstance(test, ast.Compare) and isinstance(test.left, ast.BinOp)
                         and isinstance(test.left.op, ast.Mod) and len(test.comparators) == 1
