@@ -6,7 +6,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 from trainlint.api import ConfigView
 from trainlint.context import RuleContext
@@ -34,7 +34,7 @@ class Band:
 
 @cache
 def packaged_bands() -> dict[str, dict]:
-    text = resources.files("trainlint.rules").joinpath("data/lr_bands.toml").read_text(encoding="utf-8")
+    text = (Path(__file__).parent / "data" / "lr_bands.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)["bands"]
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
 import os
-import tempfile
 from pathlib import Path
 
 from trainlint.api import Applicability, Diagnostic, Edit
@@ -53,6 +51,8 @@ def _overlaps(edit: Edit, taken: list[tuple[int, int]]) -> bool:
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
+    import difflib
+
     lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
                                  fromfile=f"a/{path}", tofile=f"b/{path}")
     out = []
@@ -63,6 +63,8 @@ def unified_diff(path: str, before: str, after: str) -> str:
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, then rename over the original."""
+    import tempfile
+
     mode = path.stat().st_mode & 0o7777 if path.exists() else None
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".trainlint", dir=path.parent)
     try:

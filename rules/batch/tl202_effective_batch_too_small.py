@@ -5,7 +5,6 @@ from trainlint.api import (
     Applicability, ConfigRule, ConfigView, Example, Fix, FixAvailability, RuleOptions, Severity,
 )
 from trainlint.derive import derive, fmt
-from trainlint.fix.insert import dialect_key_near, insert_key_after
 from trainlint.rules.numbers import new_text, spliceable
 
 
@@ -115,6 +114,8 @@ class EffectiveBatchTooSmall(ConfigRule):
 
     def _add_accumulation(self, view: ConfigView, per_device, batch: float, floor: int) -> Fix | None:
         """No accumulation setting yet: add one beside the per-device batch."""
+        from trainlint.fix.insert import dialect_key_near, insert_key_after
+
         document = view.document
         key = dialect_key_near(view.dialect, "batch.grad_accum", per_device)
         if document is None or key is None or per_device.path != document.path:
