@@ -20,6 +20,7 @@ needles match cost only `ast.parse`.
 from __future__ import annotations
 
 import ast
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,7 +73,6 @@ PASSTHROUGH_METHODS = frozenset({
 
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
                 ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-_FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _SCOPE_TYPES = frozenset(_SCOPE_NODES)
 # statement and expression kinds the index lists, for rules that look for all of them
 INDEXED_TYPES = (ast.BinOp, ast.AugAssign, ast.If, ast.Assign, ast.Return, ast.Compare)
@@ -353,6 +353,7 @@ class ParsedScript:
     _aliases: dict[str, str] | None = None
     _shadowed: set[str] | None = None
     _quote: str | None = None
+    _ascii: bool | None = None
     _qualnames: dict[int, str | None] = field(default_factory=dict)
     _returns: dict[int, list[ast.expr]] = field(default_factory=dict)
 
@@ -456,9 +457,9 @@ class ParsedScript:
             bindings = current.bindings.get(name)
             if bindings:
                 if same_flow:
-                    before = [b for b in bindings if b.pos <= pos]
-                    if before:
-                        return before[-1]
+                    index = bisect_right(bindings, pos, key=_binding_order)
+                    if index:
+                        return bindings[index - 1]
                 return self._free_binding(bindings)
             if current.kind != "comprehension":
                 same_flow = False
@@ -469,9 +470,9 @@ class ParsedScript:
     def _free_binding(bindings: list[Binding]) -> Binding:
         """Which binding a use outside the straight-line flow sees: defs win, then imports."""
         for kinds in (("def", "class"), ("import",)):
-            chosen = [b for b in bindings if b.kind in kinds]
-            if chosen:
-                return chosen[-1]
+            for binding in reversed(bindings):
+                if binding.kind in kinds:
+                    return binding
         return bindings[-1]
 
     def qualname(self, node: ast.AST, _depth: int = 0) -> str | None:
@@ -764,6 +765,10 @@ class ParsedScript:
     # ----------------------------------------------------------------- positions
     def _char_col(self, lineno: int, byte_col: int) -> int:
         """ast columns count UTF-8 bytes; spans count characters."""
+        if self._ascii is None:
+            self._ascii = self.text.isascii()
+        if self._ascii:
+            return byte_col
         line = self.index.line_text(lineno)
         if line.isascii():
             return byte_col

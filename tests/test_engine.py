@@ -164,12 +164,12 @@ def test_gitignored_and_venv_folders_are_skipped(tmp_path):
 def test_process_pool_gives_the_same_report_as_one_process(tmp_path, monkeypatch):
     import trainlint.engine as engine
 
-    for i in range(6):
+    for i in range(10):
         (tmp_path / f"run{i}.yaml").write_text(f"lr: 1e-{i + 1}\nepochs: 10\nbatch_size: 8\nflag: yes\n")
     serial = check(tmp_path, select=["TL0"])
-    monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_WORK", 16)
     assert engine._use_pool([str(p) for p in tmp_path.iterdir()])
     parallel = check(tmp_path, select=["TL0"])
     assert [(d.path, d.code, d.span) for d in parallel.diagnostics] == \
            [(d.path, d.code, d.span) for d in serial.diagnostics]
-    assert len(serial.diagnostics) == 12
+    assert len(serial.diagnostics) == 20

@@ -207,3 +207,21 @@ def test_suppression_comment_silences_tl401(tmp_path):
     path = tmp_path / "train.py"
     path.write_text("import torch\nstate = torch.load(p)  # noqa: TL401\n", encoding="utf-8")
     assert check(path, select=["TL401"]).diagnostics == []
+
+
+def test_a_huge_generated_script_stays_linear(tmp_path):
+    """10,000 findings in one generated file: no rule may rescan the file per finding."""
+    lines = ["import torch", "from torch import nn", "crit = nn.CrossEntropyLoss(reduction='sum')"]
+    lines += [f"state{i} = torch.load(p{i})" for i in range(5000)]
+    lines += [f"loss{i} = crit(torch.softmax(a{i}, -1).view(-1, 9), b) / batch_size"
+              for i in range(2500)]
+    path = tmp_path / "generated.py"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    import time
+
+    start = time.perf_counter()
+    report = check(path, select=SCRIPT_RULE_CODES)
+    assert time.perf_counter() - start < 60
+    assert not report.errors
+    codes = [d.code for d in report.diagnostics]
+    assert codes.count("TL401") == 5000 and codes.count("TL603") == 2500

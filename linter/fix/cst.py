@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "add_import", "drop_argument", "ensure_module_name", "insert_keyword", "minimal_edit",
-    "newline_of", "positional_to_keywords", "prepend_argument", "remove_keyword",
+    "newline_of", "prepend_argument", "remove_keyword",
     "rename_keyword", "replace_func", "replace_node", "rewrite_call", "rewrite_call_text",
     "string_literal",
 ]
@@ -263,7 +263,7 @@ def rewrite_call(script: ParsedScript, call: ast.Call,
     old = script.text[span.start:span.end]
     try:
         node = cst.parse_expression(old)
-    except Exception:  # noqa: BLE001 - libcst raises several error types
+    except Exception:  # libcst raises several error types
         return None
     if not isinstance(node, cst.Call) or node.lpar or node.rpar:
         return None
@@ -353,27 +353,6 @@ def _has_comment(whitespace: Any) -> bool:
     if first is not None and getattr(first, "comment", None) is not None:
         return True
     return any(line.comment is not None for line in getattr(whitespace, "empty_lines", ()))
-
-
-def positional_to_keywords(node: Any, names: tuple[str, ...]) -> Any:
-    """Turn positional arguments into keywords by the signature's order (`names`)."""
-    import libcst as cst
-
-    new_args = []
-    position = 0
-    for arg in node.args:
-        if arg.keyword is None and not arg.star:
-            if position >= len(names):
-                raise _NoFix
-            arg = arg.with_changes(
-                keyword=cst.Name(names[position]),
-                equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
-                                      whitespace_after=cst.SimpleWhitespace("")))
-            position += 1
-        elif arg.star:
-            raise _NoFix
-        new_args.append(arg)
-    return node.with_changes(args=new_args)
 
 
 def prepend_argument(node: Any, source: str) -> Any:

@@ -786,9 +786,10 @@ _INDEX_CACHE: dict[int, tuple[ParsedScript, object, CodeIndex]] = {}
 
 
 def code_index(script: ParsedScript, arguments: list[ArgumentSpec] | None = None) -> CodeIndex:
-    """The (cached) CodeIndex of a script: every script rule of one file shares one."""
+    """The (cached) CodeIndex of a script: every script rule of one file shares one. A call
+    without `arguments` reuses the index built with them (the rules' calls after the engine's)."""
     cached = _INDEX_CACHE.get(id(script))
-    if cached is not None and cached[0] is script and cached[1] is arguments:
+    if cached is not None and cached[0] is script and (arguments is None or cached[1] is arguments):
         return cached[2]
     index = CodeIndex(script, arguments)
     if len(_INDEX_CACHE) >= 8:
@@ -885,6 +886,16 @@ def _isinstance_kinds(index: CodeIndex, test: ast.AST, receiver: str | None) -> 
 
 
 # ---- training facts -----------------------------------------------------------------------
+
+# A script whose text holds none of these has no optimizer, scheduler, epoch loop, stopping
+# counter, best-checkpoint save or CTC/RNN model for training_facts to read.
+FACT_NEEDLES = ("optim", "schedule", "Scheduler", "epoch", "patience", "save", "CTC", "GRU",
+                "LSTM")
+
+
+def might_have_facts(text: str) -> bool:
+    """Cheap prefilter for training_facts (a substring scan, no parsing)."""
+    return any(needle in text for needle in FACT_NEEDLES)
 
 
 def training_facts(script: ParsedScript,

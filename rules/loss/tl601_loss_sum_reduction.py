@@ -32,6 +32,7 @@ ELEMENTWISE = frozenset({"masked_fill", "masked_fill_", "mul", "mul_", "float", 
 FLATTENING = re.compile(r"\.(view|reshape)\(\s*-1|\.flatten\(|\.contiguous\(\)\.view\(")
 SEQUENCE_WORDS = re.compile(r"tok|seq|vocab|pad|tgt|target_len|lengths|mask|smooth", re.IGNORECASE)
 LOG_PROB_NAME = re.compile(r"log_?probs?|lprobs|logp\b", re.IGNORECASE)
+TOKEN_COUNTS = re.compile(r"sample_size|ntokens|num_tokens|n_tokens|num_items")
 # a file where a hand-written cross-entropy (`(p * log_probs).sum()`) may hide
 HAND_WRITTEN = re.compile(r"log_softmax|log_?probs|lprobs", re.IGNORECASE)
 
@@ -125,6 +126,7 @@ class LossSumReduction(ScriptRule):
     )
 
     def check_script(self, script: ParsedScript) -> Iterator[Diagnostic]:
+        self._mentions: dict[tuple[int, str], bool] = {}
         losses = {id(loss.call): loss for loss in loss_calls(script, TOKEN_LOSSES)}
         reductions = {key: reduction(script, loss) for key, loss in losses.items()}
         summed_losses = any(r in ("sum", "none") for r in reductions.values())
@@ -306,13 +308,19 @@ class LossSumReduction(ScriptRule):
             return None, ""
         return None, ""
 
-    @staticmethod
-    def _normalized_elsewhere(script: ParsedScript, loss: LossCall) -> bool:
+    def _normalized_elsewhere(self, script: ParsedScript, loss: LossCall) -> bool:
         """fairseq-style criteria return the sum with its token count for the trainer."""
-        function = script.enclosing_function(loss.call)
-        scope_node = function if function is not None else script.tree
-        text = script.source(scope_node) if function is not None else script.text
-        return bool(re.search(r"sample_size|ntokens|num_tokens|n_tokens|num_items", text))
+        return self._function_mentions(script, loss.call, TOKEN_COUNTS)
+
+    def _function_mentions(self, script: ParsedScript, node: ast.AST, pattern: re.Pattern) -> bool:
+        """Whether the function holding `node` (the module at top level) matches `pattern`;
+        one search per function and pattern, whatever the number of findings."""
+        function = script.enclosing_function(node)
+        key = (id(function), pattern.pattern)
+        if key not in self._mentions:
+            text = script.source(function) if function is not None else script.text
+            self._mentions[key] = bool(pattern.search(text))
+        return self._mentions[key]
 
     def _sequence(self, script: ParsedScript, node: ast.AST) -> bool:
         """Evidence that a loss runs over tokens rather than one label per sample: its input
@@ -332,9 +340,7 @@ class LossSumReduction(ScriptRule):
             for call in (node, maker):
                 if isinstance(call, ast.Call) and script.keyword(call, "ignore_index") is not None:
                     return True
-        function = script.enclosing_function(node)
-        text = script.source(function) if function is not None else script.text
-        return bool(SEQUENCE_WORDS.search(text))
+        return self._function_mentions(script, node, SEQUENCE_WORDS)
 
     @staticmethod
     def _flattened_source(script: ParsedScript, expr: ast.expr) -> ast.expr | None:

@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from trainlint.script import NOTHING, ParsedScript
+from trainlint.script import ParsedScript
 
 # autocast entry points -> the device they imply (None: the first argument says)
 AUTOCAST = {
@@ -118,6 +118,3 @@ def dtype_name(script: ParsedScript, expr: ast.expr | None) -> str | None:
         return None
     return DTYPES.get(script.qualname(expr) or "")
 
-
-def literal_text(script: ParsedScript, expr: ast.expr | None):
-    return NOTHING if expr is None else script.literal(expr)

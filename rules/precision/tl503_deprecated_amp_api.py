@@ -30,8 +30,8 @@ class DeprecatedAmpApi(ScriptRule):
     GradScaler` or `from torch.cuda import amp`.
 
     ## Why is this bad?
-    These entry points print a FutureWarning on every call since PyTorch 2.4 (inside a
-    training step, on every step) and are slated for removal. `torch.amp.autocast("cuda",
+    These entry points are deprecated since PyTorch 2.4 (a FutureWarning from every place
+    that calls them) and are slated for removal. `torch.amp.autocast("cuda",
     ...)` and `torch.amp.GradScaler("cuda", ...)` do the same thing and exist since 2.3.
 
     ## Example
@@ -108,7 +108,7 @@ class DeprecatedAmpApi(ScriptRule):
         for call, name in script.calls_to(REPLACEMENTS):
             function, device, _ = REPLACEMENTS[name]
             new = f'torch.amp.{function}("{device}", ...)'
-            message = (f"`{name}(...)` is deprecated since torch 2.4 (a FutureWarning per call): "
+            message = (f"`{name}(...)` is deprecated since torch 2.4 (FutureWarning): "
                        f"`{script.source(call.func)}(...)` -> `{new}`")
             fix = self._fix(script, call, name) if target >= NEW_API else None
             yield self.diagnostic(script.path, script.span(call.func), message, fix)

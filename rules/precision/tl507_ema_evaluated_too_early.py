@@ -256,20 +256,19 @@ class EmaEvaluatedTooEarly(ScriptRule, ConfigRule):
                 every = script.literal(test.left.right)
                 if not isinstance(every, (int, float)) or isinstance(every, bool) or every <= 0:
                     continue
-                if not EvalBody.evaluates(node.body):
+                if not _evaluates(node.body):
                     continue
                 best = every if best is None else min(best, every)
         return None if best is None or not math.isfinite(best) else float(best)
 
 
-class EvalBody:
-    @staticmethod
-    def evaluates(body: list[ast.stmt]) -> bool:
-        for statement in body:
-            for node in ast.walk(statement):
-                if isinstance(node, ast.Call):
-                    func = node.func
-                    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-                    if EVAL_WORDS.search(name):
-                        return True
-        return False
+def _evaluates(body: list[ast.stmt]) -> bool:
+    """The block calls something that evaluates or saves (`evaluate`, `validate`, `save_...`)."""
+    for statement in body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if EVAL_WORDS.search(name):
+                    return True
+    return False
