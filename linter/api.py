@@ -82,8 +82,10 @@ class Diagnostic:
     span: Span
     fix: Fix | None = None
     url: str = ""
-    # Where the finding should also be suppressible (a launcher line that set the value).
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # extra lines, e.g. the launch that uses a script default
+    # A hint that says the same for every file (which setting would let a rule decide): the
+    # report keeps its first occurrence only (RULES.md: "once per run, not per file").
+    once_per_run: bool = False
 
     @property
     def fixable(self) -> bool:

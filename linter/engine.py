@@ -434,12 +434,12 @@ def _deduplicate(found: list[Diagnostic]) -> list[Diagnostic]:
 
 
 def _once_per_run(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    """An info finding that says the same thing for many files (which setting would let a rule
-    decide) is printed once per run, at its first file."""
+    """A hint marked `once_per_run` (which setting would let a rule decide) is printed once per
+    run, at its first file."""
     seen: set[tuple[str, str]] = set()
     kept = []
     for diagnostic in diagnostics:
-        if diagnostic.severity is Severity.INFO:
+        if diagnostic.once_per_run:
             key = (diagnostic.code, diagnostic.message)
             if key in seen:
                 continue

@@ -81,7 +81,9 @@ class LrOutsideBand(ConfigRule):
         derived = derive(view, self.ctx.project)
         if derived.model_type is None:
             types = ", ".join(sorted(bands(self.ctx)))
-            yield self.at(lr, ENABLE_HINT.format(types=types), severity=Severity.INFO)
+            hint = self.at(lr, ENABLE_HINT.format(types=types), severity=Severity.INFO)
+            hint.once_per_run = True
+            yield hint
             return
         band = band_for(self.ctx, view, derived)
         if band is None or in_band(band, lr.number):
