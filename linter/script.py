@@ -75,7 +75,9 @@ _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
                 ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _SCOPE_TYPES = frozenset(_SCOPE_NODES)
 # statement and expression kinds the index lists, for rules that look for all of them
-INDEXED_TYPES = (ast.BinOp, ast.AugAssign, ast.If, ast.Assign, ast.Return, ast.Compare)
+INDEXED_TYPES = (ast.BinOp, ast.AugAssign, ast.If, ast.Assign, ast.Return, ast.Compare,
+                 ast.AnnAssign, ast.NamedExpr, ast.For, ast.AsyncFor, ast.FunctionDef,
+                 ast.AsyncFunctionDef, ast.ClassDef)
 _BINDING_TYPES = frozenset({
     ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr,
     ast.For, ast.AsyncFor, ast.withitem, ast.ExceptHandler, ast.Global, ast.MatchAs,
@@ -170,6 +172,9 @@ class _Indexer:
             if kind is call_type:
                 calls.append(node)
             elif kind in _SCOPE_TYPES:
+                listed = by_type.get(kind)
+                if listed is not None:
+                    listed.append(node)
                 self._enter_scope(node, scope, push)
                 continue
             else:

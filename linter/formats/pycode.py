@@ -278,13 +278,18 @@ def _convert(text: str, type_name: str) -> object:
         return UNRESOLVED
 
 
+def _source_order(node: ast.AST) -> tuple[int, int]:
+    return node.lineno, node.col_offset
+
+
 class CodeIndex:
     """What a script builds and steps, and the loops around it."""
 
     def __init__(self, script: ParsedScript, arguments: list[ArgumentSpec] | None = None):
         self.script = script
         # An empty list may just mean the caller's adapter found none: read them here.
-        self.arguments = {spec.dest: spec for spec in (arguments or read_arguments(script))}
+        specs = arguments if arguments is not None else read_arguments(script)
+        self.arguments = {spec.dest: spec for spec in specs}
         self.builds: list[Build] = []
         self.steps: list[StepCall] = []
         self.calls: list[ast.Call] = script.calls  # source order
@@ -334,21 +339,23 @@ class CodeIndex:
         return None
 
     def _walk_statements(self) -> None:
-        """One pass for what the script's call list does not give: defs, assignments, loops."""
-        for node in ast.walk(self.script.tree):
-            if isinstance(node, ast.Assign):
-                for target in node.targets:
-                    self._note_assignment(node, target, node.value)
-            elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
-                self._note_assignment(node, node.target, node.value)
-            elif isinstance(node, (ast.For, ast.AsyncFor)):
-                self.for_loops.append(node)
-            elif isinstance(node, ast.Compare):
-                self.compares.append(node)
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        """What the script's call list does not give: defs, assignments, loops (read from the
+        script's node index, built once per file and shared with the script rules)."""
+        nodes = self.script.nodes
+        for node in nodes(ast.Assign):
+            for target in node.targets:
+                self._note_assignment(node, target, node.value)
+        for kind in (ast.AnnAssign, ast.NamedExpr):
+            for node in nodes(kind):
+                if node.value is not None:
+                    self._note_assignment(node, node.target, node.value)
+        self.for_loops = sorted((*nodes(ast.For), *nodes(ast.AsyncFor)), key=_source_order)
+        self.compares = list(nodes(ast.Compare))
+        for kind in (ast.FunctionDef, ast.AsyncFunctionDef):
+            for node in nodes(kind):
                 self.functions.setdefault(node.name, []).append(node)
-            elif isinstance(node, ast.ClassDef):
-                self.classes.setdefault(node.name, []).append(node)
+        for node in nodes(ast.ClassDef):
+            self.classes.setdefault(node.name, []).append(node)
 
     def _note_assignment(self, node: ast.AST, target: ast.expr, value: ast.expr) -> None:
         if isinstance(target, (ast.Tuple, ast.List)):
