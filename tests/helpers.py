@@ -54,3 +54,12 @@ def render_text(report) -> str:
     stream = io.StringIO()
     render(report, "text", stream, color=False)
     return stream.getvalue()
+
+
+def by_key(document) -> dict:
+    """A parsed document's entries by dotted key (the last of repeated keys)."""
+    return {entry.key: entry for entry in document.entries}
+
+
+def position(span) -> tuple[int, int, int, int]:
+    return span.line, span.col, span.end_line, span.end_col

@@ -14,20 +14,13 @@ from hypothesis import strategies as st
 from trainlint.formats import json as json_format
 from trainlint.formats.base import ParseError
 from trainlint.text import LineIndex
+from helpers import by_key, position
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "formats"
 
 
 def parse(text: str):
     return json_format.parse("config.json", text, LineIndex(text))
-
-
-def by_key(document) -> dict:
-    return {entry.key: entry for entry in document.entries}
-
-
-def position(span) -> tuple[int, int, int, int]:
-    return span.line, span.col, span.end_line, span.end_col
 
 
 def test_keys_values_and_spans_are_exact():

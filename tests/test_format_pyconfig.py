@@ -14,20 +14,13 @@ from trainlint.api import UNRESOLVED
 from trainlint.formats import pyconfig
 from trainlint.formats.base import ParseError
 from trainlint.text import LineIndex
+from helpers import by_key, position
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "formats"
 
 
 def parse(text: str, tree: ast.Module | None = None):
     return pyconfig.parse("train.py", text, LineIndex(text), tree)
-
-
-def by_key(document) -> dict:
-    return {entry.key: entry for entry in document.entries}
-
-
-def position(span) -> tuple[int, int, int, int]:
-    return span.line, span.col, span.end_line, span.end_col
 
 
 def snippet(text: str, span) -> str:

@@ -17,20 +17,13 @@ from hypothesis import strategies as st
 from trainlint.formats import toml as toml_format
 from trainlint.formats.base import ParseError
 from trainlint.text import LineIndex
+from helpers import by_key, position
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "formats"
 
 
 def parse(text: str):
     return toml_format.parse("job.toml", text, LineIndex(text))
-
-
-def by_key(document) -> dict:
-    return {entry.key: entry for entry in document.entries}
-
-
-def position(span) -> tuple[int, int, int, int]:
-    return span.line, span.col, span.end_line, span.end_col
 
 
 def snippet(text: str, span) -> str:

@@ -7,14 +7,11 @@ import pytest
 from trainlint.formats import yaml as yaml_format
 from trainlint.formats.base import ParseError
 from trainlint.text import LineIndex
+from helpers import by_key
 
 
 def parse(text):
     return yaml_format.parse("c.yaml", text, LineIndex(text))
-
-
-def by_key(doc):
-    return {entry.key: entry for entry in doc.entries}
 
 
 def test_positions_of_keys_and_values_count_characters():
