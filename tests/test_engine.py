@@ -54,6 +54,7 @@ def test_text_output_has_location_frame_and_summary(tmp_path):
     assert f"{path}:5:9: TL004 [*] `optim_conf.lr: 1e-4`" in out
     assert " 5 |     lr: 1e-4      # peak" in out
     assert "   |         ^^^^" in out
+    assert " - 5 |     lr: 1e-4      # peak" in out and " + 5 |     lr: 1.0e-4      # peak" in out
     assert "Found 2 findings (2 fixable with --fix)." in out
     assert "\x1b[" not in out  # no colour when not a terminal
 

@@ -43,7 +43,30 @@ def _fix_lines(diagnostic: Diagnostic) -> list[str]:
     if fix is None:
         return []
     kind = {"safe": "fix", "unsafe": "unsafe fix", "display": "suggestion"}[fix.applicability.value]
-    return [f"  = {kind}: {fix.message}"]
+    return [f"  = {kind}: {fix.message}", *_fix_diff(diagnostic)]
+
+
+def _fix_diff(diagnostic: Diagnostic) -> list[str]:
+    """The lines a fix changes, before (-) and after (+), where its edits stay within lines."""
+    lines = source_lines(diagnostic.path)
+    edits = sorted(diagnostic.fix.edits, key=lambda edit: edit.span.start)
+    if not lines or not edits or any(e.span.line != e.span.end_line or e.span.line > len(lines)
+                                     for e in edits):
+        return []
+    first, last = edits[0].span.line, edits[-1].span.line
+    if last - first > 3:
+        return []
+    before = list(lines[first - 1:last])
+    after = list(before)
+    for edit in reversed(edits):
+        row = edit.span.line - first
+        text = after[row]
+        after[row] = text[:edit.span.col - 1] + edit.content + text[edit.span.end_col - 1:]
+    after_lines = "\n".join(after).split("\n")  # an edit may add lines
+    width = len(str(last + len(after_lines)))
+    minus = [f" - {first + i:>{width}} | {text}" for i, text in enumerate(before)]
+    plus = [f" + {first + i:>{width}} | {text}" for i, text in enumerate(after_lines)]
+    return [*minus, *plus]
 
 
 def format_diagnostic(diagnostic: Diagnostic, frames: bool = True) -> list[str]:
@@ -102,8 +125,9 @@ def _render_rich(stream, blocks, tail, notes, report) -> None:
         console.print(f"[bold]{escape(location)}[/bold] [{style}]{diagnostic.code}[/{style}]"
                       f"{escape(rest)}")
         for line in block[1:]:
-            console.print(f"[blue]{escape(line)}[/blue]" if not line.startswith("  =")
-                          else f"[green]{escape(line)}[/green]")
+            style = ("green" if line.startswith(("  =", " + ")) else
+                     "red" if line.startswith(" - ") else "blue")
+            console.print(f"[{style}]{escape(line)}[/{style}]")
         console.print()
     for note in notes:
         console.print(f"[dim]note: {escape(note)}[/dim]")
