@@ -551,6 +551,24 @@ def _safe_check(path: str, rules: RuleSet, options: RunOptions, stdin_text: str 
         return FileResult(path, errors=[f"{path}: internal error: {type(exc).__name__}: {exc}"])
 
 
+def _preload(files: list[str]) -> None:
+    """Import what checking these files needs before the pool forks, so that every worker
+    starts with it instead of importing it again."""
+    from trainlint.dialects import dialects
+
+    formats = {FORMAT_BY_SUFFIX.get(Path(path).suffix.lower()) for path in files}
+    modules = {"yaml": ("yaml",), "json": ("json",), "toml": ("toml",),
+               "python": ("pyconfig", "pycode"), "shell": ("shell",), "markdown": ("shell",)}
+    for fmt in formats:
+        for name in modules.get(fmt, ()):
+            _format_module(name)
+    if formats & {"shell", "markdown"}:
+        importlib.import_module("trainlint.resolve")
+    importlib.import_module("trainlint.schemas")
+    importlib.import_module("trainlint.script")
+    dialects()
+
+
 def _use_pool(files: list[str]) -> bool:
     if (os.cpu_count() or 1) < 2 or len(files) < 8:
         return False
@@ -585,6 +603,9 @@ def check_paths(paths: Iterable[str], settings: Settings | None = None,
         kinds = kinds_for(files)
         if _use_pool(files):
             from concurrent.futures import ProcessPoolExecutor
+
+            _preload(files)
+            all_rules(kinds)  # the rule modules too: imported once, before the fork
 
             workers = min(os.cpu_count() or 2, 8)
             with ProcessPoolExecutor(workers, initializer=_init_worker,
