@@ -39,20 +39,31 @@ def packaged_bands() -> dict[str, dict]:
 
 
 def bands(ctx: RuleContext) -> dict[str, Band]:
-    overrides = ctx.tables.get("bands", {}) or {}
+    overrides = _overrides(ctx)
     table = {}
     for model_type in {*packaged_bands(), *overrides}:
-        merged = {**packaged_bands().get(model_type, {}), **overrides.get(model_type, {})}
-        if "low" not in merged or "high" not in merged:
-            continue
-        table[model_type] = Band(
-            model_type=model_type, low=float(merged["low"]), high=float(merged["high"]),
-            suggested=_float(merged.get("suggested")),
-            suggested_per_256=_float(merged.get("suggested_per_256")),
-            optimizers=tuple(str(o).lower() for o in merged.get("optimizers", ("adam",))),
-            source=str(merged.get("source", "settings")), overridden=model_type in overrides,
-        )
+        band = _band(model_type, overrides)
+        if band is not None:
+            table[model_type] = band
     return table
+
+
+def _overrides(ctx: RuleContext) -> dict[str, dict]:
+    return ctx.tables.get("bands", {}) or {}
+
+
+def _band(model_type: str, overrides: dict[str, dict]) -> Band | None:
+    """One model type's band: the packaged row with the settings' keys over it."""
+    merged = {**packaged_bands().get(model_type, {}), **overrides.get(model_type, {})}
+    if "low" not in merged or "high" not in merged:
+        return None
+    return Band(
+        model_type=model_type, low=float(merged["low"]), high=float(merged["high"]),
+        suggested=_float(merged.get("suggested")),
+        suggested_per_256=_float(merged.get("suggested_per_256")),
+        optimizers=tuple(str(o).lower() for o in merged.get("optimizers", ("adam",))),
+        source=str(merged.get("source", "settings")), overridden=model_type in overrides,
+    )
 
 
 def _float(value) -> float | None:
@@ -63,7 +74,7 @@ def band_for(ctx: RuleContext, view: ConfigView, derived: Derived) -> Band | Non
     """The band for this setup's model type and optimizer family, or None (rules stay quiet)."""
     if derived.model_type is None:
         return None
-    band = bands(ctx).get(str(derived.model_type.value))
+    band = _band(str(derived.model_type.value), _overrides(ctx))
     if band is None:
         return None
     family = derived.optimizer_family.value if derived.optimizer_family else "adam"

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from trainlint.api import UNRESOLVED
 from trainlint.formats import pyconfig
 from trainlint.formats.base import ParseError
+from trainlint.script import ParsedScript
 from trainlint.text import LineIndex
 from helpers import by_key, position
 
@@ -280,6 +281,15 @@ def test_crlf_lines_and_columns():
 def test_a_given_tree_gives_the_same_document():
     text = (FIXTURES / "hf_finetune_args.py").read_text()
     assert parse(text, ast.parse(text)).entries == parse(text).entries
+
+
+def test_a_parsed_script_or_its_tree_lends_its_call_index():
+    text = (FIXTURES / "hf_finetune_args.py").read_text()
+    alone = parse(text)
+    for lent in (ParsedScript.parse("train.py", text), ParsedScript.parse("train.py", text).tree):
+        document = parse(text, lent)
+        assert document.entries == alone.entries
+        assert document.extra["arguments"] == alone.extra["arguments"]
 
 
 def test_multi_line_values_span_all_their_lines():

@@ -6,7 +6,7 @@ import ast
 import textwrap
 
 import pytest
-from trainlint.script import NOTHING, ParsedScript
+from trainlint.script import NOTHING, ParsedScript, child_nodes, script_of, walk_breadth_first
 
 
 def parse(source: str) -> ParsedScript:
@@ -261,6 +261,39 @@ def test_preferred_quote():
     assert parse("a = 1\n").preferred_quote() == '"'
 
 
+def test_calls_to_gives_calls_of_several_names_in_source_order():
+    script = parse("""
+        import torch
+        from torch import load as tl
+        torch.save(m, p)
+        x = tl(p)
+        torch.load(q)
+        f(torch.save(n, r))
+    """)
+    found = [(call.lineno, name) for call, name in script.calls_to(["torch.save", "torch.load"])]
+    assert found == [(4, "torch.save"), (5, "torch.load"), (6, "torch.load"), (7, "torch.save")]
+    assert list(script.calls_to(["torch.nn.CTCLoss"])) == []
+
+
+def test_derived_values_are_computed_once_per_script():
+    script = parse("a = 1\n")
+    runs = []
+
+    def count_runs(given: ParsedScript) -> int:
+        runs.append(given)
+        return len(runs)
+
+    assert script.derived(count_runs, count_runs) == 1
+    assert script.derived(count_runs, count_runs) == 1
+    assert runs == [script]
+
+
+def test_a_tree_knows_the_script_that_parsed_it():
+    script = parse("a = 1\n")
+    assert script_of(script.tree) is script
+    assert script_of(ast.parse("a = 1\n")) is None
+
+
 ODD_SOURCES = [
     "f(**kwargs)\ng(*args, **kw)\nh(*a, b=1)\n",
     "x[0](y)\nx[0].load(p)\n(lambda q: q)(1)\nf()()\n",
@@ -300,6 +333,19 @@ def test_odd_code_is_indexed_without_errors(source):
         if isinstance(node, (ast.Name, ast.Attribute)):
             script.value_of(node)
             script.values_of(node)
+
+
+_SINGLETONS = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
+
+
+@pytest.mark.parametrize("source", ODD_SOURCES)
+def test_walks_match_ast_less_the_shared_singletons(source):
+    tree = ast.parse(source)
+    assert list(walk_breadth_first(tree)) == [
+        node for node in ast.walk(tree) if not isinstance(node, _SINGLETONS)]
+    for node in ast.walk(tree):
+        assert child_nodes(node) == [
+            child for child in ast.iter_child_nodes(node) if not isinstance(child, _SINGLETONS)]
 
 
 def test_deeply_nested_expression_does_not_overflow():

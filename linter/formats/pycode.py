@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from trainlint.api import UNRESOLVED, Value
 from trainlint.formats.base import ArgumentSpec
-from trainlint.script import ParsedScript
+from trainlint.script import ParsedScript, child_nodes, walk_breadth_first
 
 SCHEDULER_PREFIX = "torch.optim.lr_scheduler."
 
@@ -116,6 +116,7 @@ STEP_WORDS = ("step", "iter")
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Module)
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_NESTED_SCOPES = frozenset({*_FUNCTIONS, ast.ClassDef})
 
 
 @dataclass(eq=False, slots=True)
@@ -305,6 +306,7 @@ class CodeIndex:
         self._unit_cache: dict[ast.AST, tuple[str | None, ast.AST | None]] = {}
         self._optimizer_calls: set[ast.Call] | None = None
         self._runs_optimizer: dict[ast.AST, bool] = {}
+        self._returns: dict[ast.AST, list[ast.Return]] = {}
         self._collect()
 
     # ---- collection -------------------------------------------------------------------
@@ -372,6 +374,8 @@ class CodeIndex:
             self.args_names.add(text)
 
     def _bind_builds(self) -> None:
+        if not self.builds:
+            return  # every binding traces back to a build: none to follow
         by_call = {build.call: build for build in self.builds}
         for (scope, text), values in self.assignments.items():
             for value in values:
@@ -400,12 +404,21 @@ class CodeIndex:
     def returned_builds(self, function: ast.AST) -> list[Build]:
         """What a function of this file returns: `return scheduler` in `build_scheduler()`."""
         found: list[Build] = []
-        for node in walk_local(function):
-            if isinstance(node, ast.Return) and node.value is not None:
-                for build in self.builds_of(node.value, node, fallback=False):
-                    if build not in found:
-                        found.append(build)
+        for node in self.returns_in(function):
+            for build in self.builds_of(node.value, node, fallback=False):
+                if build not in found:
+                    found.append(build)
         return found
+
+    def returns_in(self, function: ast.AST) -> list[ast.Return]:
+        """The `return <value>` statements of a function, not of the functions nested in it
+        (in `walk_local` order; worked out once per function)."""
+        returns = self._returns.get(function)
+        if returns is None:
+            returns = self._returns[function] = [
+                node for node in walk_local(function)
+                if isinstance(node, ast.Return) and node.value is not None]
+        return returns
 
     def _bind(self, scope: ast.AST, text: str, build: Build) -> None:
         bound = self.bindings.setdefault((scope, text), [])
@@ -743,13 +756,14 @@ def _argument_passed(call: ast.Call, positional: list[str], name: str) -> ast.ex
 
 
 def walk_local(root: ast.AST) -> Iterator[ast.AST]:
-    """Nodes of a function or loop body, not entering nested functions or classes."""
-    stack = list(ast.iter_child_nodes(root))
+    """Nodes of a function or loop body, not entering nested functions or classes (and without
+    the context and operator singletons, `Load`, `Add`)."""
+    stack = child_nodes(root)
     while stack:
         node = stack.pop()
         yield node
-        if not isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
-            stack.extend(ast.iter_child_nodes(node))
+        if type(node) not in _NESTED_SCOPES:
+            stack.extend(child_nodes(node))
 
 
 def _inside(node: ast.AST, container: ast.AST, index: CodeIndex) -> bool:
@@ -776,7 +790,7 @@ def _is_parse_args(value: ast.AST) -> bool:
 
 def _identifiers(node: ast.AST) -> set[str]:
     names = set()
-    for child in ast.walk(node):
+    for child in walk_breadth_first(node):
         if isinstance(child, ast.Name):
             names.add(child.id.lower())
         elif isinstance(child, ast.Attribute):

@@ -29,6 +29,7 @@ from typing import Any, NoReturn
 
 from trainlint.api import UNRESOLVED, ParsedDocument, Value
 from trainlint.formats.base import ArgumentSpec, ParseError
+from trainlint.script import ParsedScript, script_of, walk_breadth_first
 from trainlint.text import LineIndex, Span
 
 __all__ = ["parse"]
@@ -42,11 +43,20 @@ _IMPLICIT_DEFAULTS = {"store_true": False, "store_false": True}
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
-def parse(path: str, text: str, index: LineIndex, tree: ast.Module | None = None) -> ParsedDocument:
-    """Read the configuration a Python file declares, without running any of it."""
-    if tree is None:
-        tree = _parse_tree(path, text, index)
-    reader = _Reader(path, text, index, tree)
+def parse(path: str, text: str, index: LineIndex,
+          tree: ast.Module | ParsedScript | None = None) -> ParsedDocument:
+    """Read the configuration a Python file declares, without running any of it.
+
+    `tree` is the file's `ast` when the caller has it; a ParsedScript (or the tree of one)
+    lends its index of the file's calls, so the tree is not walked again."""
+    if isinstance(tree, ParsedScript):
+        script: ParsedScript | None = tree
+        tree = tree.tree
+    else:
+        if tree is None:
+            tree = _parse_tree(path, text, index)
+        script = script_of(tree)
+    reader = _Reader(path, text, index, tree, script)
     try:
         reader.read()
     except RecursionError:
@@ -273,6 +283,14 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
 _BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+_BLOCKS_OF: dict[type, tuple[str, ...]] = {}  # node type -> the statement lists it holds
+
+
+def _blocks_of(kind: type) -> tuple[str, ...]:
+    blocks = _BLOCKS_OF.get(kind)
+    if blocks is None:
+        blocks = _BLOCKS_OF[kind] = tuple(block for block in _BLOCKS if block in kind._fields)
+    return blocks
 
 
 def _statements(tree: ast.Module) -> Iterator[tuple[ast.AST, bool]]:
@@ -281,8 +299,11 @@ def _statements(tree: ast.Module) -> Iterator[tuple[ast.AST, bool]]:
     while stack:
         node, module_scope = stack.pop()
         yield node, module_scope
+        blocks = _blocks_of(type(node))
+        if not blocks:
+            continue
         inner = module_scope and not isinstance(node, _SCOPES)
-        for block in _BLOCKS:
+        for block in blocks:
             children = getattr(node, block, None)
             if children and isinstance(children, list):
                 stack.extend((child, inner) for child in reversed(children))
@@ -313,30 +334,47 @@ def _evaluated_outside(node: ast.AST) -> list[ast.AST]:
 
 
 def _bound_names(node: ast.AST) -> list[str]:
-    """The names a node binds in the scope it runs in (walrus targets aside)."""
-    if isinstance(node, ast.Name):
-        return [node.id] if isinstance(node.ctx, (ast.Store, ast.Del)) else []
+    """The names a statement (or except / case clause) binds in the scope it runs in (walrus
+    targets aside)."""
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return [(alias.asname or alias.name).split(".", 1)[0] for alias in node.names]
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return [node.name]
-    if isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)):
+    if isinstance(node, ast.ExceptHandler):
         return [node.name] if node.name else []
-    if isinstance(node, ast.MatchMapping):
-        return [node.rest] if node.rest else []
-    targets: list[ast.AST] = []
+    return [name for target in _binding_targets(node) for name in _stored_names(target)]
+
+
+def _binding_targets(node: ast.AST) -> list[ast.AST]:
+    """The assignment targets (or the match pattern) of a statement."""
     if isinstance(node, (ast.Assign, ast.Delete)):
-        targets = node.targets
-    elif isinstance(node, (ast.AugAssign, ast.For, ast.AsyncFor)):
-        targets = [node.target]
-    elif isinstance(node, ast.AnnAssign) and node.value is not None:
-        targets = [node.target]
-    elif isinstance(node, (ast.With, ast.AsyncWith)):
-        targets = [item.optional_vars for item in node.items if item.optional_vars]
-    elif isinstance(node, ast.match_case):
-        targets = [node.pattern]
-    return [name for target in targets for part in ast.walk(target)
-            for name in _bound_names(part)]
+        return node.targets
+    if isinstance(node, (ast.AugAssign, ast.For, ast.AsyncFor)):
+        return [node.target]
+    if isinstance(node, ast.AnnAssign) and node.value is not None:
+        return [node.target]
+    if isinstance(node, (ast.With, ast.AsyncWith)):
+        return [item.optional_vars for item in node.items if item.optional_vars]
+    if isinstance(node, ast.match_case):
+        return [node.pattern]
+    return []
+
+
+def _stored_names(target: ast.AST) -> list[str]:
+    """Every name stored to (or deleted) anywhere inside a target or pattern."""
+    if type(target) is ast.Name:  # the common case, without a walk
+        return [target.id] if isinstance(target.ctx, (ast.Store, ast.Del)) else []
+    names = []
+    for part in walk_breadth_first(target):
+        if isinstance(part, ast.Name):
+            if isinstance(part.ctx, (ast.Store, ast.Del)):
+                names.append(part.id)
+        elif isinstance(part, (ast.MatchAs, ast.MatchStar)):
+            if part.name:
+                names.append(part.name)
+        elif isinstance(part, ast.MatchMapping) and part.rest:
+            names.append(part.rest)
+    return names
 
 
 def _is_update_call(node: ast.AST, dict_configs: set[str]) -> bool:
@@ -348,10 +386,12 @@ def _is_update_call(node: ast.AST, dict_configs: set[str]) -> bool:
 # -- the reader --------------------------------------------------------------------------
 
 class _Reader:
-    def __init__(self, path: str, text: str, index: LineIndex, tree: ast.Module) -> None:
+    def __init__(self, path: str, text: str, index: LineIndex, tree: ast.Module,
+                 script: ParsedScript | None = None) -> None:
         self.path = path
         self.text = text
         self.tree = tree
+        self.script = script
         self.columns = _Columns(text, index)
         self.folder = _Folder()
         self.entries: list[Value] = []
@@ -383,14 +423,20 @@ class _Reader:
         if dict_configs:
             self._read_dict_updates(module_statements, dict_configs)
         if "add_argument" in self.text or "set_defaults" in self.text:
-            for node in ast.walk(self.tree):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            for node in self._calls():
+                if isinstance(node.func, ast.Attribute):
                     if node.func.attr == "add_argument":
                         self._read_add_argument(node)
                     elif node.func.attr == "set_defaults":
                         self._read_set_defaults(node)
         for node in classes:
             self._read_dataclass(node)
+
+    def _calls(self) -> list[ast.Call]:
+        """Every call of the file (the order does not matter: entries are sorted by place)."""
+        if self.script is not None:
+            return self.script.calls
+        return [node for node in ast.walk(self.tree) if isinstance(node, ast.Call)]
 
     # -- entries -----------------------------------------------------------------------
 

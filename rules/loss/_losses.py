@@ -54,25 +54,36 @@ def loss_calls(script: ParsedScript, kinds: tuple[str, ...]) -> Iterator[LossCal
     `criterion(x, y)` with `criterion = nn.CrossEntropyLoss()`, `self.loss_fn(x, y)`,
     `nn.CrossEntropyLoss()(x, y)`."""
     wanted = frozenset(kinds)
+    for call, name, maker in script.derived(_callables_made, _callables_made):
+        if name in wanted:
+            yield LossCall(call, name, maker)
+
+
+def _callables_made(script: ParsedScript) -> list[tuple[ast.Call, str, ast.Call | None]]:
+    """(call, qualified name, construction or None) for every call that may compute a loss: of
+    a function with a known name, of an object made by a known constructor, or of a
+    construction itself. Worked out once per script, for all the loss rules."""
+    found: list[tuple[ast.Call, str, ast.Call | None]] = []
     for call in script.calls:
         func = call.func
         if isinstance(func, ast.Call):
             name = script.qualname(func.func)
-            if name in wanted:
-                yield LossCall(call, name, func)
+            if name is not None:
+                found.append((call, name, func))
             continue
         name = script.qualname(func)
         if name is not None:
-            if name in wanted and not name.rsplit(".", 1)[-1][:1].isupper():
-                yield LossCall(call, name, None)
+            if not name.rsplit(".", 1)[-1][:1].isupper():
+                found.append((call, name, None))
             continue
         if not isinstance(func, (ast.Name, ast.Attribute)):
             continue
         made = script.origin(func)
         if isinstance(made, ast.Call):
             maker_name = script.qualname(made.func)
-            if maker_name in wanted:
-                yield LossCall(call, maker_name, made)
+            if maker_name is not None:
+                found.append((call, maker_name, made))
+    return found
 
 
 def activation(script: ParsedScript, expr: ast.AST | None) -> tuple[str | None, ast.AST | None]:

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from trainlint.api import Diagnostic, Example, FixAvailability, ScriptRule, Severity
 from trainlint.rules.loss._losses import ACTIVATION_MODULES, CROSS_ENTROPY, activation
-from trainlint.script import ParsedScript
+from trainlint.script import ParsedScript, walk_breadth_first
 
 SEQUENTIAL = "torch.nn.Sequential"
 
@@ -118,7 +118,7 @@ class SoftmaxLayerBeforeCrossEntropy(ScriptRule):
                        None)
         if forward is None:
             return
-        for node in ast.walk(forward):
+        for node in walk_breadth_first(forward):
             if not isinstance(node, ast.Return) or node.value is None:
                 continue
             if script.enclosing_function(node) is not forward or self._inference_only(script, node):

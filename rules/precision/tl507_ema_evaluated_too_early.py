@@ -16,7 +16,7 @@ from trainlint.api import (
     ScriptRule,
     Severity,
 )
-from trainlint.script import ParsedScript
+from trainlint.script import ParsedScript, walk_breadth_first
 
 EMA_FACTORIES = {  # qualified name -> (decay position, decay keyword, default decay)
     "torch.optim.swa_utils.get_ema_multi_avg_fn": (0, "decay", 0.999),
@@ -232,7 +232,7 @@ class EmaEvaluatedTooEarly(ScriptRule, ConfigRule):
 
     @staticmethod
     def _warms_up(cls: ast.ClassDef) -> bool:
-        for node in ast.walk(cls):
+        for node in walk_breadth_first(cls):
             if isinstance(node, ast.Name) and (WARMUP_WORDS.search(node.id) or node.id == "min"):
                 return True
             if isinstance(node, ast.Attribute) and WARMUP_WORDS.search(node.attr):
@@ -246,7 +246,7 @@ class EmaEvaluatedTooEarly(ScriptRule, ConfigRule):
         """The smallest N of `if <step> % N == 0:` blocks that evaluate or save."""
         best: float | None = None
         for node in script.nodes(ast.If):
-            for test in ast.walk(node.test):
+            for test in walk_breadth_first(node.test):
                 if not (isinstance(test, ast.Compare) and isinstance(test.left, ast.BinOp)
                         and isinstance(test.left.op, ast.Mod) and len(test.comparators) == 1
                         and script.literal(test.comparators[0]) == 0):
@@ -265,7 +265,7 @@ class EmaEvaluatedTooEarly(ScriptRule, ConfigRule):
 def _evaluates(body: list[ast.stmt]) -> bool:
     """The block calls something that evaluates or saves (`evaluate`, `validate`, `save_...`)."""
     for statement in body:
-        for node in ast.walk(statement):
+        for node in walk_breadth_first(statement):
             if isinstance(node, ast.Call):
                 func = node.func
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")

@@ -9,7 +9,7 @@ from trainlint.api import Diagnostic, Example, FixAvailability, ScriptRule, Seve
 from trainlint.formats.pycode import (
     CodeIndex, StepCall, code_index, feasible_builds, position, walk_local,
 )
-from trainlint.script import ParsedScript
+from trainlint.script import ParsedScript, walk_breadth_first
 
 
 class SchedulerStepBeforeOptimizer(ScriptRule):
@@ -155,12 +155,13 @@ def _runs_optimizer_step(index: CodeIndex, node: ast.AST, optimizer_calls: set) 
 
 def _guarded_by_loop_variable(index: CodeIndex, node: ast.AST, loop: ast.AST) -> bool:
     header = loop.test if isinstance(loop, ast.While) else loop.target
-    names = {child.id for child in ast.walk(header) if isinstance(child, ast.Name)}
+    names = {child.id for child in walk_breadth_first(header) if isinstance(child, ast.Name)}
     for ancestor in index.ancestors(node):
         if ancestor is loop:
             return False
         if isinstance(ancestor, ast.If):
-            used = {child.id for child in ast.walk(ancestor.test) if isinstance(child, ast.Name)}
+            used = {child.id for child in walk_breadth_first(ancestor.test)
+                    if isinstance(child, ast.Name)}
             if used & names:
                 return True
     return False
