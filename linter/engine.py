@@ -606,6 +606,9 @@ def check_paths(paths: Iterable[str], settings: Settings | None = None,
 
             _preload(files)
             all_rules(kinds)  # the rule modules too: imported once, before the fork
+            import gc
+
+            gc.freeze()  # forked workers then do not copy the parent's objects on first GC
 
             workers = min(os.cpu_count() or 2, 8)
             with ProcessPoolExecutor(workers, initializer=_init_worker,
