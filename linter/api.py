@@ -24,7 +24,7 @@ DOCS_BASE_URL = "https://github.com/trainlint/trainlint/blob/main/docs/rules"
 __all__ = [
     "Applicability", "ConfigRule", "ConfigView", "Diagnostic", "DocumentRule", "Edit",
     "Example", "Fix", "FixAvailability", "LineIndex", "ParseErrorRule", "ParsedDocument", "ProbeRule", "Rule", "RuleOptions",
-    "ScriptRule", "Severity", "Span", "SuppressionRule", "UNRESOLVED", "Value",
+    "ScriptRule", "Sentinel", "Severity", "Span", "SuppressionRule", "UNRESOLVED", "Value",
 ]
 
 
@@ -95,24 +95,32 @@ class Diagnostic:
         return (self.path, self.span.start, self.code)
 
 
-class _Unresolved:
-    """A value trainlint cannot know statically (environment variable, expression, ...)."""
+class Sentinel:
+    """A named marker value that is falsy and prints as its name. One instance per name, also
+    after pickling (process-pool workers), so compare it with `is`."""
 
-    _instance = None
+    __slots__ = ("name",)
+    _instances: ClassVar[dict[str, Sentinel]] = {}
 
-    def __new__(cls):
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
+    def __new__(cls, name: str) -> Sentinel:
+        instance = cls._instances.get(name)
+        if instance is None:
+            instance = cls._instances[name] = super().__new__(cls)
+            instance.name = name
+        return instance
+
+    def __reduce__(self):
+        return Sentinel, (self.name,)
 
     def __repr__(self) -> str:
-        return "UNRESOLVED"
+        return self.name
 
     def __bool__(self) -> bool:
         return False
 
 
-UNRESOLVED: Any = _Unresolved()
+# A value trainlint cannot know statically (environment variable, expression, ...).
+UNRESOLVED: Any = Sentinel("UNRESOLVED")
 
 
 @dataclass(frozen=True, slots=True)

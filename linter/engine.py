@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from trainlint.api import (
-    ConfigRule, ConfigView, Diagnostic, DocumentRule, ParsedDocument, ParseErrorRule, Rule,
+    Applicability, ConfigRule, ConfigView, Diagnostic, DocumentRule, ParsedDocument, ParseErrorRule, Rule,
     ScriptRule, Severity, SuppressionRule,
 )
 from trainlint.fix.apply import MAX_PASSES, applicable, apply_edits, unified_diff, write_atomically
@@ -23,7 +23,7 @@ from trainlint.formats.base import ParseError
 from trainlint.registry import all_rules, is_selected
 from trainlint.settings import Settings
 from trainlint.suppress import apply_suppressions, find_suppressions
-from trainlint.text import LineIndex
+from trainlint.text import LineIndex, Span
 
 FORMAT_BY_SUFFIX = {
     ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".py": "python",
@@ -279,11 +279,7 @@ def _parse_python(path: str, text: str, index: LineIndex, views: bool = True) ->
     parsed = Parsed(script=script)
     if not views:
         return parsed
-    try:
-        pyconfig = _format_module("pyconfig")
-    except ImportError:
-        return parsed
-    document = pyconfig.parse(path, text, index, script.tree)
+    document = _format_module("pyconfig").parse(path, text, index, script.tree)
     parsed.document = document
     parsed.views = _python_views(document, script)
     return parsed
@@ -294,11 +290,8 @@ def _python_views(document: ParsedDocument, script) -> list[ConfigView]:
 
     views = build_views(document)
     facts = []
-    try:
-        pycode = _format_module("pycode")
-    except ImportError:
-        pycode = None
-    if pycode is not None and pycode.might_have_facts(script.text):
+    pycode = _format_module("pycode")
+    if pycode.might_have_facts(script.text):
         facts = pycode.training_facts(script, document.extra.get("arguments", []))
     if not facts:
         return views
@@ -312,22 +305,22 @@ def _python_views(document: ParsedDocument, script) -> list[ConfigView]:
 
 
 def _parse_launcher(path: str, text: str, index: LineIndex) -> Parsed:
-    try:
-        resolve = importlib.import_module("trainlint.resolve")
-    except ImportError:
-        return Parsed()
-    report = resolve.launcher_report(path, text, index)
+    from trainlint.resolve import launcher_report
+
+    report = launcher_report(path, text, index)
     return Parsed(views=report.views, diagnostics=report.diagnostics, notes=report.notes)
 
 
-def _run_rule(rule: Rule, results: Iterable[Diagnostic] | None, sink: list[Diagnostic],
-              errors: list[str], path: str) -> None:
+def _run_rule(rule: Rule, method, args: tuple, sink: list[Diagnostic], errors: list[str],
+              path: str) -> None:
+    """Run one rule check; a rule bug becomes one error line, not a lost report."""
     try:
-        if results is not None:
-            sink.extend(results)
-    except Exception as exc:  # a rule bug must not hide other files' findings
+        results = list(method(*args) or ())  # all or nothing: no half a rule's findings
+    except Exception as exc:  # noqa: BLE001 - any rule bug, reported and contained
         errors.append(f"{path}: internal error in {rule.code} ({rule.name}): "
                       f"{type(exc).__name__}: {exc}")
+        return
+    sink.extend(results)
 
 
 def analyze(path: str, text: str, fmt: str, rules: RuleSet, errors: list[str],
@@ -357,20 +350,19 @@ def analyze(path: str, text: str, fmt: str, rules: RuleSet, errors: list[str],
     if parsed.document is not None and parsed.document.dialect is not None:
         for rule in rules.document:
             if parsed.document.format in rule.formats:
-                _run_rule(rule, _call(rule.check_document, parsed.document), found, errors, path)
+                _run_rule(rule, rule.check_document, (parsed.document,), found, errors, path)
     _check_views(parsed.views, rules, found, errors, path)
     if parsed.script is not None:
-        data = text
         for rule in rules.script:
-            if rule.needles and not any(n.decode() in data for n in rule.needles):
+            if rule.needles and not any(n.decode() in text for n in rule.needles):
                 continue
-            _run_rule(rule, _call(rule.check_script, parsed.script), found, errors, path)
+            _run_rule(rule, rule.check_script, (parsed.script,), found, errors, path)
     found = _deduplicate(found)
     suppressions = find_suppressions(text, index)
     here = apply_suppressions([d for d in found if d.path == path], suppressions)
     found = here + _suppress_elsewhere([d for d in found if d.path != path])
     for rule in rules.suppression:
-        _run_rule(rule, _call(rule.check_suppressions, path, text, suppressions), found, errors, path)
+        _run_rule(rule, rule.check_suppressions, (path, text, suppressions), found, errors, path)
     return found, True
 
 
@@ -382,7 +374,7 @@ def _check_views(views: list[ConfigView], rules: RuleSet, found: list[Diagnostic
         view.invalid = sanitize(view)
         from_view: list[Diagnostic] = []
         for rule in rules.config:
-            _run_rule(rule, _call(rule.check_config, view), from_view, errors, path)
+            _run_rule(rule, rule.check_config, (view,), from_view, errors, path)
         if view.label:
             for diagnostic in from_view:
                 if diagnostic.path != path:
@@ -404,22 +396,6 @@ def _suppress_elsewhere(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
             continue
         kept.extend(apply_suppressions(group, find_suppressions(text, LineIndex(text))))
     return kept
-
-
-def _call(method, *args):
-    """Call a rule method, turning its exception into a deferred one for _run_rule."""
-    try:
-        return list(method(*args) or ())
-    except Exception as exc:
-        return _Raising(exc)
-
-
-class _Raising:
-    def __init__(self, exc: Exception) -> None:
-        self.exc = exc
-
-    def __iter__(self):
-        raise self.exc
 
 
 def _deduplicate(found: list[Diagnostic]) -> list[Diagnostic]:
@@ -484,8 +460,7 @@ def check_file(path: str, rules: RuleSet, options: RunOptions, stdin_text: str |
         else:
             text, bom, codec = stdin_text, b"", "utf-8"
     except ParseError as exc:
-        span = LineIndex("").span(0, 0)
-        span = type(span)(0, 0, exc.line, exc.col, exc.line, exc.col)
+        span = Span(0, 0, exc.line, exc.col, exc.line, exc.col)  # no text to index: bytes only
         result.diagnostics = [r.check_parse_error(path, exc.message, span) for r in rules.parse_error]
         return result
     except OSError as exc:
@@ -631,5 +606,5 @@ def check_paths(paths: Iterable[str], settings: Settings | None = None,
     report.diagnostics = _once_per_run(_deduplicate(sorted(report.diagnostics, key=Diagnostic.sort_key)))
     report.unsafe_fixable = sum(
         1 for d in report.diagnostics
-        if d.fix is not None and d.fix.applicability.value == "unsafe" and not options.unsafe_fixes)
+        if d.fix is not None and d.fix.applicability is Applicability.UNSAFE and not options.unsafe_fixes)
     return report

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from trainlint.api import Sentinel
 from trainlint.text import LineIndex, Span
 
 # Names a `from X import *` brings in, for the modules training scripts star-import.
@@ -901,24 +902,7 @@ def script_of(tree: ast.AST) -> ParsedScript | None:
     return getattr(tree, "_tl_script", None)
 
 
-class _Nothing:
-    """`literal()` found no constant (distinct from a constant None)."""
-
-    _instance = None
-
-    def __new__(cls):
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "NOTHING"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-NOTHING: Any = _Nothing()
+NOTHING: Any = Sentinel("NOTHING")  # `literal()` found no constant (distinct from None)
 
 
 def canonical_name(name: str) -> str:

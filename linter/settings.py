@@ -167,9 +167,13 @@ def _read_table(path: Path) -> dict[str, Any]:
     return data.get("tool", {}).get("trainlint", {})
 
 
-_PIN = re.compile(r"^\s*torch\s*(?:\[[^\]]*\])?\s*(==|>=|~=|>)\s*([0-9][0-9.]*)", re.MULTILINE)
-_TRANSFORMERS_PIN = re.compile(r"^\s*transformers\s*(?:\[[^\]]*\])?\s*(==|>=|~=|>)\s*([0-9][0-9.]*)",
-                               re.MULTILINE)
+def _pin_pattern(package: str) -> re.Pattern:
+    """`torch==2.6.0`, `torch[cuda]>=2.4`: the operator and the version of a requirement line."""
+    return re.compile(rf"^\s*{package}\s*(?:\[[^\]]*\])?\s*(==|>=|~=|>)\s*([0-9][0-9.]*)",
+                      re.MULTILINE)
+
+
+_PINS = (("target_torch", _pin_pattern("torch")), ("target_transformers", _pin_pattern("transformers")))
 
 
 def _pins(root: Path) -> dict[str, tuple[tuple[int, ...], str]]:
@@ -186,7 +190,7 @@ def _pins(root: Path) -> dict[str, tuple[tuple[int, ...], str]]:
             except tomllib.TOMLDecodeError:
                 continue
             text = "\n".join(project.get("dependencies", []))
-        for name, pattern in (("target_torch", _PIN), ("target_transformers", _TRANSFORMERS_PIN)):
+        for name, pattern in _PINS:
             match = pattern.search(text)
             if match and name not in found:
                 version = parse_version(match.group(2))

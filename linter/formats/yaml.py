@@ -10,6 +10,7 @@ TL004 and TL007 report where YAML 1.1 loaders read them differently.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 import yaml
@@ -140,7 +141,7 @@ class _Walker:
             stack.extend(reversed(children))
         for entry_index, node in reversed(containers):
             entry = self.entries[entry_index]
-            self.entries[entry_index] = _replace_value(entry, self._plain(node))
+            self.entries[entry_index] = replace(entry, value=self._plain(node))
 
     def _children(self, node: yaml.Node, prefix: str, merged: bool = False):
         if isinstance(node, yaml.MappingNode):
@@ -196,12 +197,6 @@ class _Walker:
                 result[key] = self._plain(value_node)
         self.plain[id(node)] = result
         return result
-
-
-def _replace_value(entry: Value, value: Any) -> Value:
-    from dataclasses import replace
-
-    return replace(entry, value=value)
 
 
 def parse(path: str, text: str, index: LineIndex) -> ParsedDocument:
