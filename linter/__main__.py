@@ -1,5 +1,3 @@
-import sys
+from trainlint.cli import run
 
-from trainlint.cli import main
-
-sys.exit(main())
+run()

@@ -6,12 +6,13 @@ Diagnostics. They never print, read files or import the user's code.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar
+
+import msgspec.structs
+from msgspec import Struct, field
 
 from trainlint.text import LineIndex, Span
 
@@ -52,16 +53,14 @@ class FixAvailability(str, Enum):
     ALWAYS = "always"
 
 
-@dataclass(frozen=True, slots=True)
-class Edit:
+class Edit(Struct, frozen=True):
     """Replace the characters in [span.start, span.end) of the diagnostic's file."""
 
     span: Span
     content: str
 
 
-@dataclass(frozen=True, slots=True)
-class Fix:
+class Fix(Struct, frozen=True):
     applicability: Applicability
     message: str
     edits: tuple[Edit, ...]
@@ -72,8 +71,7 @@ class Fix:
         return cls(applicability, message, (Edit(span, content),))
 
 
-@dataclass(slots=True)
-class Diagnostic:
+class Diagnostic(Struct):
     code: str
     name: str
     severity: Severity
@@ -123,8 +121,7 @@ class Sentinel:
 UNRESOLVED: Any = Sentinel("UNRESOLVED")
 
 
-@dataclass(frozen=True, slots=True)
-class Value:
+class Value(Struct, frozen=True):
     """One value of a config, with the file and span it came from.
 
     `value` is the Python value trainlint reads (YAML 1.2 semantics for YAML plain scalars,
@@ -169,8 +166,7 @@ class Value:
         return self.key.rsplit(".", 1)[-1]
 
 
-@dataclass(slots=True)
-class ParsedDocument:
+class ParsedDocument(Struct):
     """A config file as the format adapter read it: every leaf value in file order.
 
     `entries` keeps repeated keys (TL005) and list items (`a.0.b`). `documents` is the number
@@ -229,15 +225,14 @@ class ConfigView:
         return name in self.values
 
 
-class RuleOptions:
-    """Base of per-rule options: a dataclass whose fields Pydantic validates from settings.
+class RuleOptions(Struct):
+    """Base of per-rule options: a struct whose fields Pydantic validates from settings.
 
-    Declare `@dataclass class Options(RuleOptions): max_share: float = 0.1` on the rule.
+    Declare `class Options(RuleOptions): max_share: float = 0.1` on the rule.
     """
 
 
-@dataclass(frozen=True, slots=True)
-class Example:
+class Example(Struct, frozen=True):
     """A small file a rule's test runs: `bad` ones must fire the rule, `good` ones must not.
 
     `fixed` is the text after `--fix` (or `--unsafe-fixes` when `unsafe` is True).
@@ -351,5 +346,5 @@ class ProbeRule(Rule):
     """A runtime finding of `trainlint probe` (TL9xx): documented here, measured by the probe."""
 
 
-def options_fields(options_cls: type[RuleOptions]) -> Iterator[dataclasses.Field]:
-    yield from dataclasses.fields(options_cls)
+def options_fields(options_cls: type[RuleOptions]) -> Iterator[msgspec.structs.FieldInfo]:
+    yield from msgspec.structs.fields(options_cls)

@@ -12,8 +12,9 @@ import hashlib
 import json
 import os
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from trainlint import __version__
 from trainlint.api import Diagnostic
@@ -26,8 +27,7 @@ class BaselineError(Exception):
     """A baseline file that is missing, corrupt or of another format: exit 2."""
 
 
-@dataclass(frozen=True, slots=True)
-class Key:
+class Key(Struct, frozen=True):
     code: str
     file: str
     content: str
@@ -105,8 +105,7 @@ def write_baseline(path: Path, diagnostics: list[Diagnostic]) -> int:
     return sum(counts.values())
 
 
-@dataclass(slots=True)
-class Baseline:
+class Baseline(Struct):
     root: Path
     counts: Counter
 

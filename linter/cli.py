@@ -110,6 +110,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def run() -> None:
+    """The console script: `main()`, then exit without tearing the interpreter down.
+
+    Freeing every object and module at exit took 11 ms of a 160 ms run over 134 scripts
+    (measured). Nothing needs it: fixed files are already written (atomically), forked children
+    already waited for, and the output is flushed here."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader went away, e.g. `trainlint check . | head -1`
+        code = code or 1
+    os._exit(code)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "rule":
         from trainlint.docs import print_rule

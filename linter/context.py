@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from trainlint.api import RuleOptions, Severity
 
@@ -27,8 +27,7 @@ def parse_version(text: str | None) -> tuple[int, ...] | None:
     return tuple(parts) or None
 
 
-@dataclass(slots=True)
-class ProjectContext:
+class ProjectContext(Struct):
     """Facts about the run that configs often leave out; set in settings or on the CLI."""
 
     model_type: str | None = None
@@ -48,8 +47,7 @@ class ProjectContext:
         return self.target_transformers or NEWEST_TRANSFORMERS
 
 
-@dataclass(slots=True)
-class RuleContext:
+class RuleContext(Struct):
     project: ProjectContext = field(default_factory=ProjectContext)
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     severities: dict[str, Severity] = field(default_factory=dict)
@@ -77,4 +75,4 @@ class RuleContext:
 
 
 def option_names(options_cls: type[RuleOptions]) -> list[str]:
-    return [f.name for f in dataclasses.fields(options_cls)]
+    return list(options_cls.__struct_fields__)

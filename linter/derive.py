@@ -15,9 +15,10 @@ guess. A computation that would divide by zero or gives a nonsense size becomes 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
 from pathlib import PurePath
 from typing import Any
+
+from msgspec import Struct, field
 
 from trainlint.api import ConfigView, Value
 from trainlint.context import ProjectContext
@@ -54,8 +55,7 @@ BERT_NAMES = ("bert",)  # bert, roberta, ltg_bert, deberta, distilbert, modernbe
 MLM_OBJECTIVES = {"mlm", "masked_lm", "masked-lm", "mlm_only", "masked_language_modeling"}
 
 
-@dataclass(frozen=True, slots=True)
-class Quantity:
+class Quantity(Struct, frozen=True):
     """One derived number (or word) with the story of where it came from."""
 
     value: Any
@@ -72,8 +72,7 @@ class Quantity:
         return self.text
 
 
-@dataclass(frozen=True, slots=True)
-class Patience:
+class Patience(Struct, frozen=True):
     """An early-stopping or plateau patience, in its own unit and in epochs."""
 
     rounds: float  # in the framework's own unit
@@ -92,8 +91,7 @@ class Patience:
         return f"{rounds} ({self.per_round}: {fmt(self.epochs)} epochs)"
 
 
-@dataclass(slots=True)
-class Derived:
+class Derived(Struct):
     """Everything `derive` found; a field is None when it cannot be known."""
 
     model_type: Quantity | None = None
@@ -121,13 +119,13 @@ class Derived:
     def rows(self) -> list[tuple[str, str, str]]:
         """(name, value, provenance) for display, in a stable order, known ones only."""
         out = []
-        for item in fields(self):
-            value = getattr(self, item.name)
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
             if isinstance(value, Quantity):
-                out.append((item.name.replace("_", " "), value.text, value.provenance))
+                out.append((name.replace("_", " "), value.text, value.provenance))
             elif isinstance(value, Patience):
                 where = _where(value.source) if value.source else "framework default"
-                out.append((item.name.replace("_", " "), value.text, where))
+                out.append((name.replace("_", " "), value.text, where))
         return out
 
 

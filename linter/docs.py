@@ -6,12 +6,14 @@ docs/rules/<CODE>.md and README.md's rule table are generated from the rule modu
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import json
 import sys
 from pathlib import Path
 
+from msgspec import NODEFAULT
+
+from trainlint.api import options_fields
 from trainlint.registry import all_rules, rule_by_code
 
 TABLE_START = "<!-- rules-table:start -->"
@@ -23,9 +25,9 @@ def _options_table(rule) -> str:
     if options is None:
         return ""
     rows = ["| option | default |", "|---|---|"]
-    for option in dataclasses.fields(options):
-        default = option.default if option.default is not dataclasses.MISSING else (
-            option.default_factory() if option.default_factory is not dataclasses.MISSING else "")
+    for option in options_fields(options):
+        default = option.default if option.default is not NODEFAULT else (
+            option.default_factory() if option.default_factory is not NODEFAULT else "")
         rows.append(f"| `{option.name.replace('_', '-')}` | `{default!r}` |")
     return (f"\nSet in `[tool.trainlint.rules.{rule.code}]`:\n\n" + "\n".join(rows) + "\n")
 

@@ -11,12 +11,22 @@ import fnmatch
 import importlib
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from msgspec import Struct, field
+
 from trainlint.api import (
-    Applicability, ConfigRule, ConfigView, Diagnostic, DocumentRule, ParsedDocument, ParseErrorRule, Rule,
-    ScriptRule, Severity, SuppressionRule,
+    Applicability,
+    ConfigRule,
+    ConfigView,
+    Diagnostic,
+    DocumentRule,
+    ParsedDocument,
+    ParseErrorRule,
+    Rule,
+    ScriptRule,
+    Severity,
+    SuppressionRule,
 )
 from trainlint.fix.apply import MAX_PASSES, applicable, apply_edits, unified_diff, write_atomically
 from trainlint.formats.base import ParseError
@@ -34,16 +44,16 @@ NOT_TRAINING_CONFIGS = {"pyproject.toml", "package.json", "package-lock.json", "
 SKIPPED_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox",
                 ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis", "build",
                 "dist", "site-packages", ".eggs", ".ipynb_checkpoints", "wandb", "mlruns"}
-# A process pool (forked, so workers start with the modules already imported) pays for itself
-# from ~100 ms of per-file work. Python files cost about four times what a config of the same
-# size does (ast, code facts, script rules). Measured on 2 cores: 134 fixture scripts (134 KiB)
-# 0.30 s serial -> 0.23 s pooled.
-PARALLEL_MIN_WORK = 96 * 1024  # bytes of Python, or four times as many bytes of config
+# Forked children (they start with the modules already imported) pay for themselves from about
+# 16 KiB of Python on 2 cores: 7 KiB ran 85 ms forked and 87 ms in one process, 24 KiB 95 and
+# 100 ms, 75 KiB 116 and 140 ms. Python files cost about four times what a config of the same
+# size does (ast, code facts, script rules).
+PARALLEL_MIN_WORK = 16 * 1024  # bytes of Python, or four times as many bytes of config
 PYTHON_WEIGHT = 4
+MAX_PROCESSES = 8
 
 
-@dataclass(slots=True)
-class FileResult:
+class FileResult(Struct):
     path: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -53,8 +63,7 @@ class FileResult:
     errors: list[str] = field(default_factory=list)
 
 
-@dataclass(slots=True)
-class Report:
+class Report(Struct):
     diagnostics: list[Diagnostic] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     files: int = 0
@@ -72,8 +81,7 @@ class Report:
         return 1 if failing else 0
 
 
-@dataclass(slots=True)
-class RunOptions:
+class RunOptions(Struct):
     fix: bool = False
     unsafe_fixes: bool = False
     diff: bool = False
@@ -239,8 +247,7 @@ def decode(data: bytes) -> tuple[str, bytes, str]:
 
 # ---------------------------------------------------------------- analysis
 
-@dataclass(slots=True)
-class Parsed:
+class Parsed(Struct):
     views: list[ConfigView] = field(default_factory=list)
     document: ParsedDocument | None = None
     script: object | None = None
@@ -506,19 +513,6 @@ def _fix_loop(path: str, text: str, fmt: str, rules: RuleSet, options: RunOption
 
 # ---------------------------------------------------------------- many files
 
-_WORKER_RULES: RuleSet | None = None
-
-
-def _init_worker(settings: Settings, options: RunOptions, kinds: frozenset[str]) -> None:
-    global _WORKER_RULES
-    _WORKER_RULES = RuleSet(settings, options, kinds)
-
-
-def _check_in_worker(path: str, options: RunOptions) -> FileResult:
-    assert _WORKER_RULES is not None
-    return _safe_check(path, _WORKER_RULES, options)
-
-
 def _safe_check(path: str, rules: RuleSet, options: RunOptions, stdin_text: str | None = None) -> FileResult:
     try:
         return check_file(path, rules, options, stdin_text)
@@ -527,8 +521,8 @@ def _safe_check(path: str, rules: RuleSet, options: RunOptions, stdin_text: str 
 
 
 def _preload(files: list[str]) -> None:
-    """Import what checking these files needs before the pool forks, so that every worker
-    starts with it instead of importing it again."""
+    """Import what checking these files needs before forking, so that every child starts with
+    it instead of importing it again."""
     from trainlint.dialects import dialects
 
     formats = {FORMAT_BY_SUFFIX.get(Path(path).suffix.lower()) for path in files}
@@ -544,19 +538,33 @@ def _preload(files: list[str]) -> None:
     dialects()
 
 
-def _use_pool(files: list[str]) -> bool:
-    if (os.cpu_count() or 1) < 2 or len(files) < 8:
-        return False
-    work = 0
+def _work_estimates(files: list[str]) -> list[int]:
+    """Bytes to check, Python counting PYTHON_WEIGHT times (ast, code facts, script rules)."""
+    estimates = []
     for path in files:
         try:
             size = os.path.getsize(path)
         except OSError:
-            continue
-        work += size * (PYTHON_WEIGHT if path.endswith(".py") else 1)
-        if work >= PARALLEL_MIN_WORK * PYTHON_WEIGHT:
-            return True
-    return False
+            size = 0
+        estimates.append(size * (PYTHON_WEIGHT if path.endswith(".py") else 1))
+    return estimates
+
+
+def _check_all(files: list[str], rules: RuleSet, options: RunOptions) -> list[FileResult]:
+    """Each file's result, in order: in this process, or on every usable core when the work
+    pays for the fork (see parallel.py)."""
+    from trainlint import parallel
+
+    processes = min(parallel.usable_cpus(), MAX_PROCESSES)
+    estimates = _work_estimates(files) if processes > 1 and parallel.can_fork() else []
+    if sum(estimates) < PARALLEL_MIN_WORK * PYTHON_WEIGHT:
+        return [_safe_check(path, rules, options) for path in files]
+    _preload(files)
+    import gc
+
+    gc.freeze()  # children then do not copy this process's objects on their first collection
+    return parallel.map_forked(lambda path: _safe_check(path, rules, options), files, estimates,
+                               processes)
 
 
 def check_paths(paths: Iterable[str], settings: Settings | None = None,
@@ -575,24 +583,8 @@ def check_paths(paths: Iterable[str], settings: Settings | None = None,
         results = [_safe_check(stdin[0], rules, options, stdin[1])]
     else:
         files, report.notes = discover(paths, settings)
-        kinds = kinds_for(files)
-        if _use_pool(files):
-            from concurrent.futures import ProcessPoolExecutor
-
-            _preload(files)
-            all_rules(kinds)  # the rule modules too: imported once, before the fork
-            import gc
-
-            gc.freeze()  # forked workers then do not copy the parent's objects on first GC
-
-            workers = min(os.cpu_count() or 2, 8)
-            with ProcessPoolExecutor(workers, initializer=_init_worker,
-                                     initargs=(settings, options, kinds)) as pool:
-                results = list(pool.map(_check_in_worker, files, [options] * len(files),
-                                        chunksize=8))
-        else:
-            rules = RuleSet(settings, options, kinds)
-            results = [_safe_check(path, rules, options) for path in files]
+        rules = RuleSet(settings, options, kinds_for(files))
+        results = _check_all(files, rules, options)
     for result in results:
         report.files += 1
         report.diagnostics.extend(result.diagnostics)

@@ -18,12 +18,21 @@ import difflib
 import os
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from msgspec import Struct, field
+from msgspec.structs import replace
+
 from trainlint.api import (
-    UNRESOLVED, Applicability, ConfigView, Diagnostic, Fix, ParsedDocument, Severity, Value,
+    UNRESOLVED,
+    Applicability,
+    ConfigView,
+    Diagnostic,
+    Fix,
+    ParsedDocument,
+    Severity,
+    Value,
 )
 from trainlint.formats import shell
 from trainlint.formats.base import ArgumentSpec, ParseError
@@ -55,8 +64,7 @@ _NOT_TRAINING_MODULES = frozenset({
     "cProfile", "pdb", "doctest", "build", "twine", "jupyter", "notebook", "ipykernel"})
 
 
-@dataclass(slots=True)
-class ResolvedArgument:
+class ResolvedArgument(Struct):
     """One script argument as argparse reads it: its dest, its spec, and the Value it gets."""
 
     dest: str
@@ -65,8 +73,7 @@ class ResolvedArgument:
     spec: ArgumentSpec | None = None
 
 
-@dataclass(slots=True)
-class EffectiveConfig:
+class EffectiveConfig(Struct):
     """What one launch trains with: canonical settings with provenance, plus its problems."""
 
     launch: Launch
@@ -148,8 +155,7 @@ def views_for_launcher(path: str, text: str, index: LineIndex,
     return [config.view for config in launcher_configs(path, text, index, load)]
 
 
-@dataclass(slots=True)
-class LauncherReport:
+class LauncherReport(Struct):
     """Everything a launcher file yields for the engine."""
 
     configs: list[EffectiveConfig]
@@ -320,8 +326,7 @@ def _find_module(module: str, bases: Iterable[Path]) -> Path | None:
 # --------------------------------------------------------------------------- one launch
 
 
-@dataclass(slots=True)
-class _Script:
+class _Script(Struct):
     path: str
     document: ParsedDocument | None
     specs: list[ArgumentSpec]

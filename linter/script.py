@@ -22,8 +22,9 @@ from __future__ import annotations
 import ast
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from trainlint.api import Sentinel
 from trainlint.text import LineIndex, Span
@@ -131,8 +132,7 @@ def walk_breadth_first(root: ast.AST) -> Iterator[ast.AST]:
         queue.extend(child_nodes(node))
 
 
-@dataclass(slots=True, eq=False)
-class Binding:
+class Binding(Struct, eq=False):
     """One place that binds a name: an import, assignment, parameter, def, loop target, ..."""
 
     name: str
@@ -143,8 +143,7 @@ class Binding:
     qualname: str | None = None  # what an import binds
 
 
-@dataclass(slots=True, eq=False)
-class Scope:
+class Scope(Struct, eq=False):
     """A module, function, lambda, class body or comprehension, with what it binds."""
 
     node: ast.AST
@@ -402,8 +401,7 @@ class _Indexer:
         return None
 
 
-@dataclass(slots=True)
-class ParsedScript:
+class ParsedScript(Struct):
     path: str
     text: str
     index: LineIndex

@@ -5,13 +5,14 @@ Pydantic is imported only when a settings table exists (it costs ~120 ms to star
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import re
+import sys
 import tomllib
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from trainlint.api import Severity
 from trainlint.context import ProjectContext, RuleContext, parse_version
@@ -23,8 +24,7 @@ class SettingsError(Exception):
     """A settings problem the user must fix: the CLI prints it and exits 2."""
 
 
-@dataclass(slots=True)
-class Settings:
+class Settings(Struct):
     select: list[str] = field(default_factory=list)
     extend_select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
@@ -91,7 +91,9 @@ ALLOWED_KEYS = (
 def _check_unknown_keys(table: dict[str, Any], source: Path) -> None:
     for key in table:
         if key not in ALLOWED_KEYS:
-            close = difflib.get_close_matches(key, ALLOWED_KEYS, n=1)
+            from difflib import get_close_matches
+
+            close = get_close_matches(key, ALLOWED_KEYS, n=1)
             hint = f"; did you mean `{close[0]}`?" if close else ""
             raise SettingsError(f"{source}: unknown setting `{key}` in [tool.trainlint]{hint}")
 
@@ -127,19 +129,35 @@ def validate_table(table: dict[str, Any], source: Path) -> Settings:
 def validate_rule_options(options_cls: type, values: dict[str, Any], code: str):
     from pydantic import TypeAdapter, ValidationError
 
-    names = {f.name for f in dataclasses.fields(options_cls)}
+    names = set(options_cls.__struct_fields__)
     values = {key.replace("-", "_"): value for key, value in values.items()}
     unknown = sorted(set(values) - names)
     if unknown:
-        close = difflib.get_close_matches(unknown[0], sorted(names), n=1)
+        from difflib import get_close_matches
+
+        close = get_close_matches(unknown[0], sorted(names), n=1)
         hint = f"; did you mean `{close[0].replace('_', '-')}`?" if close else ""
         raise SettingsError(f"[tool.trainlint.rules.{code}] unknown option `{unknown[0]}`{hint}")
     try:
-        return TypeAdapter(options_cls).validate_python(values)
+        validated = TypeAdapter(_typed_dict_of(options_cls)).validate_python(values)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise SettingsError(f"[tool.trainlint.rules.{code}] `{where}`: {first['msg']}") from None
+    return options_cls(**validated)
+
+
+def _typed_dict_of(options_cls: type):
+    """The options' fields as a TypedDict (all keys optional: unset ones keep their default),
+    which Pydantic validates; it does not read msgspec structs itself."""
+    from typing import get_type_hints
+
+    from typing_extensions import TypedDict  # what Pydantic reads on Python < 3.12
+
+    hints = get_type_hints(options_cls, vars(sys.modules[options_cls.__module__]))
+    names = set(options_cls.__struct_fields__)
+    return TypedDict(f"{options_cls.__qualname__}Values",  # type: ignore[operator]
+                     {name: hint for name, hint in hints.items() if name in names}, total=False)
 
 
 def find_settings_file(start: Path) -> Path | None:
@@ -185,6 +203,8 @@ def _pins(root: Path) -> dict[str, tuple[tuple[int, ...], str]]:
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         if path.suffix == ".toml":
+            if "torch" not in text and "transformers" not in text:
+                continue  # no pin to find: skip the parse
             try:
                 project = tomllib.loads(text).get("project", {})
             except tomllib.TOMLDecodeError:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from trainlint.api import ConfigView, ParsedDocument, Value
 from trainlint.context import ProjectContext
@@ -26,8 +27,7 @@ MAX_OVERRODE_CHAIN = 4
 CONFIG_FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml"}
 
 
-@dataclass(slots=True)
-class Shown:
+class Shown(Struct):
     """One training setup to print."""
 
     title: str
@@ -39,8 +39,7 @@ class Shown:
     flag_text: dict[tuple[str, int], str] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
-class Collected:
+class Collected(Struct):
     path: str
     setups: list[Shown] = field(default_factory=list)
     problems: list[Any] = field(default_factory=list)

@@ -9,7 +9,8 @@ shell); JSON has none, so use `per-file-ignores` there.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from trainlint.api import Diagnostic
 from trainlint.text import LineIndex, Span
@@ -21,8 +22,7 @@ _COMMENT = re.compile(
 )
 
 
-@dataclass(slots=True)
-class Suppression:
+class Suppression(Struct):
     span: Span  # the comment directive itself
     codes: frozenset[str] | None  # None: every code
     target_line: int  # 0: the whole file

@@ -4,9 +4,10 @@ with `[tool.trainlint.bands.<model-type>]` from settings."""
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from msgspec import Struct
 
 from trainlint.api import ConfigView
 from trainlint.context import RuleContext
@@ -16,8 +17,7 @@ LARGE_EPS = 1e-3  # Adam with eps this large damps its steps: bands do not apply
 BAND_FIELDS = ("low", "high", "suggested", "suggested_per_256", "optimizers", "source")
 
 
-@dataclass(frozen=True, slots=True)
-class Band:
+class Band(Struct, frozen=True):
     model_type: str
     low: float
     high: float

@@ -3,7 +3,6 @@ GitHub Actions workflow that docs/ci.md documents."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -14,9 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from helpers import FIXTURES, ROOT, run_cli, run_json
-from trainlint.context import RuleContext
+
 from trainlint.registry import all_rules
 
 BAD = "learning_rate: 1e-4\nnum_train_epochs: 3\n"
@@ -148,9 +146,6 @@ def test_used_and_foreign_suppressions_are_kept(name):
     assert [d for d in found if d["code"] == "TL009"] == []
 
 
-@pytest.mark.skipif("selected" not in {f.name for f in dataclasses.fields(RuleContext)},
-                    reason="the engine does not tell rules which codes are selected yet "
-                           "(RuleContext.selected)")
 def test_suppressions_of_unselected_rules_are_not_reported(tmp_path):
     path = tmp_path / "bad_stale_ignores.yaml"
     shutil.copy(FIXTURES / "TL009" / "bad_stale_ignores.yaml", path)

@@ -162,15 +162,21 @@ def test_gitignored_and_venv_folders_are_skipped(tmp_path):
     assert codes(explicit) == ["TL004"]
 
 
-def test_process_pool_gives_the_same_report_as_one_process(tmp_path, monkeypatch):
+def test_forked_children_give_the_same_report_as_one_process(tmp_path, monkeypatch):
     import trainlint.engine as engine
+    import trainlint.parallel as parallel
 
     for i in range(10):
         (tmp_path / f"run{i}.yaml").write_text(f"lr: 1e-{i + 1}\nepochs: 10\nbatch_size: 8\nflag: yes\n")
     serial = check(tmp_path, select=["TL0"])
+    forks = []
+    real_map = parallel.map_forked
     monkeypatch.setattr(engine, "PARALLEL_MIN_WORK", 16)
-    assert engine._use_pool([str(p) for p in tmp_path.iterdir()])
-    parallel = check(tmp_path, select=["TL0"])
-    assert [(d.path, d.code, d.span) for d in parallel.diagnostics] == \
+    monkeypatch.setattr(parallel, "usable_cpus", lambda: 3)
+    monkeypatch.setattr(parallel, "map_forked",
+                        lambda *args: forks.append(args[3]) or real_map(*args))
+    forked = check(tmp_path, select=["TL0"])
+    assert forks == [3]
+    assert [(d.path, d.code, d.span) for d in forked.diagnostics] == \
            [(d.path, d.code, d.span) for d in serial.diagnostics]
     assert len(serial.diagnostics) == 20

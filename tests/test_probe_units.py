@@ -218,7 +218,7 @@ def test_probe_rule_docs_follow_the_template(rule):
     assert [doc.index(section) for section in sections] == sorted(doc.index(s) for s in sections)
     assert rule.code.startswith("TL90") and rule.fix_availability.value == "none"
     if rule.Options is not None:
-        for name in rule.Options.__dataclass_fields__:
+        for name in rule.Options.__struct_fields__:
             assert f"`{name}`" in doc, f"{rule.code} does not document option {name}"
     assert "seed" in doc.split("## Source", 1)[1].lower()
 

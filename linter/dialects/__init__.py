@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from trainlint.api import ConfigView, ParsedDocument, Value
 
@@ -20,8 +21,7 @@ GENERIC = "generic"
 _CORE_GROUPS = ("optimizer.lr", "batch.", "duration.")
 
 
-@dataclass(frozen=True, slots=True)
-class Dialect:
+class Dialect(Struct, frozen=True):
     name: str
     description: str
     signature: frozenset[str]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 
 from trainlint.api import Value
 from trainlint.text import Span
@@ -18,8 +18,7 @@ class ParseError(Exception):
         self.col = col
 
 
-@dataclass(slots=True)
-class ArgumentSpec:
+class ArgumentSpec(Struct):
     """One `parser.add_argument(...)` of a training script, read without running it."""
 
     flags: tuple[str, ...]  # ("--lr", "--learning-rate")
@@ -33,8 +32,7 @@ class ArgumentSpec:
     span: Span | None = None  # the whole add_argument call
 
 
-@dataclass(slots=True)
-class ScriptConfig:
+class ScriptConfig(Struct):
     """What a Python file contributes as configuration: argparse specs and plain values."""
 
     arguments: list[ArgumentSpec] = field(default_factory=list)

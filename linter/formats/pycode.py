@@ -14,10 +14,11 @@ Everything is read from the `ast`; nothing is imported or executed.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+
+import msgspec.structs
+from msgspec import Struct, field
 
 from trainlint.api import UNRESOLVED, Value
 from trainlint.formats.base import ArgumentSpec
@@ -119,8 +120,7 @@ _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _NESTED_SCOPES = frozenset({*_FUNCTIONS, ast.ClassDef})
 
 
-@dataclass(eq=False, slots=True)
-class Build:
+class Build(Struct, eq=False):
     """One constructor call of a scheduler or optimizer in the script."""
 
     kind: str  # "LinearLR", "AdamW", "get_linear_schedule_with_warmup"
@@ -140,8 +140,7 @@ class Build:
         return self.call.lineno
 
 
-@dataclass(eq=False, slots=True)
-class StepCall:
+class StepCall(Struct, eq=False):
     """A `<receiver>.step(...)` call and the builds its receiver may hold."""
 
     call: ast.Call
@@ -556,7 +555,7 @@ class CodeIndex:
             return self.value_at(key, expr, value, raw=self.script.source(expr))
         spec = self.argument(expr)
         if spec is not None:
-            return dataclasses.replace(spec.default, key=key) if spec.default else None
+            return msgspec.structs.replace(spec.default, key=key) if spec.default else None
         if isinstance(expr, ast.Name):
             assigned = self.single_assignment(expr.id, expr)
             return self.resolve(assigned, key, depth + 1) if assigned is not None else None
@@ -573,7 +572,7 @@ class CodeIndex:
         if inner is None or inner.number is None:
             return None
         convert = int if expr.func.id == "int" else float  # type: ignore[attr-defined]
-        return dataclasses.replace(inner, value=convert(inner.number))
+        return msgspec.structs.replace(inner, value=convert(inner.number))
 
     def _resolve_arithmetic(self, expr: ast.BinOp, key: str, depth: int) -> Value | None:
         left = self.resolve(expr.left, key, depth + 1)

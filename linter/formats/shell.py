@@ -20,8 +20,9 @@ import ast
 import operator
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from trainlint.api import DOCS_BASE_URL, UNRESOLVED, Diagnostic, Fix, Severity, Value
 from trainlint.text import LineIndex, Span
@@ -45,8 +46,7 @@ RULE_NAMES = {"TL001": "parse-error", "TL002": "invalid-value", "TL003": "unknow
 # --------------------------------------------------------------------------- public shapes
 
 
-@dataclass(frozen=True, slots=True)
-class LaunchProblem:
+class LaunchProblem(Struct, frozen=True):
     """A finding (code set) or a skip note (code None) at a place in a launcher or config."""
 
     path: str
@@ -72,8 +72,7 @@ class LaunchProblem:
                           span=self.span, fix=self.fix, url=f"{DOCS_BASE_URL}/{self.code}.md")
 
 
-@dataclass(slots=True)
-class Word:
+class Word(Struct):
     """One shell word after expansion and quote removal, with its source characters.
 
     `offsets[i]` is the source offset of `text[i]` (None where the character came from an
@@ -94,16 +93,14 @@ class Word:
         return self.text.startswith("-") and len(self.text) > 1 and not _is_number(self.text)
 
 
-@dataclass(slots=True)
-class LaunchArgument:
+class LaunchArgument(Struct):
     """A script argument: `--flag value`, `--flag=value`, a bare `--flag`, or a positional."""
 
     flag: Value | None
     value: Value | None
 
 
-@dataclass(slots=True)
-class Launch:
+class Launch(Struct):
     """One launch command: who runs what, on how many processes, with which arguments."""
 
     path: str
@@ -142,8 +139,7 @@ class Launch:
         return f"{self.launcher} {target}"
 
 
-@dataclass(slots=True)
-class LaunchFile:
+class LaunchFile(Struct):
     path: str
     text: str
     index: LineIndex
@@ -261,8 +257,7 @@ def _option_name(text: str) -> str:
 # --------------------------------------------------------------------------- lexer shapes
 
 
-@dataclass(slots=True)
-class _Part:
+class _Part(Struct):
     kind: str  # lit, param, cmd, arith
     text: str  # literal text, parameter name, or arithmetic expression
     start: int
@@ -273,8 +268,7 @@ class _Part:
     arg: list[_Part] | None = None
 
 
-@dataclass(slots=True)
-class _RawWord:
+class _RawWord(Struct):
     parts: list[_Part]
     start: int
     end: int
@@ -292,31 +286,27 @@ class _RawWord:
         return None
 
 
-@dataclass(slots=True)
-class _ArrayAssign:
+class _ArrayAssign(Struct):
     name: str
     elements: list[_RawWord]
     start: int
     end: int
 
 
-@dataclass(slots=True)
-class _Op:
+class _Op(Struct):
     op: str
     start: int
     end: int
 
 
-@dataclass(slots=True)
-class _Redirect:
+class _Redirect(Struct):
     op: str
     target: _RawWord | None
     start: int
     end: int
 
 
-@dataclass(slots=True)
-class _Statement:
+class _Statement(Struct):
     items: list  # _RawWord, _ArrayAssign, _Redirect, _Op("(" / ")" / "{" / "}")
     start: int
     end: int
@@ -481,7 +471,6 @@ class _BashLexer:
         parts: list[_Part] = []
         lit: list[str] = []
         lit_offsets: list[int] = []
-        lit_start = start
 
         def flush(quoted: bool = False) -> None:
             nonlocal lit, lit_offsets
@@ -1218,8 +1207,7 @@ def _unmask_block(chars: list[str], text: str, start: int, end: int, kind: str,
 # --------------------------------------------------------------------------- evaluation
 
 
-@dataclass(slots=True)
-class _Var:
+class _Var(Struct):
     text: str
     known: bool
     offsets: tuple[int | None, ...] = ()

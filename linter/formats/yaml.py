@@ -10,10 +10,10 @@ TL004 and TL007 report where YAML 1.1 loaders read them differently.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from typing import Any
 
 import yaml
+from msgspec.structs import replace
 
 from trainlint.api import ParsedDocument, Value
 from trainlint.formats.base import ParseError

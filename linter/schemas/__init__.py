@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from trainlint.api import ConfigView, Value
 from trainlint.schemas.canonical import SETTINGS, violates
 
 
-@dataclass(frozen=True, slots=True)
-class InvalidValue:
+class InvalidValue(Struct, frozen=True):
     name: str
     value: Value
     reason: str

@@ -8,11 +8,10 @@ only hand the values that fail to Pydantic for the message.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 
-@dataclass(frozen=True, slots=True)
-class Setting:
+class Setting(Struct, frozen=True):
     name: str
     kind: type  # float, int, bool or str
     doc: str

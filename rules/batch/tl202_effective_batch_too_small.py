@@ -1,8 +1,16 @@
 import math
-from dataclasses import dataclass, field
+
+from msgspec import field
 
 from trainlint.api import (
-    Applicability, ConfigRule, ConfigView, Example, Fix, FixAvailability, RuleOptions, Severity,
+    Applicability,
+    ConfigRule,
+    ConfigView,
+    Example,
+    Fix,
+    FixAvailability,
+    RuleOptions,
+    Severity,
 )
 from trainlint.derive import derive, fmt
 from trainlint.rules.numbers import new_text, spliceable
@@ -44,7 +52,6 @@ class EffectiveBatchTooSmall(ConfigRule):
     had "noisy gradients"; the fix raised it to 32 x 8 = 256.
     """
 
-    @dataclass
     class Options(RuleOptions):
         min_effective_batch: dict[str, int] = field(default_factory=lambda: {"bert-mlm": 256})
 

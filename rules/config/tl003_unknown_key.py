@@ -1,8 +1,12 @@
 import difflib
-from dataclasses import dataclass
 
 from trainlint.api import (
-    Applicability, DocumentRule, Example, FixAvailability, RuleOptions, Severity,
+    Applicability,
+    DocumentRule,
+    Example,
+    FixAvailability,
+    RuleOptions,
+    Severity,
 )
 from trainlint.dialects import GENERIC, dialects
 
@@ -57,7 +61,6 @@ class UnknownKey(DocumentRule):
     message = "unknown key, close to a known one"
     fix_title = "rename the key"
 
-    @dataclass
     class Options(RuleOptions):
         max_distance: int = 2
         min_length: int = 4

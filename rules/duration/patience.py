@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from trainlint.derive import Derived, Patience, fmt, run_epochs
 
 TINY_DATASET = 100  # samples: an overfit test, where short patience is fine
 
 
-@dataclass(frozen=True, slots=True)
-class Need:
+class Need(Struct, frozen=True):
     epochs: float  # the minimum patience in epochs
     reason: str
 

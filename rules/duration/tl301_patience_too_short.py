@@ -1,5 +1,3 @@
-from dataclasses import dataclass
-
 from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, RuleOptions, Severity
 from trainlint.derive import derive, fmt
 from trainlint.rules.duration.patience import minimum_patience, rounds_for, tiny_dataset
@@ -48,7 +46,6 @@ class PatienceTooShort(ConfigRule):
     a plateau patience of 10.
     """
 
-    @dataclass
     class Options(RuleOptions):
         plateau_factor: float = 2.0
         share_of_run: float = 0.2

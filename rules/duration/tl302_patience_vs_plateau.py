@@ -1,5 +1,3 @@
-from dataclasses import dataclass
-
 from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, RuleOptions, Severity
 from trainlint.derive import derive, fmt
 from trainlint.rules.duration.patience import minimum_patience, rounds_for
@@ -42,7 +40,6 @@ class PatienceVsPlateau(ConfigRule):
     patience 10 was raised to 30.
     """
 
-    @dataclass
     class Options(RuleOptions):
         plateau_factor: float = 2.0
 

@@ -1,5 +1,3 @@
-from dataclasses import dataclass
-
 from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, RuleOptions, Severity
 from trainlint.derive import derive, described, run_epochs
 
@@ -42,7 +40,6 @@ class NoBestCheckpoint(ConfigRule):
     ("overfitting"); v2 cut the run to 40 epochs and expects the best checkpoint at 25-35.
     """
 
-    @dataclass
     class Options(RuleOptions):
         min_epochs: float = 30
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from trainlint.script import ParsedScript
 
@@ -27,8 +28,7 @@ REDUCTION_POSITION = {
 }
 
 
-@dataclass(slots=True)
-class LossCall:
+class LossCall(Struct):
     call: ast.Call  # where the loss is computed
     kind: str  # the qualified name of the loss function or module class
     maker: ast.Call | None  # the module construction (`nn.CTCLoss(...)`), None for functions

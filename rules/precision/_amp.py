@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from trainlint.script import ParsedScript
 
@@ -38,8 +39,7 @@ SCALING_CALLS = frozenset({
 SCALING_PREFIXES = ("fairseq.", "trl.", "deepspeed.")
 
 
-@dataclass(slots=True)
-class Autocast:
+class Autocast(Struct):
     call: ast.Call
     qualname: str
     dtype: str | None  # float16, bfloat16, float32, or None when unknown

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from trainlint.api import (
     Applicability,
@@ -43,8 +44,7 @@ HF_ARGUMENTS = frozenset({"transformers.TrainingArguments", "transformers.Seq2Se
 ACCELERATORS = frozenset({"accelerate.Accelerator"})
 
 
-@dataclass(slots=True)
-class Site:
+class Site(Struct):
     node: ast.AST
     what: str
     true_half: bool
@@ -110,7 +110,6 @@ class Fp16Ctc(ScriptRule, ConfigRule):
     fix_title = "Use bfloat16"
     needles = (b"ctc", b"CTC")
 
-    @dataclass
     class Options(RuleOptions):
         ctc_model_types: tuple[str, ...] = CTC_MODEL_TYPES
 

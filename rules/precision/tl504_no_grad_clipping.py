@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from trainlint.api import (
     ConfigRule,
@@ -88,7 +87,6 @@ class NoGradClipping(ScriptRule, ConfigRule):
     message = "RNN / CTC / transformer training without gradient clipping"
     needles = (b"backward", b"Trainer", b"TrainingArguments")
 
-    @dataclass
     class Options(RuleOptions):
         model_types: tuple[str, ...] = MODEL_TYPES
 

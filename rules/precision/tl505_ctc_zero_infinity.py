@@ -3,7 +3,6 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from trainlint.api import (
     Applicability,
@@ -77,7 +76,6 @@ class CtcZeroInfinity(ScriptRule):
     fix_title = "Add `zero_infinity=True`"
     needles = (b"ctc", b"CTC")
 
-    @dataclass
     class Options(RuleOptions):
         require_subsampling: bool = True
 

@@ -4,7 +4,8 @@ import ast
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from trainlint.api import (
     ConfigRule,
@@ -38,8 +39,7 @@ WARMUP_WORDS = re.compile(r"warm|num_updates|n_updates|updates|step", re.IGNOREC
 EVAL_WORDS = re.compile(r"eval|valid|test|save|checkpoint|best", re.IGNORECASE)
 
 
-@dataclass(slots=True)
-class FixedEma:
+class FixedEma(Struct):
     node: ast.AST  # where to report: the decay value or the construction
     decay: float
 
@@ -94,7 +94,6 @@ class EmaEvaluatedTooEarly(ScriptRule, ConfigRule):
     message = "EMA with a fixed decay evaluated long before it has warmed up"
     needles = (b"ema", b"EMA", b"Ema", b"Averag")
 
-    @dataclass
     class Options(RuleOptions):
         min_horizon_share: float = 0.5
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from trainlint.api import FixAvailability, ProbeRule, RuleOptions, Severity
 
 
@@ -60,7 +58,6 @@ class InitialLossOutOfRange(ProbeRule):
     fix_availability = FixAvailability.NONE
     message = "the initial loss is far from the loss of a uniform prediction"
 
-    @dataclass
     class Options(RuleOptions):
         low_factor: float = 0.5
         high_factor: float = 2.0

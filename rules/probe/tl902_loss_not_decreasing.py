@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from trainlint.api import FixAvailability, ProbeRule, RuleOptions, Severity
 
 
@@ -57,7 +55,6 @@ class LossNotDecreasing(ProbeRule):
     fix_availability = FixAvailability.NONE
     message = "the loss does not decrease when overfitting one fixed batch"
 
-    @dataclass
     class Options(RuleOptions):
         steps: int = 50
         min_drop: float = 0.3

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from trainlint.api import FixAvailability, ProbeRule, RuleOptions, Severity
 
 
@@ -68,7 +66,6 @@ class CtcCollapse(ProbeRule):
     fix_availability = FixAvailability.NONE
     message = "the CTC model's predictions collapsed"
 
-    @dataclass
     class Options(RuleOptions):
         max_blank_share: float = 0.9
         min_emitted_share: float = 0.5

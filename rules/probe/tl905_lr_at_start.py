@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from trainlint.api import FixAvailability, ProbeRule, RuleOptions, Severity
 
 
@@ -68,7 +66,6 @@ class LrAtStart(ProbeRule):
     fix_availability = FixAvailability.NONE
     message = "the learning rate at the first step is below the model type's band"
 
-    @dataclass
     class Options(RuleOptions):
         floor_divisor: float = 10.0
         lr_floor: float | None = None

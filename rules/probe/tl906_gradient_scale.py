@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from trainlint.api import FixAvailability, ProbeRule, RuleOptions, Severity
 
 
@@ -53,7 +51,6 @@ class GradientScale(ProbeRule):
     fix_availability = FixAvailability.NONE
     message = "the gradient norm at initialisation vanishes or explodes"
 
-    @dataclass
     class Options(RuleOptions):
         min_norm: float = 1e-7
         max_norm: float = 1e3

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from trainlint.api import FixAvailability, ProbeRule, RuleOptions, Severity
 
 
@@ -55,7 +53,6 @@ class LossScalesWithBatch(ProbeRule):
     fix_availability = FixAvailability.NONE
     message = "the loss is summed over the batch, not averaged"
 
-    @dataclass
     class Options(RuleOptions):
         min_ratio_2x: float = 1.5
         min_ratio_4x: float = 3.0

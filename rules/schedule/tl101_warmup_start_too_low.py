@@ -1,5 +1,3 @@
-from dataclasses import dataclass
-
 from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, RuleOptions, Severity
 from trainlint.derive import derive, described, fmt, is_ctc
 from trainlint.rules.data_tables import band_for, target_peak
@@ -51,7 +49,6 @@ class WarmupStartTooLow(ConfigRule):
     fix was lr 5e-4 with no warmup, or a warmup from 50%.
     """
 
-    @dataclass
     class Options(RuleOptions):
         min_start_factor: float = 0.5
 

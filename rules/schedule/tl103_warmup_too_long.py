@@ -1,5 +1,4 @@
 import math
-from dataclasses import dataclass
 
 from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, RuleOptions, Severity
 from trainlint.derive import derive, fmt
@@ -45,7 +44,6 @@ class WarmupTooLong(ConfigRule):
     conservative" for the conformer; v2 used 8,000.
     """
 
-    @dataclass
     class Options(RuleOptions):
         max_share: float = 0.10
         max_share_bert_mlm: float = 0.06

@@ -1,5 +1,3 @@
-from dataclasses import dataclass
-
 from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, RuleOptions, Severity
 from trainlint.derive import derive, described, fmt, run_epochs
 from trainlint.rules.numbers import new_text, spliceable
@@ -46,7 +44,6 @@ class ScheduleHorizonMismatch(ConfigRule):
     PyTorch `OneCycleLR.get_lr` raises ValueError when stepped past `total_steps` (torch 2.x).
     """
 
-    @dataclass
     class Options(RuleOptions):
         tolerance: float = 0.01
 

@@ -1,5 +1,3 @@
-from dataclasses import dataclass
-
 from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, RuleOptions, Severity
 from trainlint.derive import derive, described, fmt, is_constant_schedule, run_epochs
 from trainlint.rules.data_tables import band_for, target_peak
@@ -50,7 +48,6 @@ class ConstantLr(ConfigRule):
     cosine over 18,500 steps.
     """
 
-    @dataclass
     class Options(RuleOptions):
         min_steps: int = 2000
         min_epochs: float = 10
