@@ -327,6 +327,25 @@ class ScriptRule(Rule):
     def check_script(self, script: ParsedScript) -> Iterable[Diagnostic]:
         raise NotImplementedError
 
+    # A rule that links files of one project (a save in train.py, a load in evaluate.py)
+    # overrides the three methods below; see trainlint.project. `project_needles` must all occur
+    # in a checked file for its facts to be taken.
+    project_needles: ClassVar[tuple[bytes, ...]] = ()
+
+    def project_facts(self, script: ParsedScript) -> Any:
+        """What this file tells the other files of its project (it must pickle), or None."""
+        return None
+
+    def project_files_wanted(self, facts: dict[str, Any]) -> tuple[bytes, ...] | None:
+        """None when the checked files' facts settle every finding; else the byte strings that
+        must all occur in one of the project's other Python files for it to be read for its
+        facts (reading a project costs time: ask only when a finding depends on it)."""
+        return None
+
+    def check_project(self, facts: dict[str, Any]) -> Iterable[Diagnostic]:
+        """Findings from the facts of one project's files, keyed by path."""
+        return ()
+
 
 class ParseErrorRule(Rule):
     """Turns a file that cannot be read or parsed into a finding (TL001)."""

@@ -53,6 +53,7 @@ class RuleContext(Struct):
     severities: dict[str, Severity] = field(default_factory=dict)
     tables: dict[str, Any] = field(default_factory=dict)  # package data, e.g. LR bands
     selected: frozenset[str] | None = None  # codes selected for this run (TL009 reads it)
+    project_codes: frozenset[str] = frozenset()  # codes whose findings link files (TL009 reads it)
     _options_cache: dict[str, RuleOptions | None] = field(default_factory=dict)
 
     def options_for(self, rule_cls: type) -> RuleOptions | None:

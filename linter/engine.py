@@ -12,6 +12,7 @@ import importlib
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from msgspec import Struct, field
 
@@ -61,6 +62,7 @@ class FileResult(Struct):
     diff: str = ""
     output: str | None = None  # fixed text for --stdin-filename
     errors: list[str] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)  # rule code -> what the file tells its project
 
 
 class Report(Struct):
@@ -128,6 +130,9 @@ class RuleSet:
         self.config = [r for r in rules if isinstance(r, ConfigRule)]
         self.script = [r for r in rules if isinstance(r, ScriptRule)]
         self.suppression = [r for r in rules if isinstance(r, SuppressionRule)]
+        self.project = [r for r in self.script
+                        if type(r).project_facts is not ScriptRule.project_facts]
+        ctx.project_codes = frozenset(r.code for r in self.project)
 
     def admit(self, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
         """Findings made outside a rule (launch resolution): selection and severity apply too."""
@@ -159,8 +164,14 @@ def discover(paths: Iterable[str], settings: Settings) -> tuple[list[str], list[
     return files, notes
 
 
-def _walk(root: Path, settings: Settings) -> Iterator[str]:
-    ignore = _ignore_matcher(root, settings)
+def walk_folder(root: Path, settings: Settings, wanted=None) -> Iterator[str]:
+    """The files a check of the folder reads; with `wanted(path)`, only those it accepts. The
+    ignore files are read at the first path that needs them."""
+    return _walk(root, settings, wanted)
+
+
+def _walk(root: Path, settings: Settings, wanted=None) -> Iterator[str]:
+    ignore = _lazy_ignore_matcher(root, settings)
     for folder, dirs, names in os.walk(root):
         base = Path(folder)
         dirs[:] = sorted(
@@ -171,8 +182,20 @@ def _walk(root: Path, settings: Settings) -> Iterator[str]:
         for name in sorted(names):
             if Path(name).suffix.lower() in FORMAT_BY_SUFFIX and name not in NOT_TRAINING_CONFIGS:
                 candidate = base / name
-                if not ignore(candidate, False):
+                if (wanted is None or wanted(candidate)) and not ignore(candidate, False):
                     yield str(candidate)
+
+
+def _lazy_ignore_matcher(root: Path, settings: Settings):
+    matcher = None
+
+    def ignored(path: Path, is_dir: bool) -> bool:
+        nonlocal matcher
+        if matcher is None:
+            matcher = _ignore_matcher(root, settings)  # may import pathspec: 5 ms
+        return matcher(path, is_dir)
+
+    return ignored
 
 
 def _ignore_matcher(root: Path, settings: Settings):
@@ -331,8 +354,10 @@ def _run_rule(rule: Rule, method, args: tuple, sink: list[Diagnostic], errors: l
 
 
 def analyze(path: str, text: str, fmt: str, rules: RuleSet, errors: list[str],
-            notes: list[str] | None = None) -> tuple[list[Diagnostic], bool]:
+            notes: list[str] | None = None,
+            facts: dict[str, Any] | None = None) -> tuple[list[Diagnostic], bool]:
     """All findings for one file's text, suppressions applied. Returns (findings, parsed_ok).
+    `facts` receives what the file tells its project, for the rules that link files.
 
     A launcher's findings can lie in other files (a script default the launch uses); those are
     suppressed by the comments of the file they are in."""
@@ -364,6 +389,8 @@ def analyze(path: str, text: str, fmt: str, rules: RuleSet, errors: list[str],
             if rule.needles and not any(n.decode() in text for n in rule.needles):
                 continue
             _run_rule(rule, rule.check_script, (parsed.script,), found, errors, path)
+        if facts is not None:
+            _project_facts(parsed.script, text, rules, facts, errors)
     found = _deduplicate(found)
     suppressions = find_suppressions(text, index)
     here = apply_suppressions([d for d in found if d.path == path], suppressions)
@@ -371,6 +398,17 @@ def analyze(path: str, text: str, fmt: str, rules: RuleSet, errors: list[str],
     for rule in rules.suppression:
         _run_rule(rule, rule.check_suppressions, (path, text, suppressions), found, errors, path)
     return found, True
+
+
+def _project_facts(script, text: str, rules: RuleSet, facts: dict[str, Any],
+                   errors: list[str]) -> None:
+    for rule in rules.project:
+        if all(needle.decode() in text for needle in rule.project_needles):
+            found: list[Any] = []
+            _run_rule(rule, lambda each: [rule.project_facts(each)], (script,), found, errors,
+                      script.path)
+            if found and found[0] is not None:
+                facts[rule.code] = found[0]
 
 
 def _check_views(views: list[ConfigView], rules: RuleSet, found: list[Diagnostic],
@@ -474,7 +512,8 @@ def check_file(path: str, rules: RuleSet, options: RunOptions, stdin_text: str |
         result.notes.append(f"{path}: cannot read ({exc.strerror or exc})")
         return result
 
-    diagnostics, parsed_ok = analyze(path, text, fmt, rules, result.errors, result.notes)
+    diagnostics, parsed_ok = analyze(path, text, fmt, rules, result.errors, result.notes,
+                                     result.facts)
     if (options.fix or options.diff) and parsed_ok:
         fixed_text, diagnostics = _fix_loop(path, text, fmt, rules, options, diagnostics, result)
         if fixed_text != text:
@@ -501,13 +540,14 @@ def _fix_loop(path: str, text: str, fmt: str, rules: RuleSet, options: RunOption
         candidate, applied = apply_edits(text, fixable, unsafe)
         if not applied or candidate == text:
             break
-        new_diagnostics, parsed_ok = analyze(path, candidate, fmt, rules, [])
+        new_facts: dict[str, Any] = {}
+        new_diagnostics, parsed_ok = analyze(path, candidate, fmt, rules, [], None, new_facts)
         if not parsed_ok:
             codes = ", ".join(sorted({d.code for d in applied}))
             result.notes.append(f"{path}: fix refused ({codes}): the result would not parse")
             break
         result.fixed += len(applied)
-        text, diagnostics = candidate, new_diagnostics
+        text, diagnostics, result.facts = candidate, new_diagnostics, new_facts
     return text, diagnostics
 
 
@@ -567,6 +607,23 @@ def _check_all(files: list[str], rules: RuleSet, options: RunOptions) -> list[Fi
                                processes)
 
 
+def _cross_file_findings(rules: RuleSet, results: list[FileResult], errors: list[str]) -> list[Diagnostic]:
+    """What the rules that link files find (see trainlint.project), with each file's
+    suppression comments and per-file-ignores applied."""
+    facts_by_file = {result.path: result.facts for result in results if result.facts}
+    if not facts_by_file:
+        return []
+    from trainlint.project import project_findings
+
+    def run_rule(rule, method, args, sink, where):
+        _run_rule(rule, method, args, sink, errors, where)
+
+    found = project_findings(rules.project, facts_by_file, [result.path for result in results],
+                             rules.settings, run_rule)
+    kept = _suppress_elsewhere(found)
+    return [d for d in kept if _per_file_ignored(d.path, [d], rules.settings)]
+
+
 def check_paths(paths: Iterable[str], settings: Settings | None = None,
                 options: RunOptions | None = None, stdin: tuple[str, str] | None = None) -> Report:
     """Check files and folders; `stdin` is (filename, text) for --stdin-filename."""
@@ -595,6 +652,7 @@ def check_paths(paths: Iterable[str], settings: Settings | None = None,
             report.diffs.append(result.diff)
         if result.output is not None:
             report.outputs.append(result.output)
+    report.diagnostics.extend(_cross_file_findings(rules, results, report.errors))
     report.diagnostics = _once_per_run(_deduplicate(sorted(report.diagnostics, key=Diagnostic.sort_key)))
     report.unsafe_fixable = sum(
         1 for d in report.diagnostics

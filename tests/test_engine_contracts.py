@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 
 import trainlint.engine as engine
-from trainlint.api import Applicability, DocumentRule, Fix, FixAvailability, Severity
+from trainlint.api import Applicability, DocumentRule, Fix, FixAvailability, ScriptRule, Severity
 from trainlint.engine import RunOptions, check_paths
 from trainlint.report import render
 from trainlint.settings import Settings
@@ -74,3 +74,54 @@ def test_a_crashing_rule_is_one_line_and_exit_2(tmp_path, monkeypatch):
     stream = io.StringIO()
     render(report, "text", stream, color=False)
     assert "error: " in stream.getvalue() and "TL004" in stream.getvalue()
+
+
+class CountsImports(ScriptRule):
+    """A rule that links files: at each script that imports torch, how many of its project's
+    scripts do. check_project crashes when told to (a project named `boom`)."""
+
+    code = "TL997"
+    name = "counts-imports"
+    severity = Severity.INFO
+    message = "test rule"
+    project_needles = (b"torch",)
+
+    def check_script(self, script):
+        return ()
+
+    def project_facts(self, script):
+        return script.span(script.tree.body[0])
+
+    def project_files_wanted(self, facts):
+        return (b"import torch",)
+
+    def check_project(self, facts):
+        if any("boom" in path for path in facts):
+            raise ZeroDivisionError("division by zero")
+        for path, span in facts.items():
+            yield self.diagnostic(path, span, f"{len(facts)} scripts import torch")
+
+
+def test_facts_of_checked_and_unchecked_files_reach_check_project(tmp_path, monkeypatch):
+    _use_rules(monkeypatch, CountsImports)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    for name in ("a.py", "b.py", "c.py"):
+        (tmp_path / name).write_text("import torch\n")
+    (tmp_path / "d.py").write_text("import numpy\n")
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "setup.py").write_text("")
+    (tmp_path / "nested" / "e.py").write_text("import torch\n")  # another project
+    report = check_paths([str(tmp_path / "b.py")], Settings(), RunOptions())
+    (finding,) = report.diagnostics  # only the checked file's
+    assert (finding.path, finding.message) == (str(tmp_path / "b.py"), "3 scripts import torch")
+    assert finding.span.line == 1
+
+
+def test_a_crash_in_check_project_is_one_error_line(tmp_path, monkeypatch):
+    _use_rules(monkeypatch, CountsImports)
+    (tmp_path / "boom").mkdir()
+    (tmp_path / "boom" / ".git").mkdir()
+    (tmp_path / "boom" / "a.py").write_text("import torch\n")
+    report = check_paths([str(tmp_path / "boom" / "a.py")], Settings(), RunOptions())
+    assert report.diagnostics == []
+    assert len(report.errors) == 1 and "internal error in TL997" in report.errors[0]

@@ -203,6 +203,69 @@ def test_tl402_messages_name_the_object_and_the_load_line():
     assert all("line 32" in m for m in messages)
 
 
+# ------------------------------------------------------------------ TL402 across files
+
+TEACHER_FINDING = ("TL402", 22, 64, "warning")  # "val_wer": wers.mean() in train_teacher.py
+
+
+@pytest.mark.parametrize("checked", ["teacher_student_bad", "teacher_student_bad/train_teacher.py"])
+def test_tl402_links_a_save_to_the_load_in_another_script(checked):
+    """The folder, or the teacher's script alone (the student's load is then read from the
+    project, as in a pre-commit run that stages only train_teacher.py)."""
+    report = check(FIXTURES / "TL402" / checked, select=["TL402"])
+    assert found(report, ["TL402"]) == [TEACHER_FINDING]
+    (diagnostic,) = report.diagnostics
+    assert diagnostic.path.endswith("train_teacher.py")
+    assert "distill_student.py:10;" in diagnostic.message
+
+
+def test_tl402_across_files_through_the_cli():
+    teacher = FIXTURES / "TL402" / "teacher_student_bad" / "train_teacher.py"
+    code, findings, _ = run_json("check", str(teacher), "--select", "TL402")
+    assert code == 1
+    assert [(f["code"], f["location"]) for f in findings] == [("TL402", {"row": 22, "column": 64})]
+
+
+@pytest.mark.parametrize("folder", ["teacher_student_good", "other_checkpoint_good"])
+def test_tl402_quiet_across_files(folder):
+    """Converted values; or the student loads another checkpoint than the one saved."""
+    assert check(FIXTURES / "TL402" / folder, select=["TL402"]).diagnostics == []
+
+
+def test_tl402_load_in_the_student_is_not_reported_when_only_it_is_checked():
+    student = FIXTURES / "TL402" / "teacher_student_bad" / "distill_student.py"
+    assert check(student, select=["TL402"]).diagnostics == []
+
+
+def test_tl402_across_files_stops_at_the_project(tmp_path):
+    """A load in another project (a folder with its own pyproject.toml) is not linked."""
+    source = FIXTURES / "TL402" / "teacher_student_bad"
+    shutil.copytree(source, tmp_path / "teacher")
+    (tmp_path / "teacher" / "distill_student.py").unlink()
+    (tmp_path / "student").mkdir()
+    shutil.copy(source / "distill_student.py", tmp_path / "student" / "distill_student.py")
+    (tmp_path / "student" / "pyproject.toml").write_text("[project]\nname = 's'\n")
+    assert check(tmp_path, select=["TL402"]).diagnostics == []
+    (tmp_path / "student" / "pyproject.toml").unlink()
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'both'\n")
+    (tmp_path / "teacher" / "pyproject.toml").unlink()
+    assert found(check(tmp_path, select=["TL402"]), ["TL402"]) == [TEACHER_FINDING]
+
+
+def test_tl402_across_files_suppression_and_unused_suppression(tmp_path):
+    """A `# noqa: TL402` at the save silences the linked finding, and TL009 does not call it
+    unused (the per-file check cannot know that another file needs it)."""
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "TL402" / "teacher_student_bad", project)
+    teacher = project / "train_teacher.py"
+    lines = teacher.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[21] = lines[21].rstrip("\n") + "  # noqa: TL402\n"
+    teacher.write_text("".join(lines), encoding="utf-8")
+    report = check(teacher, select=["TL402", "TL009"])
+    assert report.diagnostics == []
+    assert check(teacher, select=["TL402", "TL009"], fix=True).fixed == 0
+
+
 def test_suppression_comment_silences_tl401(tmp_path):
     path = tmp_path / "train.py"
     path.write_text("import torch\nstate = torch.load(p)  # noqa: TL401\n", encoding="utf-8")

@@ -4,12 +4,16 @@ Each dialect is a key table in this folder (`hf.toml`, `deepspeed.toml`, ...): `
 that identify it, `keys` mapping its own dotted keys (`*` matches one segment) to canonical
 names, and `when` conditions on sibling keys. `generic.toml` holds leaf names any dialect falls
 back to. A file no dialect claims is not a training config and gets no findings.
+
+The TOML files are the source; a run reads `tables.json`, the same tables as JSON, which loads
+in 0.2 ms where parsing the TOML takes 6 ms of every start. `python -m trainlint.dialects`
+rewrites it, and a test fails when it is out of date.
 """
 
 from __future__ import annotations
 
+import json
 import re
-import tomllib
 from functools import cache
 from pathlib import Path
 
@@ -74,11 +78,26 @@ def _compile(pattern: str) -> re.Pattern:
                                  for part in pattern.split(".")))
 
 
+COMPILED_TABLES = Path(__file__).parent / "tables.json"
+
+
+def read_toml_tables() -> list[dict]:
+    """The dialect tables from their TOML sources, in file name order."""
+    import tomllib
+
+    return [tomllib.loads(entry.read_text(encoding="utf-8"))
+            for entry in sorted(Path(__file__).parent.glob("*.toml"))]
+
+
+def write_compiled_tables() -> None:
+    text = json.dumps(read_toml_tables(), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    COMPILED_TABLES.write_text(text, encoding="utf-8")
+
+
 @cache
 def dialects() -> dict[str, Dialect]:
     table: dict[str, Dialect] = {}
-    for entry in sorted(Path(__file__).parent.glob("*.toml")):
-        data = tomllib.loads(entry.read_text(encoding="utf-8"))
+    for data in json.loads(COMPILED_TABLES.read_text(encoding="utf-8")):
         keys = data.get("keys", {})
         table[data["name"]] = Dialect(
             name=data["name"], description=data.get("description", ""),

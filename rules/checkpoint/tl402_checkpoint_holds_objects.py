@@ -2,9 +2,13 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from typing import Any
+
+from msgspec import Struct
 
 from trainlint.api import Diagnostic, Example, FixAvailability, ScriptRule, Severity
 from trainlint.script import ParsedScript
+from trainlint.text import Span
 
 # What `weights_only=True` unpickles without help: tensors, plain containers and scalars.
 SAFE_CALLS = frozenset({"state_dict", "item", "tolist", "cpu", "detach", "clone", "to",
@@ -17,6 +21,32 @@ NUMPY_METHODS = frozenset({"mean", "sum", "std", "var", "max", "min", "median", 
                            "argmin", "prod", "transpose", "clip"})
 NUMPY_ARRAYS = frozenset({"numpy.array", "numpy.asarray", "numpy.zeros", "numpy.ones",
                           "numpy.empty", "numpy.stack", "numpy.concatenate", "numpy.arange"})
+SAFE_GLOBALS = ("torch.serialization.add_safe_globals", "torch.serialization.safe_globals")
+PATH_JOINS = frozenset({"os.path.join", "posixpath.join", "pathlib.Path", "pathlib.PurePath",
+                        "str", "os.fspath"})
+
+
+class SavedObject(Struct):
+    """An object a `torch.save` stores that weights-only loading refuses."""
+
+    span: Span
+    what: str
+    key: str
+    checkpoint: str | None  # the file name the save writes, where the code spells it out
+
+
+class RefusingLoad(Struct):
+    """A `torch.load` with weights_only=True or the default, in a file with no safe globals."""
+
+    line: int
+    checkpoint: str | None
+
+
+class CheckpointFacts(Struct):
+    """What one script tells its project: saves not linked in the file itself, and loads."""
+
+    saves: list[SavedObject]
+    loads: list[RefusingLoad]
 
 
 class CheckpointHoldsObjects(ScriptRule):
@@ -55,10 +85,18 @@ class CheckpointHoldsObjects(ScriptRule):
     ## Options
     None.
 
+    ## Across files
+    A save in one script and a load in another of the same project (the nearest folder above
+    both with a `pyproject.toml`, `setup.py`, `setup.cfg`, `trainlint.toml` or `.git`) are
+    linked too: the finding is at the save and names the load. When the load is in a file not
+    being checked (pre-commit passes only the staged files), the project's other Python files
+    that mention `torch` and `load` are read for it. Where both calls spell out the file name
+    (`run_dir / "best.pt"`, `"ckpt/teacher.pth"`), they are linked only if the names match.
+
     ## Source
     Seed 001: the teacher's checkpoint contained numpy arrays, so loading it failed once
-    PyTorch 2.6 made `weights_only=True` the default. The rule sees one file at a time: a
-    save in one script and a load in another are not linked.
+    PyTorch 2.6 made `weights_only=True` the default. The teacher's training script saved it;
+    the student's loaded it.
     """
 
     code = "TL402"
@@ -105,28 +143,107 @@ class CheckpointHoldsObjects(ScriptRule):
         ),
     )
 
+    project_needles = (b"torch",)
+
     def check_script(self, script: ParsedScript) -> Iterator[Diagnostic]:
-        saves = [call for call, _ in script.calls_to(("torch.save",))]
-        if not saves:
+        loads = self._refusing_loads(script)
+        if not loads:
             return
-        loads = [call for call, _ in script.calls_to(("torch.load",))
-                 if self._loads_weights_only(script, call)]
-        if not loads or any(script.calls_to(("torch.serialization.add_safe_globals",
-                                             "torch.serialization.safe_globals"))):
-            return
-        load_line = loads[0].lineno
-        for save in saves:
+        for saved in self._saved_objects(script):
+            yield self._finding(script.path, saved, f"line {loads[0].lineno}")
+
+    # ----------------------------------------------------------------- across files
+    def project_facts(self, script: ParsedScript) -> CheckpointFacts | None:
+        if any(script.calls_to(SAFE_GLOBALS)):
+            return None  # the script allows the types it needs
+        loads = self._refusing_loads(script)
+        # A save that a load in its own file reads is settled there: reported by check_script
+        # when that load refuses objects, chosen on purpose when it passes weights_only=False.
+        saves = [] if loads else self._saved_objects(script)
+        own_loads = [self._checkpoint_name(script, script.argument(call, 0, "f"))
+                     for call, _ in script.calls_to(("torch.load",))]
+        saves = [saved for saved in saves
+                 if not any(self._same_checkpoint(saved.checkpoint, name) for name in own_loads)]
+        if not saves and not loads:
+            return None
+        return CheckpointFacts(saves, [RefusingLoad(call.lineno, self._checkpoint_name(
+            script, script.argument(call, 0, "f"))) for call in loads])
+
+    def project_files_wanted(self, facts: dict[str, Any]) -> tuple[bytes, ...] | None:
+        unlinked = any(self._linked_load(path, saved, facts) is None
+                       for path, fact in facts.items() for saved in fact.saves)
+        return (b"torch", b"load") if unlinked else None
+
+    def check_project(self, facts: dict[str, Any]) -> Iterator[Diagnostic]:
+        for path, fact in facts.items():
+            for saved in fact.saves:
+                linked = self._linked_load(path, saved, facts)
+                if linked is not None:
+                    yield self._finding(path, saved, f"{linked[0]}:{linked[1].line}")
+
+    @staticmethod
+    def _linked_load(path: str, saved: SavedObject,
+                     facts: dict[str, Any]) -> tuple[str, RefusingLoad] | None:
+        for other, fact in facts.items():
+            if other == path:
+                continue
+            for load in fact.loads:
+                if CheckpointHoldsObjects._same_checkpoint(saved.checkpoint, load.checkpoint):
+                    return other, load
+        return None
+
+    @staticmethod
+    def _same_checkpoint(saved: str | None, loaded: str | None) -> bool:
+        """Whether a load may read what a save wrote: yes unless both name different files."""
+        return saved is None or loaded is None or saved == loaded
+
+    # ----------------------------------------------------------------- one file
+    def _finding(self, path: str, saved: SavedObject, load_at: str) -> Diagnostic:
+        where = f" under {saved.key}" if saved.key else ""
+        message = (f"`torch.save` stores {saved.what}{where}; `torch.load` with "
+                   f"weights_only=True ({load_at}; the default since torch 2.6) "
+                   "refuses it: save tensors or Python numbers (`float(...)`, `.item()`, "
+                   "`vars(args)`, `.state_dict()`), or allow the type with "
+                   "torch.serialization.add_safe_globals")
+        return self.diagnostic(path, saved.span, message)
+
+    def _refusing_loads(self, script: ParsedScript) -> list[ast.Call]:
+        if any(script.calls_to(SAFE_GLOBALS)):
+            return []
+        return [call for call, _ in script.calls_to(("torch.load",))
+                if self._loads_weights_only(script, call)]
+
+    def _saved_objects(self, script: ParsedScript) -> list[SavedObject]:
+        found = []
+        for save, _ in script.calls_to(("torch.save",)):
             saved = script.argument(save, 0, "obj")
             if saved is None:
                 continue
+            checkpoint = self._checkpoint_name(script, script.argument(save, 1, "f"))
             for value, key, what in self._objects(script, saved):
-                where = f" under {key}" if key else ""
-                message = (f"`torch.save` stores {what}{where}; `torch.load` with "
-                           f"weights_only=True (line {load_line}; the default since torch 2.6) "
-                           "refuses it: save tensors or Python numbers (`float(...)`, `.item()`, "
-                           "`vars(args)`, `.state_dict()`), or allow the type with "
-                           "torch.serialization.add_safe_globals")
-                yield self.diagnostic(script.path, script.span(value), message)
+                found.append(SavedObject(script.span(value), what, key, checkpoint))
+        return found
+
+    @classmethod
+    def _checkpoint_name(cls, script: ParsedScript, expr: ast.expr | None, depth: int = 0) -> str | None:
+        """The file name a path expression ends in, where the code spells it out."""
+        if expr is None or depth > 4:
+            return None
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+            name = expr.value.replace("\\", "/").rsplit("/", 1)[-1]
+            return name if "." in name.strip(".") else None
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Div):
+            return cls._checkpoint_name(script, expr.right, depth + 1)
+        if isinstance(expr, ast.JoinedStr) and expr.values:
+            return cls._checkpoint_name(script, expr.values[-1], depth + 1)
+        if isinstance(expr, ast.Call) and expr.args:
+            if script.qualname(expr.func) in PATH_JOINS:
+                return cls._checkpoint_name(script, expr.args[-1], depth + 1)
+            return None
+        if isinstance(expr, ast.Name):
+            made = script.origin(expr, frozenset(), depth=3, follow_calls=False)
+            return None if made is expr else cls._checkpoint_name(script, made, depth + 1)
+        return None
 
     @staticmethod
     def _loads_weights_only(script: ParsedScript, call: ast.Call) -> bool:

@@ -28,7 +28,9 @@ class UnusedSuppression(SuppressionRule):
     Only codes of rules that are selected in this run are reported (a suppression for a rule you
     turned off may be needed again when you turn it on), a `# noqa` without TL codes belongs to
     other linters and is never reported, and a blanket `# trainlint: ignore` without codes is
-    left alone. Comments in Markdown files are not read.
+    left alone. Comments in Markdown files are not read. Codes of rules that link files
+    (TL402: a save here, the load in another script) are not reported either: whether another
+    file needs the suppression is known only after every file is checked.
 
     ## Example
     ```yaml
@@ -110,6 +112,8 @@ class UnusedSuppression(SuppressionRule):
                 continue
             if not any(rule.startswith(code) for rule in selected):
                 continue  # not selected in this run: maybe needed when it is
+            if any(rule.startswith(code) for rule in self.ctx.project_codes):
+                continue  # a finding that links files may need it; those come after this file
             if not any(used.startswith(code) for used in suppression.used):
                 unused.append(code)
         return unused
