@@ -434,13 +434,31 @@ def _suppress_elsewhere(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     for diagnostic in diagnostics:
         by_path.setdefault(diagnostic.path, []).append(diagnostic)
     for other, group in by_path.items():
-        try:
-            text, _, _ = decode(Path(other).read_bytes())
-        except (OSError, ParseError):
-            kept.extend(group)
-            continue
-        kept.extend(apply_suppressions(group, find_suppressions(text, LineIndex(text))))
+        suppressions = _suppressions_in(other)
+        kept.extend(group if suppressions is None else apply_suppressions(group, suppressions))
     return kept
+
+
+# The comments of files other than the one being checked (a script that several launchers
+# use), read once per version of the file in a run; check_paths empties it.
+_SUPPRESSIONS_READ: dict[tuple[str, int, int], list | None] = {}
+
+
+def _suppressions_in(path: str) -> list | None:
+    """A file's suppression comments; None when it cannot be read."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    if key not in _SUPPRESSIONS_READ:
+        try:
+            text, _, _ = decode(Path(path).read_bytes())
+        except (OSError, ParseError):
+            _SUPPRESSIONS_READ[key] = None
+        else:
+            _SUPPRESSIONS_READ[key] = find_suppressions(text, LineIndex(text))
+    return _SUPPRESSIONS_READ[key]
 
 
 def _deduplicate(found: list[Diagnostic]) -> list[Diagnostic]:
@@ -635,6 +653,7 @@ def check_paths(paths: Iterable[str], settings: Settings | None = None,
     if settings.unsafe_fixes:
         options.unsafe_fixes = True
     report = Report()
+    _SUPPRESSIONS_READ.clear()
     if stdin is not None:
         rules = RuleSet(settings, options, kinds_for([stdin[0]]))
         results = [_safe_check(stdin[0], rules, options, stdin[1])]

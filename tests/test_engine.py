@@ -180,3 +180,20 @@ def test_forked_children_give_the_same_report_as_one_process(tmp_path, monkeypat
     assert [(d.path, d.code, d.span) for d in forked.diagnostics] == \
            [(d.path, d.code, d.span) for d in serial.diagnostics]
     assert len(serial.diagnostics) == 20
+
+
+def test_suppressions_of_other_files_are_read_once_per_version(tmp_path, monkeypatch):
+    import trainlint.engine as engine
+
+    path = tmp_path / "train.py"
+    path.write_text("lr = 1e-4  # noqa: TL102\n", encoding="utf-8")
+    reads = []
+    real_decode = engine.decode
+    monkeypatch.setattr(engine, "decode", lambda data: reads.append(1) or real_decode(data))
+    engine._SUPPRESSIONS_READ.clear()
+    first = engine._suppressions_in(str(path))
+    assert engine._suppressions_in(str(path)) is first and len(reads) == 1
+    assert first[0].codes == frozenset({"TL102"})
+    path.write_text("lr = 1e-4  # noqa: TL102, TL104\n", encoding="utf-8")
+    assert engine._suppressions_in(str(path))[0].codes == frozenset({"TL102", "TL104"})
+    assert engine._suppressions_in(str(tmp_path / "missing.py")) is None
