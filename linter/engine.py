@@ -17,17 +17,8 @@ from typing import Any
 from msgspec import Struct, field
 
 from trainlint.api import (
-    Applicability,
-    ConfigRule,
-    ConfigView,
-    Diagnostic,
-    DocumentRule,
-    ParsedDocument,
-    ParseErrorRule,
-    Rule,
-    ScriptRule,
-    Severity,
-    SuppressionRule,
+    Applicability, ConfigRule, ConfigView, Diagnostic, DocumentRule, ParsedDocument, ParseErrorRule, Rule,
+    ScriptRule, Severity, SuppressionRule,
 )
 from trainlint.fix.apply import MAX_PASSES, applicable, apply_edits, unified_diff, write_atomically
 from trainlint.formats.base import ParseError
@@ -158,7 +149,7 @@ def discover(paths: Iterable[str], settings: Settings) -> tuple[list[str], list[
         if path.is_file():
             files.append(given)
         elif path.is_dir():
-            files.extend(_walk(path, settings))
+            files.extend(walk_folder(path, settings))
         else:
             notes.append(f"{given}: no such file or directory")
     return files, notes
@@ -167,10 +158,6 @@ def discover(paths: Iterable[str], settings: Settings) -> tuple[list[str], list[
 def walk_folder(root: Path, settings: Settings, wanted=None) -> Iterator[str]:
     """The files a check of the folder reads; with `wanted(path)`, only those it accepts. The
     ignore files are read at the first path that needs them."""
-    return _walk(root, settings, wanted)
-
-
-def _walk(root: Path, settings: Settings, wanted=None) -> Iterator[str]:
     ignore = _lazy_ignore_matcher(root, settings)
     for folder, dirs, names in os.walk(root):
         base = Path(folder)
@@ -341,7 +328,7 @@ def _parse_launcher(path: str, text: str, index: LineIndex) -> Parsed:
     return Parsed(views=report.views, diagnostics=report.diagnostics, notes=report.notes)
 
 
-def _run_rule(rule: Rule, method, args: tuple, sink: list[Diagnostic], errors: list[str],
+def run_rule(rule: Rule, method, args: tuple, sink: list[Diagnostic], errors: list[str],
               path: str) -> None:
     """Run one rule check; a rule bug becomes one error line, not a lost report."""
     try:
@@ -382,13 +369,13 @@ def analyze(path: str, text: str, fmt: str, rules: RuleSet, errors: list[str],
     if parsed.document is not None and parsed.document.dialect is not None:
         for rule in rules.document:
             if parsed.document.format in rule.formats:
-                _run_rule(rule, rule.check_document, (parsed.document,), found, errors, path)
+                run_rule(rule, rule.check_document, (parsed.document,), found, errors, path)
     _check_views(parsed.views, rules, found, errors, path)
     if parsed.script is not None:
         for rule in rules.script:
             if rule.needles and not any(n.decode() in text for n in rule.needles):
                 continue
-            _run_rule(rule, rule.check_script, (parsed.script,), found, errors, path)
+            run_rule(rule, rule.check_script, (parsed.script,), found, errors, path)
         if facts is not None:
             _project_facts(parsed.script, text, rules, facts, errors)
     found = _deduplicate(found)
@@ -396,7 +383,7 @@ def analyze(path: str, text: str, fmt: str, rules: RuleSet, errors: list[str],
     here = apply_suppressions([d for d in found if d.path == path], suppressions)
     found = here + _suppress_elsewhere([d for d in found if d.path != path])
     for rule in rules.suppression:
-        _run_rule(rule, rule.check_suppressions, (path, text, suppressions), found, errors, path)
+        run_rule(rule, rule.check_suppressions, (path, text, suppressions), found, errors, path)
     return found, True
 
 
@@ -404,11 +391,16 @@ def _project_facts(script, text: str, rules: RuleSet, facts: dict[str, Any],
                    errors: list[str]) -> None:
     for rule in rules.project:
         if all(needle.decode() in text for needle in rule.project_needles):
-            found: list[Any] = []
-            _run_rule(rule, lambda each: [rule.project_facts(each)], (script,), found, errors,
-                      script.path)
-            if found and found[0] is not None:
-                facts[rule.code] = found[0]
+            fact = facts_of(rule, script, errors)
+            if fact is not None:
+                facts[rule.code] = fact
+
+
+def facts_of(rule: ScriptRule, script, errors: list[str]) -> Any:
+    """What a script tells its project for one rule, or None (also when the rule fails)."""
+    found: list[Any] = []
+    run_rule(rule, lambda each: [rule.project_facts(each)], (script,), found, errors, script.path)
+    return found[0] if found else None
 
 
 def _check_views(views: list[ConfigView], rules: RuleSet, found: list[Diagnostic],
@@ -419,7 +411,7 @@ def _check_views(views: list[ConfigView], rules: RuleSet, found: list[Diagnostic
         view.invalid = sanitize(view)
         from_view: list[Diagnostic] = []
         for rule in rules.config:
-            _run_rule(rule, rule.check_config, (view,), from_view, errors, path)
+            run_rule(rule, rule.check_config, (view,), from_view, errors, path)
         if view.label:
             for diagnostic in from_view:
                 if diagnostic.path != path:
@@ -487,7 +479,7 @@ def _once_per_run(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return kept
 
 
-def _per_file_ignored(path: str, diagnostics: list[Diagnostic], settings: Settings) -> list[Diagnostic]:
+def _per_file_ignored(diagnostics: list[Diagnostic], settings: Settings) -> list[Diagnostic]:
     """Drop findings that `per-file-ignores` covers for the file each finding is in."""
     if not settings.per_file_ignores:
         return diagnostics
@@ -498,7 +490,7 @@ def _per_file_ignored(path: str, diagnostics: list[Diagnostic], settings: Settin
                 if fnmatch.fnmatch(posix, pattern) or fnmatch.fnmatch(name, pattern)
                 or fnmatch.fnmatch(posix, f"*/{pattern}") for code in listed]
 
-    codes = {file: ignored_codes(file) for file in {path, *(d.path for d in diagnostics)}}
+    codes = {file: ignored_codes(file) for file in {d.path for d in diagnostics}}
     return [d for d in diagnostics if not any(d.code.startswith(code) for code in codes[d.path])]
 
 
@@ -543,7 +535,7 @@ def check_file(path: str, rules: RuleSet, options: RunOptions, stdin_text: str |
                 write_atomically(Path(path), bom + fixed_text.encode(codec))
         elif stdin_text is not None and options.fix:
             result.output = text
-    result.diagnostics = _per_file_ignored(path, diagnostics, settings)
+    result.diagnostics = _per_file_ignored(diagnostics, settings)
     return result
 
 
@@ -551,7 +543,7 @@ def _fix_loop(path: str, text: str, fmt: str, rules: RuleSet, options: RunOption
               diagnostics: list[Diagnostic], result: FileResult) -> tuple[str, list[Diagnostic]]:
     unsafe = options.unsafe_fixes
     for _ in range(MAX_PASSES):
-        fixable = [d for d in _per_file_ignored(path, diagnostics, rules.settings)
+        fixable = [d for d in _per_file_ignored(diagnostics, rules.settings)
                    if d.path == path and applicable(d, unsafe)]
         if not fixable:
             break
@@ -633,13 +625,9 @@ def _cross_file_findings(rules: RuleSet, results: list[FileResult], errors: list
         return []
     from trainlint.project import project_findings
 
-    def run_rule(rule, method, args, sink, where):
-        _run_rule(rule, method, args, sink, errors, where)
-
     found = project_findings(rules.project, facts_by_file, [result.path for result in results],
-                             rules.settings, run_rule)
-    kept = _suppress_elsewhere(found)
-    return [d for d in kept if _per_file_ignored(d.path, [d], rules.settings)]
+                             rules.settings, errors)
+    return _per_file_ignored(_suppress_elsewhere(found), rules.settings)
 
 
 def check_paths(paths: Iterable[str], settings: Settings | None = None,

@@ -10,7 +10,6 @@ results costs nothing but time: its share is checked again here.
 from __future__ import annotations
 
 import os
-import pickle
 import sys
 from collections.abc import Callable, Sequence
 
@@ -73,6 +72,8 @@ def _fork_child(function: Callable, items: list) -> tuple[int, int]:
     os.close(read_end)
     status = 1
     try:
+        import pickle
+
         payload = pickle.dumps([function(item) for item in items], pickle.HIGHEST_PROTOCOL)
         with os.fdopen(write_end, "wb") as pipe:
             pipe.write(payload)
@@ -82,6 +83,8 @@ def _fork_child(function: Callable, items: list) -> tuple[int, int]:
 
 
 def _receive(read_end: int, expected: int) -> list | None:
+    import pickle
+
     with os.fdopen(read_end, "rb") as pipe:
         payload = pipe.read()
     try:

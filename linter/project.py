@@ -13,7 +13,7 @@ the checked files only, as every other finding is.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,9 +23,6 @@ if TYPE_CHECKING:
     from trainlint.settings import Settings
 
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "trainlint.toml", ".git")
-
-RuleRunner = Callable[[ScriptRule, Callable, tuple, list, str], None]
-
 
 class ProjectRoots:
     """The project folder of a file, with each folder looked at once per run."""
@@ -54,8 +51,10 @@ class ProjectRoots:
 
 
 def project_findings(rules: Iterable[ScriptRule], facts_by_file: dict[str, dict[str, Any]],
-                     checked: Iterable[str], settings: Settings, run_rule: RuleRunner) -> list[Diagnostic]:
-    """`facts_by_file`: path -> {rule code: facts}. `run_rule` contains a rule's errors."""
+                     checked: Iterable[str], settings: Settings, errors: list[str]) -> list[Diagnostic]:
+    """`facts_by_file`: path -> {rule code: facts}. A rule's failure becomes a line in `errors`."""
+    from trainlint.engine import run_rule
+
     roots = ProjectRoots()
     files_by_root: dict[str, list[str]] = {}
     for path in facts_by_file:
@@ -71,17 +70,17 @@ def project_findings(rules: Iterable[ScriptRule], facts_by_file: dict[str, dict[
             needles = rule.project_files_wanted(facts)
             if needles is not None:
                 facts.update(_facts_elsewhere(rule, needles, root, roots, checked_files,
-                                              settings, run_rule))
+                                              settings, errors))
             from_rule: list[Diagnostic] = []
-            run_rule(rule, rule.check_project, (facts,), from_rule, root)
+            run_rule(rule, rule.check_project, (facts,), from_rule, errors, root)
             found.extend(d for d in from_rule if os.path.abspath(d.path) in checked_files)
     return found
 
 
 def _facts_elsewhere(rule: ScriptRule, needles: tuple[bytes, ...], root: str, roots: ProjectRoots,
-                     checked_files: set[str], settings: Settings, run_rule: RuleRunner) -> dict[str, Any]:
+                     checked_files: set[str], settings: Settings, errors: list[str]) -> dict[str, Any]:
     """The facts of the project's Python files that were not checked in this run."""
-    from trainlint.engine import decode, walk_folder
+    from trainlint.engine import decode, facts_of, walk_folder
     from trainlint.formats.base import ParseError
     from trainlint.script import ParsedScript
 
@@ -105,10 +104,9 @@ def _facts_elsewhere(rule: ScriptRule, needles: tuple[bytes, ...], root: str, ro
             script = ParsedScript.parse(path, text)
         except (ParseError, SyntaxError, ValueError, RecursionError, MemoryError):
             continue  # reported when that file is checked itself
-        found: list[Any] = []
-        run_rule(rule, lambda each: [rule.project_facts(each)], (script,), found, path)
-        if found and found[0] is not None:
-            facts[_shown(path)] = found[0]
+        fact = facts_of(rule, script, errors)
+        if fact is not None:
+            facts[_shown(path)] = fact
     return facts
 
 

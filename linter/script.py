@@ -123,6 +123,17 @@ def child_nodes(node: ast.AST) -> list[ast.AST]:
     return children
 
 
+def dotted(node: ast.AST) -> str | None:
+    """`self.scheduler` -> "self.scheduler"; None for anything but a chain of names."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
+
+
 def walk_breadth_first(root: ast.AST) -> Iterator[ast.AST]:
     """The nodes `ast.walk` gives, in its (breadth-first) order, less the context and operator
     singletons."""

@@ -22,7 +22,7 @@ from msgspec import Struct, field
 
 from trainlint.api import UNRESOLVED, Value
 from trainlint.formats.base import ArgumentSpec
-from trainlint.script import ParsedScript, child_nodes, walk_breadth_first
+from trainlint.script import ParsedScript, child_nodes, dotted, walk_breadth_first
 
 SCHEDULER_PREFIX = "torch.optim.lr_scheduler."
 
@@ -150,17 +150,6 @@ class StepCall(Struct, eq=False):
     @property
     def has_arguments(self) -> bool:
         return bool(self.call.args or self.call.keywords)
-
-
-def dotted(node: ast.AST) -> str | None:
-    """`self.scheduler` -> "self.scheduler"; None for anything but a chain of names."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    return ".".join([node.id, *reversed(parts)])
 
 
 def position(node: ast.AST) -> tuple[int, int]:

@@ -29,7 +29,7 @@ from typing import Any, NoReturn
 
 from trainlint.api import UNRESOLVED, ParsedDocument, Value
 from trainlint.formats.base import ArgumentSpec, ParseError
-from trainlint.script import ParsedScript, script_of, walk_breadth_first
+from trainlint.script import ParsedScript, dotted, script_of, walk_breadth_first
 from trainlint.text import LineIndex, Span
 
 __all__ = ["parse"]
@@ -246,17 +246,6 @@ def _is_dict_call(node: ast.AST) -> bool:
     return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
             and node.func.id == "dict" and not node.args
             and all(keyword.arg is not None for keyword in node.keywords))
-
-
-def _dotted(node: ast.AST) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
 
 
 def _string(node: ast.AST | None) -> str | None:
@@ -564,10 +553,10 @@ class _Reader:
         action_node = keywords["action"].value if "action" in keywords else None
         action = _string(action_node)
         if action is None and action_node is not None:
-            name = _dotted(action_node)
+            name = dotted(action_node)
             action = name.removeprefix("argparse.") if name else None
         type_node = keywords["type"].value if "type" in keywords else None
-        type_name = _dotted(type_node) if type_node is not None else None
+        type_name = dotted(type_node) if type_node is not None else None
         spec = ArgumentSpec(
             flags=flags, dest=dest, action=action, type_name=type_name,
             nargs=self._literal_keyword(keywords, "nargs", (str, int)),
@@ -643,7 +632,7 @@ _MODEL_BASES = {"BaseModel", "BaseSettings"}  # pydantic
 
 
 def _last_name(node: ast.AST | None) -> str | None:
-    name = _dotted(node) if node is not None else None
+    name = dotted(node) if node is not None else None
     return name.rsplit(".", 1)[-1] if name else None
 
 
