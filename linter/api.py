@@ -1,12 +1,25 @@
-"""What rules import: rule base classes, Diagnostic, Fix, Edit, Applicability, Severity, Value.
+"""The one door for rules: everything a rule module imports from trainlint comes from here.
+
+- the records rules read and make (`Value`, `ConfigView`, `ParsedDocument`, `Diagnostic`,
+  `Fix`, `Edit`, `Severity`, `Applicability`, `Span`, `LineIndex`; see trainlint.records);
+- the rule base classes, one per kind of input (ConfigRule, DocumentRule, ScriptRule,
+  ParseErrorRule, LaunchRule, SuppressionRule, ProbeRule), `Example` and `RuleOptions`;
+- the engine's helpers rules use: the parsed script and its index (`ParsedScript`,
+  `code_index`, ...), derived quantities (`derive`, `fmt`, ...), the dialect tables, the
+  canonical settings, the libcst fix helpers (`insert_keyword`, ...) and the structural YAML
+  insert. These are imported on first use (PEP 562 `__getattr__`), so that importing this
+  module costs nothing beyond the records: libcst, for one, loads only when a rule builds a
+  Python fix, and a YAML-only run never imports the Python readers.
 
 Rules are pure: they read a parsed document, a ConfigView or a parsed script and yield
-Diagnostics. They never print, read files or import the user's code.
+Diagnostics. They never print, read files or import the user's code. A test fails when a
+module under rules/ imports anything else from trainlint (shared helper modules under
+trainlint.rules excepted).
 """
 
 from __future__ import annotations
 
-import math
+import importlib
 from collections.abc import Iterable, Iterator
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -14,222 +27,85 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import msgspec.structs
 from msgspec import Struct, field
 
+from trainlint.records import (
+    DOCS_BASE_URL,
+    UNRESOLVED,
+    Applicability,
+    ConfigView,
+    Diagnostic,
+    Edit,
+    Fix,
+    ParsedDocument,
+    RuleOptions,
+    Sentinel,
+    Severity,
+    Value,
+)
 from trainlint.text import LineIndex, Span
 
 if TYPE_CHECKING:
-    from trainlint.context import RuleContext
-    from trainlint.script import ParsedScript
+    from trainlint.context import ProjectContext, RuleContext
+    from trainlint.derive import (
+        Derived, Patience, Quantity, derive, described, fmt, is_constant_schedule, is_ctc,
+        run_epochs, term,
+    )
+    from trainlint.dialects import GENERIC, canonical_name, dialects
+    from trainlint.fix.cst import (
+        ensure_module_name, insert_keyword, rename_keyword, replace_node, rewrite_call_text,
+        string_literal,
+    )
+    from trainlint.fix.insert import dialect_key_near, insert_key_after
+    from trainlint.formats.base import ArgumentSpec
+    from trainlint.formats.python.ast_index import NOTHING, ParsedScript, walk_breadth_first
+    from trainlint.formats.python.training_code import (
+        PLATEAU, SCHEDULER_PREFIX, WRAPPERS, Build, CodeIndex, StepCall, code_index,
+        feasible_builds, literal, position, read_arguments, walk_local,
+    )
+    from trainlint.schemas.canonical import SETTINGS
 
-DOCS_BASE_URL = "https://github.com/trainlint/trainlint/blob/main/docs/rules"
+# name -> the module it is imported from on first use
+_LAZY = {
+    **dict.fromkeys(("ProjectContext", "RuleContext"), "trainlint.context"),
+    **dict.fromkeys(("Derived", "Patience", "Quantity", "derive", "described", "fmt",
+                     "is_constant_schedule", "is_ctc", "run_epochs", "term"), "trainlint.derive"),
+    **dict.fromkeys(("GENERIC", "canonical_name", "dialects"), "trainlint.dialects"),
+    **dict.fromkeys(("ensure_module_name", "insert_keyword", "rename_keyword", "replace_node",
+                     "rewrite_call_text", "string_literal"), "trainlint.fix.cst"),
+    **dict.fromkeys(("dialect_key_near", "insert_key_after"), "trainlint.fix.insert"),
+    "ArgumentSpec": "trainlint.formats.base",
+    **dict.fromkeys(("NOTHING", "ParsedScript", "walk_breadth_first"),
+                    "trainlint.formats.python.ast_index"),
+    **dict.fromkeys(("PLATEAU", "SCHEDULER_PREFIX", "WRAPPERS", "Build", "CodeIndex", "StepCall",
+                     "code_index", "feasible_builds", "literal", "position", "read_arguments",
+                     "walk_local"), "trainlint.formats.python.training_code"),
+    "SETTINGS": "trainlint.schemas.canonical",
+}
 
 __all__ = [
-    "Applicability", "ConfigRule", "ConfigView", "Diagnostic", "DocumentRule", "Edit",
-    "Example", "Fix", "FixAvailability", "LineIndex", "ParseErrorRule", "ParsedDocument", "ProbeRule", "Rule", "RuleOptions",
-    "ScriptRule", "Sentinel", "Severity", "Span", "SuppressionRule", "UNRESOLVED", "Value",
+    "DOCS_BASE_URL", "UNRESOLVED", "Applicability", "ConfigRule", "ConfigView", "Diagnostic",
+    "DocumentRule", "Edit", "Example", "Fix", "FixAvailability", "LineIndex",
+    "ParseErrorRule", "ParsedDocument", "ProbeRule", "Rule", "RuleOptions", "ScriptRule",
+    "Sentinel", "Severity", "Span", "SuppressionRule", "Value", "options_fields", *_LAZY,
 ]
 
 
-class Severity(str, Enum):
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trainlint.api' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-    @property
-    def rank(self) -> int:
-        return {"info": 0, "warning": 1, "error": 2}[self.value]
 
-
-class Applicability(str, Enum):
-    """ruff's fix applicability: safe fixes keep the run's math, unsafe ones change it."""
-
-    SAFE = "safe"
-    UNSAFE = "unsafe"
-    DISPLAY = "display"
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 class FixAvailability(str, Enum):
     NONE = "none"
     SOMETIMES = "sometimes"
     ALWAYS = "always"
-
-
-class Edit(Struct, frozen=True):
-    """Replace the characters in [span.start, span.end) of the diagnostic's file."""
-
-    span: Span
-    content: str
-
-
-class Fix(Struct, frozen=True):
-    applicability: Applicability
-    message: str
-    edits: tuple[Edit, ...]
-
-    @classmethod
-    def replace(cls, span: Span, content: str, message: str,
-                applicability: Applicability = Applicability.SAFE) -> Fix:
-        return cls(applicability, message, (Edit(span, content),))
-
-
-class Diagnostic(Struct):
-    code: str
-    name: str
-    severity: Severity
-    message: str
-    path: str
-    span: Span
-    fix: Fix | None = None
-    url: str = ""
-    notes: tuple[str, ...] = ()  # extra lines, e.g. the launch that uses a script default
-    # A hint that says the same for every file (which setting would let a rule decide): the
-    # report keeps its first occurrence only (RULES.md: "once per run, not per file").
-    once_per_run: bool = False
-
-    @property
-    def fixable(self) -> bool:
-        return self.fix is not None and self.fix.applicability is not Applicability.DISPLAY
-
-    def sort_key(self) -> tuple:
-        return (self.path, self.span.start, self.code)
-
-
-class Sentinel:
-    """A named marker value that is falsy and prints as its name. One instance per name, also
-    after pickling (process-pool workers), so compare it with `is`."""
-
-    __slots__ = ("name",)
-    _instances: ClassVar[dict[str, Sentinel]] = {}
-
-    def __new__(cls, name: str) -> Sentinel:
-        instance = cls._instances.get(name)
-        if instance is None:
-            instance = cls._instances[name] = super().__new__(cls)
-            instance.name = name
-        return instance
-
-    def __reduce__(self):
-        return Sentinel, (self.name,)
-
-    def __repr__(self) -> str:
-        return self.name
-
-    def __bool__(self) -> bool:
-        return False
-
-
-# A value trainlint cannot know statically (environment variable, expression, ...).
-UNRESOLVED: Any = Sentinel("UNRESOLVED")
-
-
-class Value(Struct, frozen=True):
-    """One value of a config, with the file and span it came from.
-
-    `value` is the Python value trainlint reads (YAML 1.2 semantics for YAML plain scalars,
-    so `1e-4` is the float the author meant; TL004 reports what YAML 1.1 loaders do instead).
-    `UNRESOLVED` marks a value that cannot be known statically.
-    """
-
-    value: Any
-    path: str
-    span: Span
-    key: str
-    key_span: Span | None = None
-    raw: str = ""
-    style: str | None = None  # YAML scalar style: plain, single, double, literal, folded
-    tag: str | None = None  # YAML tag, or "interpolation" for OmegaConf ${...}
-    document: int = 0
-    origin: str = ""  # what produced it: "yaml", "json", "toml", "argparse", "constant", "shell", ...
-    overrode: Value | None = None
-
-    @property
-    def known(self) -> bool:
-        return self.value is not UNRESOLVED and self.tag != "interpolation"
-
-    @property
-    def number(self) -> float | None:
-        """The value as a finite number, or None (bools and strings are not numbers)."""
-        value = self.value
-        if isinstance(value, bool) or not self.known:
-            return None
-        if isinstance(value, (int, float)) and math.isfinite(value):
-            return value
-        if isinstance(value, str):
-            try:
-                parsed = float(value.strip())
-            except ValueError:
-                return None
-            return parsed if math.isfinite(parsed) else None
-        return None
-
-    @property
-    def leaf_key(self) -> str:
-        return self.key.rsplit(".", 1)[-1]
-
-
-class ParsedDocument(Struct):
-    """A config file as the format adapter read it: every leaf value in file order.
-
-    `entries` keeps repeated keys (TL005) and list items (`a.0.b`). `documents` is the number
-    of YAML documents. `dialect` is filled by detection; None means "not a training config".
-    """
-
-    path: str
-    text: str
-    format: str
-    entries: list[Value]
-    index: LineIndex
-    documents: int = 1
-    dialect: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-class ConfigView:
-    """Canonical setting name -> Value for one training setup (one document or one launch)."""
-
-    __slots__ = ("path", "dialect", "values", "raw", "document", "derived", "invalid", "label")
-
-    def __init__(self, path: str, dialect: str, values: dict[str, Value],
-                 raw: dict[str, Value], document: ParsedDocument | None = None) -> None:
-        self.path = path
-        self.dialect = dialect
-        self.values = values
-        self.raw = raw
-        self.document = document
-        self.derived: dict[str, Any] = {}  # cache of derived quantities (trainlint.derive)
-        self.invalid: list[Any] = []  # values the schema rejected (InvalidValue), for TL002
-        self.label = ""  # for an effective config: the launch it belongs to
-
-    def get(self, name: str) -> Value | None:
-        return self.values.get(name)
-
-    def number(self, name: str) -> float | None:
-        value = self.values.get(name)
-        return None if value is None else value.number
-
-    def known(self, name: str) -> Any:
-        """The plain value when it is known, else None."""
-        value = self.values.get(name)
-        if value is None or not value.known:
-            return None
-        return value.value
-
-    def flag(self, name: str) -> bool | None:
-        value = self.known(name)
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
-        return None
-
-    def __contains__(self, name: str) -> bool:
-        return name in self.values
-
-
-class RuleOptions(Struct):
-    """Base of per-rule options: a struct whose fields Pydantic validates from settings.
-
-    Declare `class Options(RuleOptions): max_share: float = 0.1` on the rule.
-    """
 
 
 class Example(Struct, frozen=True):
@@ -316,7 +192,7 @@ class ConfigRule(Rule):
 
 
 class ScriptRule(Rule):
-    """Sees one Python script: its `ast` with resolved import aliases (see trainlint.script).
+    """Sees one Python script: its `ast` with resolved import aliases (see trainlint.formats.python.ast_index).
 
     `needles` are byte strings of which at least one must occur in the file for the rule to
     run at all (the cheap prefilter); empty means always run.

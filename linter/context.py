@@ -6,7 +6,7 @@ from typing import Any
 
 from msgspec import Struct, field
 
-from trainlint.api import RuleOptions, Severity
+from trainlint.records import RuleOptions, Severity
 
 NEWEST_TORCH = (2, 13)
 NEWEST_TRANSFORMERS = (5, 23)

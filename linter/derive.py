@@ -20,8 +20,8 @@ from typing import Any
 
 from msgspec import Struct, field
 
-from trainlint.api import ConfigView, Value
 from trainlint.context import ProjectContext
+from trainlint.records import ConfigView, Value
 
 CACHE_KEY = "__derived__"
 

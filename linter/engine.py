@@ -285,7 +285,7 @@ def parse_file(path: str, text: str, index: LineIndex, fmt: str, views: bool = T
 
 
 def _parse_python(path: str, text: str, index: LineIndex, views: bool = True) -> Parsed:
-    from trainlint.script import ParsedScript
+    from trainlint.formats.python.ast_index import ParsedScript
 
     try:
         script = ParsedScript.parse(path, text, index)
@@ -296,7 +296,7 @@ def _parse_python(path: str, text: str, index: LineIndex, views: bool = True) ->
     parsed = Parsed(script=script)
     if not views:
         return parsed
-    document = _format_module("pyconfig").parse(path, text, index, script.tree)
+    document = _format_module("python.declared_config").parse(path, text, index, script.tree)
     parsed.document = document
     parsed.views = _python_views(document, script)
     return parsed
@@ -307,9 +307,9 @@ def _python_views(document: ParsedDocument, script) -> list[ConfigView]:
 
     views = build_views(document)
     facts = []
-    pycode = _format_module("pycode")
-    if pycode.might_have_facts(script.text):
-        facts = pycode.training_facts(script, document.extra.get("arguments", []))
+    facts_module = _format_module("python.training_facts")
+    if facts_module.might_have_facts(script.text):
+        facts = facts_module.training_facts(script, document.extra.get("arguments", []))
     if not facts:
         return views
     if not views:
@@ -577,14 +577,14 @@ def _preload(files: list[str]) -> None:
 
     formats = {FORMAT_BY_SUFFIX.get(Path(path).suffix.lower()) for path in files}
     modules = {"yaml": ("yaml",), "json": ("json",), "toml": ("toml",),
-               "python": ("pyconfig", "pycode"), "shell": ("shell",), "markdown": ("shell",)}
+               "python": ("python.declared_config", "python.training_facts"), "shell": ("shell",), "markdown": ("shell",)}
     for fmt in formats:
         for name in modules.get(fmt, ()):
             _format_module(name)
     if formats & {"shell", "markdown"}:
         importlib.import_module("trainlint.resolve")
     importlib.import_module("trainlint.schemas")
-    importlib.import_module("trainlint.script")
+    importlib.import_module("trainlint.formats.python.ast_index")
     dialects()
 
 

@@ -82,7 +82,7 @@ def _facts_elsewhere(rule: ScriptRule, needles: tuple[bytes, ...], root: str, ro
     """The facts of the project's Python files that were not checked in this run."""
     from trainlint.engine import decode, facts_of, walk_folder
     from trainlint.formats.base import ParseError
-    from trainlint.script import ParsedScript
+    from trainlint.formats.python.ast_index import ParsedScript
 
     def unchecked_script(path: Path) -> bool:
         return path.suffix == ".py" and os.path.abspath(path) not in checked_files

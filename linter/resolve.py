@@ -24,7 +24,10 @@ from typing import Any
 from msgspec import Struct, field
 from msgspec.structs import replace
 
-from trainlint.api import (
+from trainlint.formats import shell
+from trainlint.formats.base import ArgumentSpec, ParseError
+from trainlint.formats.shell import Launch, LaunchFile, LaunchProblem, Word
+from trainlint.records import (
     UNRESOLVED,
     Applicability,
     ConfigView,
@@ -34,9 +37,6 @@ from trainlint.api import (
     Severity,
     Value,
 )
-from trainlint.formats import shell
-from trainlint.formats.base import ArgumentSpec, ParseError
-from trainlint.formats.shell import Launch, LaunchFile, LaunchProblem, Word
 from trainlint.text import LineIndex
 
 __all__ = ["EffectiveConfig", "LauncherReport", "Loader", "ResolvedArgument", "default_loader",
@@ -115,7 +115,7 @@ def default_loader(cache: dict[str, ParsedDocument | None] | None = None) -> Loa
 def _load_document(path: str) -> ParsedDocument | None:
     suffix = Path(path).suffix.lower()
     module_name = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml",
-                   ".py": "pyconfig"}.get(suffix)
+                   ".py": "python.declared_config"}.get(suffix)
     if module_name is None:
         return None
     try:
@@ -1004,11 +1004,11 @@ def _script_values(document: ParsedDocument) -> tuple[dict[str, Value], str]:
     values = dict(views[0].values) if views else {}
     dialect = views[0].dialect if views else "generic"
     try:
-        from trainlint.formats import pycode
-        from trainlint.script import ParsedScript
+        from trainlint.formats.python import training_facts
+        from trainlint.formats.python.ast_index import ParsedScript
 
         script = ParsedScript.parse(document.path, document.text, document.index)
-        for fact in pycode.training_facts(script, document.extra.get("arguments", [])):
+        for fact in training_facts.training_facts(script, document.extra.get("arguments", [])):
             values[fact.key] = fact  # what the code does beats a mapped default
     except (ImportError, SyntaxError, ValueError, RecursionError):
         pass

@@ -16,9 +16,9 @@ from typing import Any
 
 from msgspec import Struct, field
 
-from trainlint.api import ConfigView, ParsedDocument, Value
 from trainlint.context import ProjectContext
 from trainlint.formats.base import ParseError
+from trainlint.records import ConfigView, ParsedDocument, Value
 from trainlint.text import LineIndex
 
 __all__ = ["show", "collect"]
@@ -144,7 +144,7 @@ def _flag_texts(shown: Shown, texts: dict[str, str]) -> None:
 
 
 def _collect_script(result: Collected, path: str, text: str, index: LineIndex) -> None:
-    from trainlint.formats import pyconfig
+    from trainlint.formats.python import declared_config as pyconfig
     from trainlint.resolve import _script_values
 
     document = pyconfig.parse(path, text, index)

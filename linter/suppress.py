@@ -12,7 +12,7 @@ import re
 
 from msgspec import Struct, field
 
-from trainlint.api import Diagnostic
+from trainlint.records import Diagnostic
 from trainlint.text import LineIndex, Span
 
 _COMMENT = re.compile(

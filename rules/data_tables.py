@@ -9,9 +9,7 @@ from pathlib import Path
 
 from msgspec import Struct
 
-from trainlint.api import ConfigView
-from trainlint.context import RuleContext
-from trainlint.derive import Derived
+from trainlint.api import ConfigView, Derived, RuleContext
 
 LARGE_EPS = 1e-3  # Adam with eps this large damps its steps: bands do not apply
 BAND_FIELDS = ("low", "high", "suggested", "suggested_per_256", "optimizers", "source")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from trainlint.fix import cst as fix
-from trainlint.script import ParsedScript
+from trainlint.formats.python.ast_index import ParsedScript
 
 
 def apply(text: str, *edits) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from helpers import FIXTURES, check, run_json
-from test_script import ODD_SOURCES
+from test_ast_index import ODD_SOURCES
 
 SCRIPT_RULE_CODES = ["TL401", "TL402", "TL501", "TL502", "TL503", "TL504", "TL505", "TL506",
                      "TL507", "TL601", "TL602", "TL603", "TL604", "TL605"]

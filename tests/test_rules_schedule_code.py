@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from helpers import FIXTURES, check, run_json
-from test_pycode import ODD_SOURCES
-from trainlint.script import ParsedScript
+from test_training_code import ODD_SOURCES
+from trainlint.formats.python.ast_index import ParsedScript
 
 MY_CODES = ["TL010", "TL106", "TL107", "TL108", "TL109", "TL110", "TL111"]
 

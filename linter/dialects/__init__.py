@@ -19,7 +19,7 @@ from pathlib import Path
 
 from msgspec import Struct, field
 
-from trainlint.api import ConfigView, ParsedDocument, Value
+from trainlint.records import ConfigView, ParsedDocument, Value
 
 GENERIC = "generic"
 _CORE_GROUPS = ("optimizer.lr", "batch.", "duration.")

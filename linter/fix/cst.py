@@ -25,10 +25,10 @@ import ast
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from trainlint.api import Edit
+from trainlint.records import Edit
 
 if TYPE_CHECKING:
-    from trainlint.script import ParsedScript
+    from trainlint.formats.python.ast_index import ParsedScript
 
 __all__ = [
     "add_import", "drop_argument", "ensure_module_name", "insert_keyword", "minimal_edit",

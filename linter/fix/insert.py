@@ -11,8 +11,8 @@ from __future__ import annotations
 import io
 import json
 
-from trainlint.api import Edit, ParsedDocument, Value
 from trainlint.dialects import dialects
+from trainlint.records import Edit, ParsedDocument, Value
 
 
 def _yaml_pair(key: str, value: object) -> str:

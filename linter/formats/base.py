@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from msgspec import Struct, field
 
-from trainlint.api import Value
+from trainlint.records import Value
 from trainlint.text import Span
 
 

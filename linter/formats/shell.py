@@ -24,7 +24,7 @@ from typing import Any
 
 from msgspec import Struct, field
 
-from trainlint.api import DOCS_BASE_URL, UNRESOLVED, Diagnostic, Fix, Severity, Value
+from trainlint.records import DOCS_BASE_URL, UNRESOLVED, Diagnostic, Fix, Severity, Value
 from trainlint.text import LineIndex, Span
 
 __all__ = [

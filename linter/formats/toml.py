@@ -18,8 +18,8 @@ import re
 import tomllib
 from typing import Any
 
-from trainlint.api import ParsedDocument, Value
 from trainlint.formats.base import ParseError
+from trainlint.records import ParsedDocument, Value
 from trainlint.text import LineIndex
 
 __all__ = ["MAX_CONTAINER_RAW", "MAX_NESTING", "parse"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from msgspec import Struct
 
-from trainlint.api import ConfigView, Value
+from trainlint.records import ConfigView, Value
 from trainlint.schemas.canonical import SETTINGS, violates
 
 

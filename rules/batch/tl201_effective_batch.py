@@ -1,5 +1,4 @@
-from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, Severity
-from trainlint.derive import derive, fmt
+from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, Severity, derive, fmt
 
 
 class EffectiveBatch(ConfigRule):

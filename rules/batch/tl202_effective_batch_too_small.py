@@ -11,8 +11,11 @@ from trainlint.api import (
     FixAvailability,
     RuleOptions,
     Severity,
+    derive,
+    dialect_key_near,
+    fmt,
+    insert_key_after,
 )
-from trainlint.derive import derive, fmt
 from trainlint.rules.numbers import new_text, spliceable
 
 
@@ -121,8 +124,6 @@ class EffectiveBatchTooSmall(ConfigRule):
 
     def _add_accumulation(self, view: ConfigView, per_device, batch: float, floor: int) -> Fix | None:
         """No accumulation setting yet: add one beside the per-device batch."""
-        from trainlint.fix.insert import dialect_key_near, insert_key_after
-
         document = view.document
         key = dialect_key_near(view.dialect, "batch.grad_accum", per_device)
         if document is None or key is None or per_device.path != document.path:

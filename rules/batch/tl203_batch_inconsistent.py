@@ -1,5 +1,13 @@
-from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, Severity
-from trainlint.derive import derive, fmt, term
+from trainlint.api import (
+    ConfigRule,
+    ConfigView,
+    Example,
+    FixAvailability,
+    Severity,
+    derive,
+    fmt,
+    term,
+)
 
 
 class BatchInconsistent(ConfigRule):

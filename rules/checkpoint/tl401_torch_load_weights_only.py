@@ -9,10 +9,10 @@ from trainlint.api import (
     Example,
     Fix,
     FixAvailability,
+    ParsedScript,
     ScriptRule,
     Severity,
 )
-from trainlint.script import ParsedScript
 
 DEFAULT_FLIP = (2, 6)  # torch.load's weights_only default became True in 2.6
 
@@ -108,7 +108,7 @@ class TorchLoadWeightsOnly(ScriptRule):
             yield self._finding(script, call, target)
 
     def _finding(self, script: ParsedScript, call: ast.Call, target: tuple[int, ...]) -> Diagnostic:
-        from trainlint.fix.cst import insert_keyword
+        from trainlint.api import insert_keyword  # libcst: only when a fix is built
 
         version = ".".join(map(str, target[:2]))
         span = script.span(call)

@@ -6,9 +6,15 @@ from typing import Any
 
 from msgspec import Struct
 
-from trainlint.api import Diagnostic, Example, FixAvailability, ScriptRule, Severity
-from trainlint.script import ParsedScript
-from trainlint.text import Span
+from trainlint.api import (
+    Diagnostic,
+    Example,
+    FixAvailability,
+    ParsedScript,
+    ScriptRule,
+    Severity,
+    Span,
+)
 
 # What `weights_only=True` unpickles without help: tensors, plain containers and scalars.
 SAFE_CALLS = frozenset({"state_dict", "item", "tolist", "cpu", "detach", "clone", "to",

@@ -1,4 +1,4 @@
-from trainlint.api import ConfigRule, Example, FixAvailability, Severity
+from trainlint.api import ConfigRule, Example, FixAvailability, Severity, derive
 
 
 class InvalidValue(ConfigRule):
@@ -55,8 +55,6 @@ class InvalidValue(ConfigRule):
     good = (Example("train.yaml", "optim: adam\noptim_conf:\n  lr: 0.002\nmax_epoch: 10\n"),)
 
     def check_config(self, view):
-        from trainlint.derive import derive
-
         derived_problems = derive(view, self.ctx.project).problems
         for invalid in [*view.invalid, *derived_problems]:
             value = invalid.value

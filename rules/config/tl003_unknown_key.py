@@ -1,14 +1,15 @@
 import difflib
 
 from trainlint.api import (
+    GENERIC,
     Applicability,
     DocumentRule,
     Example,
     FixAvailability,
     RuleOptions,
     Severity,
+    dialects,
 )
-from trainlint.dialects import GENERIC, dialects
 
 
 def _distance(a: str, b: str) -> int:

@@ -1,7 +1,14 @@
 import re
 
-from trainlint.api import Applicability, DocumentRule, Example, Fix, FixAvailability, Severity
-from trainlint.dialects import dialects
+from trainlint.api import (
+    Applicability,
+    DocumentRule,
+    Example,
+    Fix,
+    FixAvailability,
+    Severity,
+    dialects,
+)
 
 # YAML 1.1's float: needs a dot, and an exponent needs a sign (PyYAML's implicit resolver).
 _YAML11_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?$|^[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?$")

@@ -1,8 +1,15 @@
 import re
 
-from trainlint.api import Applicability, DocumentRule, Example, Fix, FixAvailability, Severity
-from trainlint.dialects import canonical_name
-from trainlint.schemas.canonical import SETTINGS
+from trainlint.api import (
+    SETTINGS,
+    Applicability,
+    DocumentRule,
+    Example,
+    Fix,
+    FixAvailability,
+    Severity,
+    canonical_name,
+)
 
 _YAML11_BOOL = re.compile(r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$")
 _TRUE = {"y", "yes", "on"}

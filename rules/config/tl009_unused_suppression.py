@@ -4,8 +4,7 @@ import tokenize
 from functools import cache
 from pathlib import Path
 
-from trainlint.api import Example, Fix, FixAvailability, Severity, SuppressionRule
-from trainlint.text import LineIndex, Span
+from trainlint.api import Example, Fix, FixAvailability, LineIndex, Severity, Span, SuppressionRule
 
 _BRACKETS = re.compile(r"\[([^\]]*)\]")
 _NOQA_CODES = re.compile(r"(noqa:\s*)(.*)$", re.IGNORECASE | re.DOTALL)

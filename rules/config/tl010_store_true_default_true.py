@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from trainlint.api import Diagnostic, Example, FixAvailability, ScriptRule, Severity, Span
-from trainlint.formats.base import ArgumentSpec
-from trainlint.formats.pycode import literal, read_arguments
-from trainlint.script import ParsedScript
+from trainlint.api import (
+    ArgumentSpec,
+    Diagnostic,
+    Example,
+    FixAvailability,
+    ParsedScript,
+    ScriptRule,
+    Severity,
+    Span,
+    literal,
+    read_arguments,
+)
 
 # action -> the default that makes the flag a no-op, and the action that turns it back.
 STUCK_DEFAULTS = {"store_true": (True, "store_false"), "store_false": (False, "store_true")}

@@ -6,7 +6,7 @@ import math
 
 from msgspec import Struct
 
-from trainlint.derive import Derived, Patience, fmt, run_epochs
+from trainlint.api import Derived, Patience, fmt, run_epochs
 
 TINY_DATASET = 100  # samples: an overfit test, where short patience is fine
 

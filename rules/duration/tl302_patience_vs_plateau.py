@@ -1,5 +1,13 @@
-from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, RuleOptions, Severity
-from trainlint.derive import derive, fmt
+from trainlint.api import (
+    ConfigRule,
+    ConfigView,
+    Example,
+    FixAvailability,
+    RuleOptions,
+    Severity,
+    derive,
+    fmt,
+)
 from trainlint.rules.duration.patience import minimum_patience, rounds_for
 from trainlint.rules.numbers import new_text, spliceable
 

@@ -1,5 +1,14 @@
-from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, RuleOptions, Severity
-from trainlint.derive import derive, described, run_epochs
+from trainlint.api import (
+    ConfigRule,
+    ConfigView,
+    Example,
+    FixAvailability,
+    RuleOptions,
+    Severity,
+    derive,
+    described,
+    run_epochs,
+)
 
 # Frameworks that keep the best checkpoints by a validation criterion unless told otherwise.
 SELECTS_BEST_BY_DEFAULT = {"espnet": "ESPnet2 keeps the best models by best_model_criterion"}

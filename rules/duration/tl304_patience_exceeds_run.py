@@ -1,5 +1,14 @@
-from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, Severity
-from trainlint.derive import derive, described, fmt, run_epochs
+from trainlint.api import (
+    ConfigRule,
+    ConfigView,
+    Example,
+    FixAvailability,
+    Severity,
+    derive,
+    described,
+    fmt,
+    run_epochs,
+)
 
 
 class PatienceExceedsRun(ConfigRule):

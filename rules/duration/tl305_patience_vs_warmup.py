@@ -1,7 +1,15 @@
 import math
 
-from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, Severity
-from trainlint.derive import derive, described, fmt
+from trainlint.api import (
+    ConfigRule,
+    ConfigView,
+    Example,
+    FixAvailability,
+    Severity,
+    derive,
+    described,
+    fmt,
+)
 from trainlint.rules.duration.patience import rounds_for
 from trainlint.rules.numbers import new_text, spliceable
 

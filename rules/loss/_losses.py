@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from msgspec import Struct
 
-from trainlint.script import ParsedScript
+from trainlint.api import ParsedScript
 
 SOFTMAX = frozenset({"torch.nn.functional.softmax", "torch.softmax", "torch.special.softmax"})
 LOG_SOFTMAX = frozenset({"torch.nn.functional.log_softmax", "torch.log_softmax",

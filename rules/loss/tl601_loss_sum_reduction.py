@@ -4,7 +4,15 @@ import ast
 import re
 from collections.abc import Iterator
 
-from trainlint.api import Diagnostic, Example, FixAvailability, ScriptRule, Severity
+from trainlint.api import (
+    NOTHING,
+    Diagnostic,
+    Example,
+    FixAvailability,
+    ParsedScript,
+    ScriptRule,
+    Severity,
+)
 from trainlint.rules.loss._losses import (
     CROSS_ENTROPY,
     KL_DIV,
@@ -14,7 +22,6 @@ from trainlint.rules.loss._losses import (
     loss_calls,
     reduction,
 )
-from trainlint.script import NOTHING, ParsedScript
 
 TOKEN_LOSSES = CROSS_ENTROPY + KL_DIV + NLL
 TOKEN_WORDS = re.compile(r"tok|sample_size|num_items|n_items|words|normaliz|numel|n_elem|"

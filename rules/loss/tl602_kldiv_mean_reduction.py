@@ -9,11 +9,11 @@ from trainlint.api import (
     Example,
     Fix,
     FixAvailability,
+    ParsedScript,
     ScriptRule,
     Severity,
 )
 from trainlint.rules.loss._losses import REDUCTION_POSITION
-from trainlint.script import ParsedScript
 
 KL_MAKERS = ("torch.nn.KLDivLoss", "torch.nn.functional.kl_div")
 
@@ -109,7 +109,7 @@ class KlDivMeanReduction(ScriptRule):
 
     @staticmethod
     def _fix(script: ParsedScript, call: ast.Call, value: ast.expr | None) -> Fix | None:
-        from trainlint.fix.cst import insert_keyword, replace_node, string_literal
+        from trainlint.api import insert_keyword, replace_node, string_literal  # libcst: only when a fix is built
 
         if value is None:
             edit = insert_keyword(script, call, "reduction", string_literal(script, "batchmean"))

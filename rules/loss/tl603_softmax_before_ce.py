@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from trainlint.api import Diagnostic, Example, FixAvailability, ScriptRule, Severity
+from trainlint.api import Diagnostic, Example, FixAvailability, ParsedScript, ScriptRule, Severity
 from trainlint.rules.loss._losses import CROSS_ENTROPY, activation, loss_calls
-from trainlint.script import ParsedScript
 
 
 class SoftmaxBeforeCrossEntropy(ScriptRule):

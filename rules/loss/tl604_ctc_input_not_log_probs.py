@@ -3,9 +3,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from trainlint.api import Diagnostic, Example, FixAvailability, ScriptRule, Severity
+from trainlint.api import Diagnostic, Example, FixAvailability, ParsedScript, ScriptRule, Severity
 from trainlint.rules.loss._losses import CTC, activation, loss_calls
-from trainlint.script import ParsedScript
 
 
 class CtcInputNotLogProbs(ScriptRule):

@@ -3,9 +3,16 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from trainlint.api import Diagnostic, Example, FixAvailability, ScriptRule, Severity
+from trainlint.api import (
+    Diagnostic,
+    Example,
+    FixAvailability,
+    ParsedScript,
+    ScriptRule,
+    Severity,
+    walk_breadth_first,
+)
 from trainlint.rules.loss._losses import ACTIVATION_MODULES, CROSS_ENTROPY, activation
-from trainlint.script import ParsedScript, walk_breadth_first
 
 SEQUENTIAL = "torch.nn.Sequential"
 

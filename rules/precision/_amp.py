@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from msgspec import Struct
 
-from trainlint.script import ParsedScript
+from trainlint.api import ParsedScript
 
 # autocast entry points -> the device they imply (None: the first argument says)
 AUTOCAST = {

@@ -14,6 +14,7 @@ from trainlint.api import (
     Example,
     Fix,
     FixAvailability,
+    ParsedScript,
     RuleOptions,
     ScriptRule,
     Severity,
@@ -26,7 +27,6 @@ from trainlint.rules.precision._amp import (
     has_grad_scaler,
     zero_infinity_missing,
 )
-from trainlint.script import ParsedScript
 
 CTC_MODEL_TYPES = ("ctc", "rnn-ctc")
 # precision strings that mean fp16, and their bf16 counterparts
@@ -241,7 +241,7 @@ class Fp16Ctc(ScriptRule, ConfigRule):
                             Edit(script.index.span(start, end), "bfloat16"))
 
     def _add_dtype(self, script: ParsedScript, call: ast.Call) -> Fix | None:
-        from trainlint.fix.cst import ensure_module_name, insert_keyword
+        from trainlint.api import ensure_module_name, insert_keyword  # libcst: only when a fix is built
 
         if script.has_kwargs(call):
             return None
@@ -252,7 +252,7 @@ class Fp16Ctc(ScriptRule, ConfigRule):
         return self._unsafe("autocast dtype float16 -> torch.bfloat16", import_edit, edit)
 
     def _mode_fix(self, script: ParsedScript, value: ast.expr, mode: str) -> Fix | None:
-        from trainlint.fix.cst import replace_node, string_literal
+        from trainlint.api import replace_node, string_literal  # libcst: only when a fix is built
 
         new = FP16_MODES.get(mode)
         if new is None:
@@ -269,7 +269,7 @@ class Fp16Ctc(ScriptRule, ConfigRule):
         return self._unsafe(f"precision {mode!r} -> {new!r}", replace_node(script, value, content))
 
     def _rename_keyword(self, script: ParsedScript, keyword: ast.keyword) -> Fix | None:
-        from trainlint.fix.cst import rename_keyword
+        from trainlint.api import rename_keyword  # libcst: only when a fix is built
 
         return self._unsafe("fp16=True -> bf16=True", rename_keyword(script, keyword, "bf16"))
 

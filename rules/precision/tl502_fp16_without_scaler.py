@@ -2,14 +2,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from trainlint.api import Diagnostic, Example, FixAvailability, ScriptRule, Severity
+from trainlint.api import Diagnostic, Example, FixAvailability, ParsedScript, ScriptRule, Severity
 from trainlint.rules.precision._amp import (
     autocasts,
     backward_calls,
     has_grad_scaler,
     uses_scaling_library,
 )
-from trainlint.script import ParsedScript
 
 
 class Fp16WithoutScaler(ScriptRule):

@@ -9,10 +9,10 @@ from trainlint.api import (
     Example,
     Fix,
     FixAvailability,
+    ParsedScript,
     ScriptRule,
     Severity,
 )
-from trainlint.script import ParsedScript
 
 NEW_API = (2, 3)  # torch.amp.autocast("cuda") / torch.amp.GradScaler("cuda") exist since 2.3
 # old name -> (new function under torch.amp, device, positional parameters of the old API)
@@ -115,11 +115,7 @@ class DeprecatedAmpApi(ScriptRule):
 
     @staticmethod
     def _fix(script: ParsedScript, call: ast.Call, name: str) -> Fix | None:
-        from trainlint.fix.cst import (
-            ensure_module_name,
-            rewrite_call_text,
-            string_literal,
-        )
+        from trainlint.api import ensure_module_name, rewrite_call_text, string_literal  # libcst: only when a fix is built
 
         function, device, positional = REPLACEMENTS[name]
         torch_name, import_edit = ensure_module_name(script, "torch")

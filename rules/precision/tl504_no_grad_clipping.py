@@ -9,11 +9,11 @@ from trainlint.api import (
     Diagnostic,
     Example,
     FixAvailability,
+    ParsedScript,
     RuleOptions,
     ScriptRule,
     Severity,
 )
-from trainlint.script import ParsedScript
 
 # model-type settings that are RNN / CTC / transformer training
 MODEL_TYPES = ("rnn-ctc", "ctc", "conformer", "bert-mlm", "llm-finetune", "llm-lora", "llm-dpo",

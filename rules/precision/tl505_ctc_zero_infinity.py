@@ -10,12 +10,12 @@ from trainlint.api import (
     Example,
     Fix,
     FixAvailability,
+    ParsedScript,
     RuleOptions,
     ScriptRule,
     Severity,
 )
 from trainlint.rules.precision._amp import ctc_calls
-from trainlint.script import ParsedScript
 
 SUBSAMPLING_WORDS = re.compile(r"subsampl|downsampl|stride|kernel_?len", re.IGNORECASE)
 POOLING = frozenset({"torch.nn.MaxPool1d", "torch.nn.MaxPool2d", "torch.nn.AvgPool1d",
@@ -122,7 +122,7 @@ class CtcZeroInfinity(ScriptRule):
 
     @staticmethod
     def _fix(script: ParsedScript, call: ast.Call, value: ast.expr | None) -> Fix | None:
-        from trainlint.fix.cst import insert_keyword, replace_node
+        from trainlint.api import insert_keyword, replace_node  # libcst: only when a fix is built
 
         if value is None:
             edit = insert_keyword(script, call, "zero_infinity", "True")

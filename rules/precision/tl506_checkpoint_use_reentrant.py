@@ -8,10 +8,10 @@ from trainlint.api import (
     Example,
     Fix,
     FixAvailability,
+    ParsedScript,
     ScriptRule,
     Severity,
 )
-from trainlint.script import ParsedScript
 
 CHECKPOINT_FUNCTIONS = ("torch.utils.checkpoint.checkpoint",
                         "torch.utils.checkpoint.checkpoint_sequential")
@@ -96,7 +96,7 @@ class CheckpointUseReentrant(ScriptRule):
         for call, name in script.calls_to(CHECKPOINT_FUNCTIONS):
             if script.keyword(call, "use_reentrant") is not None or script.has_kwargs(call):
                 continue
-            from trainlint.fix.cst import insert_keyword
+            from trainlint.api import insert_keyword  # libcst: only when a fix is built
 
             short = name.rsplit(".", 1)[-1]
             message = (f"`{short}(...)` without use_reentrant=: PyTorch warns on every call and "

@@ -13,11 +13,12 @@ from trainlint.api import (
     Diagnostic,
     Example,
     FixAvailability,
+    ParsedScript,
     RuleOptions,
     ScriptRule,
     Severity,
+    walk_breadth_first,
 )
-from trainlint.script import ParsedScript, walk_breadth_first
 
 EMA_FACTORIES = {  # qualified name -> (decay position, decay keyword, default decay)
     "torch.optim.swa_utils.get_ema_multi_avg_fn": (0, "decay", 0.999),

@@ -1,5 +1,15 @@
-from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, RuleOptions, Severity
-from trainlint.derive import derive, described, fmt, is_ctc
+from trainlint.api import (
+    ConfigRule,
+    ConfigView,
+    Example,
+    FixAvailability,
+    RuleOptions,
+    Severity,
+    derive,
+    described,
+    fmt,
+    is_ctc,
+)
 from trainlint.rules.data_tables import band_for, target_peak
 from trainlint.rules.numbers import new_text, spliceable
 

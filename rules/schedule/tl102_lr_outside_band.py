@@ -1,5 +1,4 @@
-from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, Severity
-from trainlint.derive import derive, fmt
+from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, Severity, derive, fmt
 from trainlint.rules.data_tables import band_for, bands, in_band, suggested_lr
 from trainlint.rules.numbers import new_text, spliceable
 

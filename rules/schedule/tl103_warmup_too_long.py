@@ -1,7 +1,15 @@
 import math
 
-from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, RuleOptions, Severity
-from trainlint.derive import derive, fmt
+from trainlint.api import (
+    ConfigRule,
+    ConfigView,
+    Example,
+    FixAvailability,
+    RuleOptions,
+    Severity,
+    derive,
+    fmt,
+)
 from trainlint.rules.numbers import new_text, spliceable
 
 

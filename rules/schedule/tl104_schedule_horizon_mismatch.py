@@ -1,5 +1,15 @@
-from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, RuleOptions, Severity
-from trainlint.derive import derive, described, fmt, run_epochs
+from trainlint.api import (
+    ConfigRule,
+    ConfigView,
+    Example,
+    FixAvailability,
+    RuleOptions,
+    Severity,
+    derive,
+    described,
+    fmt,
+    run_epochs,
+)
 from trainlint.rules.numbers import new_text, spliceable
 
 

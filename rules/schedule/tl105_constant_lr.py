@@ -1,5 +1,16 @@
-from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, RuleOptions, Severity
-from trainlint.derive import derive, described, fmt, is_constant_schedule, run_epochs
+from trainlint.api import (
+    ConfigRule,
+    ConfigView,
+    Example,
+    FixAvailability,
+    RuleOptions,
+    Severity,
+    derive,
+    described,
+    fmt,
+    is_constant_schedule,
+    run_epochs,
+)
 from trainlint.rules.data_tables import band_for, target_peak
 from trainlint.rules.numbers import new_text, spliceable
 

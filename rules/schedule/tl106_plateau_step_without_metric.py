@@ -5,11 +5,20 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from trainlint.api import Diagnostic, Example, FixAvailability, ScriptRule, Severity
-from trainlint.formats.pycode import (
-    Build, CodeIndex, StepCall, code_index, feasible_builds, walk_local,
+from trainlint.api import (
+    Build,
+    CodeIndex,
+    Diagnostic,
+    Example,
+    FixAvailability,
+    ParsedScript,
+    ScriptRule,
+    Severity,
+    StepCall,
+    code_index,
+    feasible_builds,
+    walk_local,
 )
-from trainlint.script import ParsedScript
 
 
 class PlateauStepWithoutMetric(ScriptRule):

@@ -6,10 +6,18 @@ import ast
 from collections.abc import Iterator
 
 from trainlint.api import (
-    Applicability, Diagnostic, Edit, Example, Fix, FixAvailability, ScriptRule, Severity, Span,
+    SCHEDULER_PREFIX,
+    Applicability,
+    Diagnostic,
+    Edit,
+    Example,
+    Fix,
+    FixAvailability,
+    ParsedScript,
+    ScriptRule,
+    Severity,
+    Span,
 )
-from trainlint.formats.pycode import SCHEDULER_PREFIX
-from trainlint.script import ParsedScript
 
 REMOVED_IN = (2, 7)
 

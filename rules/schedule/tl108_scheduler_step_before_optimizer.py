@@ -5,11 +5,21 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from trainlint.api import Diagnostic, Example, FixAvailability, ScriptRule, Severity
-from trainlint.formats.pycode import (
-    CodeIndex, StepCall, code_index, feasible_builds, position, walk_local,
+from trainlint.api import (
+    CodeIndex,
+    Diagnostic,
+    Example,
+    FixAvailability,
+    ParsedScript,
+    ScriptRule,
+    Severity,
+    StepCall,
+    code_index,
+    feasible_builds,
+    position,
+    walk_breadth_first,
+    walk_local,
 )
-from trainlint.script import ParsedScript, walk_breadth_first
 
 
 class SchedulerStepBeforeOptimizer(ScriptRule):

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from trainlint.api import Diagnostic, Example, FixAvailability, ScriptRule, Severity
-from trainlint.formats.pycode import Build, CodeIndex, code_index
-from trainlint.script import ParsedScript
+from trainlint.api import (
+    Build,
+    CodeIndex,
+    Diagnostic,
+    Example,
+    FixAvailability,
+    ParsedScript,
+    ScriptRule,
+    Severity,
+    code_index,
+)
 
 
 class WarmRestartsBadTmult(ScriptRule):

@@ -6,9 +6,17 @@ import ast
 import math
 from collections.abc import Iterator
 
-from trainlint.api import Diagnostic, Example, FixAvailability, ScriptRule, Severity
-from trainlint.formats.pycode import Build, CodeIndex, code_index
-from trainlint.script import ParsedScript
+from trainlint.api import (
+    Build,
+    CodeIndex,
+    Diagnostic,
+    Example,
+    FixAvailability,
+    ParsedScript,
+    ScriptRule,
+    Severity,
+    code_index,
+)
 
 # torch.optim defaults of `lr` (torch 2.13) for optimizers built without one.
 DEFAULT_LR = {"Adam": 1e-3, "AdamW": 1e-3, "RAdam": 1e-3, "SGD": 1e-3, "NAdam": 2e-3,

@@ -5,9 +5,19 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from trainlint.api import Diagnostic, Example, FixAvailability, ScriptRule, Severity
-from trainlint.formats.pycode import PLATEAU, WRAPPERS, StepCall, code_index, feasible_builds
-from trainlint.script import ParsedScript
+from trainlint.api import (
+    PLATEAU,
+    WRAPPERS,
+    Diagnostic,
+    Example,
+    FixAvailability,
+    ParsedScript,
+    ScriptRule,
+    Severity,
+    StepCall,
+    code_index,
+    feasible_builds,
+)
 
 # CosineAnnealingWarmRestarts documents step(epoch + i / iters) and does not warn.
 FRACTIONAL_EPOCH_OK = frozenset({"CosineAnnealingWarmRestarts"})

@@ -14,7 +14,7 @@ the object was made, and `constructor(expr)` names the callable that made it
 (`criterion` -> `torch.nn.CrossEntropyLoss`, `self.scheduler` -> `...ReduceLROnPlateau`).
 
 The scope index is built lazily, on the first question a rule (or the argparse reader of
-`trainlint.formats.pyconfig`) asks, so files that no rule's needles match cost only `ast.parse`.
+`trainlint.formats.python.declared_config`) asks, so files that no rule's needles match cost only `ast.parse`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 from msgspec import Struct, field
 
-from trainlint.api import Sentinel
+from trainlint.records import Sentinel
 from trainlint.text import LineIndex, Span
 
 # Names a `from X import *` brings in, for the modules training scripts star-import.

@@ -6,7 +6,7 @@ import ast
 import textwrap
 
 import pytest
-from trainlint.script import NOTHING, ParsedScript, child_nodes, script_of, walk_breadth_first
+from trainlint.formats.python.ast_index import NOTHING, ParsedScript, child_nodes, script_of, walk_breadth_first
 
 
 def parse(source: str) -> ParsedScript:

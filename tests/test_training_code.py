@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from trainlint.api import UNRESOLVED
-from trainlint.formats.pycode import code_index, read_arguments, training_facts
-from trainlint.script import ParsedScript
+from trainlint.formats.python.ast_index import ParsedScript
+from trainlint.formats.python.training_code import code_index, read_arguments
+from trainlint.formats.python.training_facts import training_facts
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "fixtures" / "scripts_schedule"
 

@@ -27,9 +27,9 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
-from trainlint.api import UNRESOLVED, ParsedDocument, Value
 from trainlint.formats.base import ArgumentSpec, ParseError
-from trainlint.script import ParsedScript, dotted, script_of, walk_breadth_first
+from trainlint.formats.python.ast_index import ParsedScript, dotted, script_of, walk_breadth_first
+from trainlint.records import UNRESOLVED, ParsedDocument, Value
 from trainlint.text import LineIndex, Span
 
 __all__ = ["parse"]

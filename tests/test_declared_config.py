@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trainlint.api import UNRESOLVED
-from trainlint.formats import pyconfig
+from trainlint.formats.python import declared_config as pyconfig
 from trainlint.formats.base import ParseError
-from trainlint.script import ParsedScript
+from trainlint.formats.python.ast_index import ParsedScript
 from trainlint.text import LineIndex
 from helpers import by_key, position
 
