@@ -11,19 +11,18 @@ launcher that names a changed file is checked too, because its effective config 
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-LAUNCHER_SUFFIXES = {".sh", ".bash", ".ps1", ".md"}
-REFERENCING_SUFFIXES = LAUNCHER_SUFFIXES | {".yaml", ".yml", ".json", ".toml", ".py"}
+from trainlint.formats.base import ParseError
+from trainlint.load import DEFAULT_MAX_FILE_SIZE, LAUNCHER_FORMATS, Loader, Unreadable, format_of
+
 # A file name with a suffix trainlint reads, as it appears in a launcher, config or script.
 _REFERENCE = re.compile(
     r"(?<![\w.$/{-])((?:\.{0,2}/)?(?:[\w.+-]+/)*[\w.+-]+\.(?:ya?ml|json|toml|py|sh|bash))(?![\w.-])")
-MAX_REFERENCING_BYTES = 1024 * 1024
 
 
 class ChangedFilesError(Exception):
@@ -72,75 +71,61 @@ def changed_files(ref: str, cwd: Path) -> tuple[Path, list[Path]]:
     return root, sorted(path for path in files if path.is_file())
 
 
-def referenced_files(path: Path, root: Path) -> set[Path]:
+def referenced_files(path: Path, root: Path, loader: Loader | None = None) -> set[Path]:
     """Files inside `root` that `path` names (relative to its folder or to the root).
 
     For a launcher, the files that trainlint's launch resolver loads (the script, the configs
-    its flags and their defaults name) are added to the names found in the text.
+    its flags and their defaults name) are added to the names found in the text. Files are read
+    through the load path: regular files only, at most `max-file-size` bytes.
     """
+    loader = loader or Loader()
     try:
-        if path.stat().st_size > MAX_REFERENCING_BYTES:
-            return set()
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        source = loader.read(str(path))
+    except (Unreadable, ParseError):
         return set()
     found = set()
-    for match in _REFERENCE.finditer(text):
+    for match in _REFERENCE.finditer(source.text):
         for folder in (path.parent, root):
             candidate = (folder / match.group(1)).resolve()
             if candidate.is_file():
                 found.add(candidate)
                 break
-    if path.suffix.lower() in LAUNCHER_SUFFIXES:
-        found.update(Path(name).resolve() for name in _resolved_loads(path, text))
+    if format_of(path) in LAUNCHER_FORMATS:
+        try:
+            loaded = loader.from_source(str(path), source).loaded
+        except Exception:  # a resolver bug must not stop --since: the names in the text remain
+            loaded = []
+        found.update(Path(name).resolve() for name in loaded)
     return {candidate for candidate in found
             if candidate != path and candidate.is_file() and candidate.is_relative_to(root)}
 
 
-def _resolved_loads(path: Path, text: str) -> list[str]:
-    """The files the launch resolver loads for this launcher (none where it is unavailable)."""
-    try:
-        resolve = importlib.import_module("trainlint.resolve")
-        from trainlint.text import LineIndex
-    except ImportError:
-        return []
-    loaded: list[str] = []
-    load = resolve.default_loader()
-
-    def recording(name: str):
-        loaded.append(name)
-        return load(name)
-
-    try:
-        resolve.launcher_configs(str(path), text, LineIndex(text), recording)
-    except Exception:  # a resolver bug must not stop --since: the names in the text remain
-        return loaded
-    return loaded
-
-
-def pulled_in(changed: Iterable[Path], root: Path) -> set[Path]:
+def pulled_in(changed: Iterable[Path], root: Path, loader: Loader | None = None) -> set[Path]:
     """The changed files and everything they name, transitively."""
+    loader = loader or Loader()
     seen = set(changed)
     pending = list(seen)
     while pending:
         path = pending.pop()
-        if path.suffix.lower() not in REFERENCING_SUFFIXES:
+        if format_of(path) is None:
             continue
-        for found in referenced_files(path, root) - seen:
+        for found in referenced_files(path, root, loader) - seen:
             seen.add(found)
             pending.append(found)
     return seen
 
 
-def select_changed(candidates: list[str], ref: str, cwd: Path | None = None) -> list[str]:
+def select_changed(candidates: list[str], ref: str, cwd: Path | None = None,
+                   max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> list[str]:
     """The candidate files (as discovered from the PATHS) that the change since `ref` touches."""
     cwd = cwd or Path.cwd()
+    loader = Loader(max_file_size)
     root, changed = changed_files(ref, cwd)
-    wanted = pulled_in(changed, root)
+    wanted = pulled_in(changed, root, loader)
     by_path = {Path(os.path.abspath(name)).resolve(): name for name in candidates}
     launchers = [path for path in by_path
-                 if path not in wanted and path.suffix.lower() in LAUNCHER_SUFFIXES]
+                 if path not in wanted and format_of(path) in LAUNCHER_FORMATS]
     for path in launchers:
-        if referenced_files(path, root) & set(changed):
+        if referenced_files(path, root, loader) & set(changed):
             wanted.add(path)
     return [name for path, name in by_path.items() if path in wanted]

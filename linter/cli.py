@@ -201,7 +201,7 @@ def _check(args: argparse.Namespace) -> int:
         options.fix = True
     stdin = None
     if args.stdin_filename:
-        stdin = (args.stdin_filename, sys.stdin.read())
+        stdin = (args.stdin_filename, sys.stdin.buffer.read())  # decoded as a file's bytes are
     paths = _paths_to_check(args, settings)
     report = check_paths(paths, settings, options, stdin) if paths is not None else Report()
     if args.write_baseline:
@@ -249,7 +249,8 @@ def _paths_to_check(args: argparse.Namespace, settings) -> list[str] | None:
         first = Path(paths[0]) if paths else Path.cwd()
         where = first if first.is_dir() else first.parent
         try:
-            return select_changed(candidates, args.since, where if where.is_dir() else None) or None
+            return select_changed(candidates, args.since, where if where.is_dir() else None,
+                                  settings.max_file_size) or None
         except ChangedFilesError as exc:
             raise UsageError(str(exc)) from None
     return paths

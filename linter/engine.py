@@ -6,9 +6,7 @@ DocumentRule, ConfigRule, ScriptRule, SuppressionRule).
 
 from __future__ import annotations
 
-import codecs
 import fnmatch
-import importlib
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -17,20 +15,16 @@ from typing import Any
 from msgspec import Struct, field
 
 from trainlint.api import (
-    Applicability, ConfigRule, ConfigView, Diagnostic, DocumentRule, ParsedDocument, ParseErrorRule, Rule,
-    ScriptRule, Severity, SuppressionRule,
+    ConfigRule, DocumentRule, ParseErrorRule, Rule, ScriptRule, SuppressionRule,
 )
 from trainlint.fix.apply import MAX_PASSES, applicable, apply_edits, unified_diff, write_atomically
 from trainlint.formats.base import ParseError
+from trainlint.load import FORMAT_BY_SUFFIX, Document, Loader, Source, Unreadable, format_of, preload
+from trainlint.records import Applicability, ConfigView, Diagnostic, Severity
 from trainlint.registry import all_rules, is_selected
 from trainlint.settings import Settings
 from trainlint.suppress import apply_suppressions, find_suppressions
-from trainlint.text import LineIndex, Span
-
-FORMAT_BY_SUFFIX = {
-    ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".py": "python",
-    ".sh": "shell", ".bash": "shell", ".ps1": "shell", ".md": "markdown",
-}
+from trainlint.text import LineIndex
 NOT_TRAINING_CONFIGS = {"pyproject.toml", "package.json", "package-lock.json", "tsconfig.json",
                         ".pre-commit-config.yaml", ".pre-commit-hooks.yaml", "trainlint.toml"}
 SKIPPED_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox",
@@ -97,7 +91,7 @@ def kinds_for(files: Iterable[str]) -> frozenset[str]:
     """The rule kinds the given files can use."""
     kinds: set[str] = set()
     for path in files:
-        kinds.update(KINDS_BY_FORMAT.get(FORMAT_BY_SUFFIX.get(Path(path).suffix.lower(), ""), ()))
+        kinds.update(KINDS_BY_FORMAT.get(format_of(path) or "", ()))
     return frozenset(kinds)
 
 
@@ -107,6 +101,7 @@ class RuleSet:
     def __init__(self, settings: Settings, options: RunOptions,
                  kinds: frozenset[str] | None = None) -> None:
         self.settings = settings
+        self.loader = Loader(settings.max_file_size)
         ctx = settings.rule_context()
         select = options.select or settings.select
         extend = [*settings.extend_select, *options.extend_select]
@@ -140,8 +135,11 @@ class RuleSet:
 
 # ---------------------------------------------------------------- discovery
 
-def discover(paths: Iterable[str], settings: Settings) -> tuple[list[str], list[str]]:
-    """Files to check (explicit files always; folders walked) and skip notes."""
+def discover(paths: Iterable[str], settings: Settings,
+             errors: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """Files to check (explicit files always; folders walked) and skip notes. A named path that
+    is no regular file or folder (a FIFO, a device, a link to one) is an error in `errors`
+    (a note without it): it is never read."""
     files: list[str] = []
     notes: list[str] = []
     for given in paths:
@@ -150,6 +148,9 @@ def discover(paths: Iterable[str], settings: Settings) -> tuple[list[str], list[
             files.append(given)
         elif path.is_dir():
             files.extend(walk_folder(path, settings))
+        elif path.exists():
+            message = f"{given}: not a regular file or folder; trainlint reads neither FIFOs nor devices"
+            (errors if errors is not None else notes).append(message)
         else:
             notes.append(f"{given}: no such file or directory")
     return files, notes
@@ -228,105 +229,7 @@ def _ignore_matcher(root: Path, settings: Settings):
     return ignored
 
 
-# ---------------------------------------------------------------- reading
-
-def decode(data: bytes) -> tuple[str, bytes, str]:
-    """Text, BOM and codec of a file's bytes. Raises ParseError for bytes that are no text."""
-    for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-                       (codecs.BOM_UTF16_BE, "utf-16-be")):
-        if data.startswith(bom):
-            data, found_bom = data[len(bom):], bom
-            break
-    else:
-        found_bom, codec = b"", "utf-8"
-    try:
-        text = data.decode(codec)
-    except UnicodeDecodeError as exc:
-        before = data[:exc.start].decode(codec, errors="replace")
-        line = before.count("\n") + 1
-        col = len(before) - (before.rfind("\n") + 1) + 1
-        raise ParseError(f"invalid {codec.upper()} byte 0x{data[exc.start]:02x}: not a text file?",
-                         line, col) from None
-    nul = text.find("\x00")
-    if nul != -1:
-        line = text.count("\n", 0, nul) + 1
-        raise ParseError("file contains NUL bytes: binary, not a text file", line,
-                         nul - (text.rfind("\n", 0, nul) + 1) + 1)
-    return text, found_bom, codec
-
-
 # ---------------------------------------------------------------- analysis
-
-class Parsed(Struct):
-    views: list[ConfigView] = field(default_factory=list)
-    document: ParsedDocument | None = None
-    script: object | None = None
-    diagnostics: list[Diagnostic] = field(default_factory=list)  # made while resolving launches
-    notes: list[str] = field(default_factory=list)
-
-
-def _format_module(fmt: str):
-    return importlib.import_module(f"trainlint.formats.{fmt}")
-
-
-def parse_file(path: str, text: str, index: LineIndex, fmt: str, views: bool = True) -> Parsed:
-    """Parse one file into what rules see. Raises ParseError. Without `views` (no config rule
-    selected), a Python file is only parsed for the script rules."""
-    from trainlint.dialects import build_views
-
-    if fmt in ("yaml", "json", "toml"):
-        document = _format_module(fmt).parse(path, text, index)
-        return Parsed(build_views(document), document)
-    if fmt == "python":
-        return _parse_python(path, text, index, views)
-    if fmt in ("shell", "markdown"):
-        return _parse_launcher(path, text, index)
-    return Parsed()
-
-
-def _parse_python(path: str, text: str, index: LineIndex, views: bool = True) -> Parsed:
-    from trainlint.formats.python.ast_index import ParsedScript
-
-    try:
-        script = ParsedScript.parse(path, text, index)
-    except SyntaxError as exc:
-        raise ParseError(f"invalid Python: {exc.msg}", exc.lineno or 1, exc.offset or 1) from None
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise ParseError(f"invalid Python: {exc}") from None
-    parsed = Parsed(script=script)
-    if not views:
-        return parsed
-    document = _format_module("python.declared_config").parse(path, text, index, script.tree)
-    parsed.document = document
-    parsed.views = _python_views(document, script)
-    return parsed
-
-
-def _python_views(document: ParsedDocument, script) -> list[ConfigView]:
-    from trainlint.dialects import build_views
-
-    views = build_views(document)
-    facts = []
-    facts_module = _format_module("python.training_facts")
-    if facts_module.might_have_facts(script.text):
-        facts = facts_module.training_facts(script, document.extra.get("arguments", []))
-    if not facts:
-        return views
-    if not views:
-        raw = {entry.key: entry for entry in document.entries}
-        views = [ConfigView(document.path, "argparse", {}, raw, document)]
-    for view in views:
-        for fact in facts:
-            view.values[fact.key] = fact  # what the code does beats a mapped default
-    return views
-
-
-def _parse_launcher(path: str, text: str, index: LineIndex) -> Parsed:
-    from trainlint.resolve import launcher_report
-
-    report = launcher_report(path, text, index)
-    return Parsed(views=report.views, diagnostics=report.diagnostics, notes=report.notes)
-
 
 def run_rule(rule: Rule, method, args: tuple, sink: list[Diagnostic], errors: list[str],
               path: str) -> None:
@@ -340,51 +243,56 @@ def run_rule(rule: Rule, method, args: tuple, sink: list[Diagnostic], errors: li
     sink.extend(results)
 
 
-def analyze(path: str, text: str, fmt: str, rules: RuleSet, errors: list[str],
-            notes: list[str] | None = None,
+def analyze(document: Document, rules: RuleSet, errors: list[str], notes: list[str] | None = None,
             facts: dict[str, Any] | None = None) -> tuple[list[Diagnostic], bool]:
-    """All findings for one file's text, suppressions applied. Returns (findings, parsed_ok).
+    """All findings for one parsed file, suppressions applied. Returns (findings, parsed_ok).
     `facts` receives what the file tells its project, for the rules that link files.
 
     A launcher's findings can lie in other files (a script default the launch uses); those are
     suppressed by the comments of the file they are in."""
-    index = LineIndex(text)
+    path, text = document.path, document.text
     found: list[Diagnostic] = []
-    try:
-        parsed = parse_file(path, text, index, fmt, views=bool(rules.config))
-    except ParseError as exc:
-        offset = index.offset(exc.line, exc.col)
-        span = index.span(offset, offset)
+    if document.error is not None:
+        problem = document.error
         for rule in rules.parse_error:
-            found.append(rule.check_parse_error(path, exc.message, span))
-        return found, False
-    except RecursionError:
-        span = index.span(0, 0)
-        for rule in rules.parse_error:
-            found.append(rule.check_parse_error(path, "nested too deeply to parse", span))
+            found.append(rule.check_parse_error(path, problem.message, problem.span))
         return found, False
     if notes is not None:
-        notes.extend(parsed.notes)
-    found.extend(rules.admit(parsed.diagnostics))
-    if parsed.document is not None and parsed.document.dialect is not None:
+        notes.extend(document.notes)
+    found.extend(rules.admit(_launch_diagnostics(document.problems)))
+    config = document.config
+    if config is not None and config.dialect is not None:
         for rule in rules.document:
-            if parsed.document.format in rule.formats:
-                run_rule(rule, rule.check_document, (parsed.document,), found, errors, path)
-    _check_views(parsed.views, rules, found, errors, path)
-    if parsed.script is not None:
+            if config.format in rule.formats:
+                run_rule(rule, rule.check_document, (config,), found, errors, path)
+    _check_views(document.views, rules, found, errors, path)
+    if document.script is not None:
         for rule in rules.script:
             if rule.needles and not any(n.decode() in text for n in rule.needles):
                 continue
-            run_rule(rule, rule.check_script, (parsed.script,), found, errors, path)
+            run_rule(rule, rule.check_script, (document.script,), found, errors, path)
         if facts is not None:
-            _project_facts(parsed.script, text, rules, facts, errors)
+            _project_facts(document.script, text, rules, facts, errors)
     found = _deduplicate(found)
-    suppressions = find_suppressions(text, index)
+    suppressions = find_suppressions(text, document.index)
     here = apply_suppressions([d for d in found if d.path == path], suppressions)
-    found = here + _suppress_elsewhere([d for d in found if d.path != path])
+    found = here + _suppress_elsewhere([d for d in found if d.path != path], rules.loader)
     for rule in rules.suppression:
         run_rule(rule, rule.check_suppressions, (path, text, suppressions), found, errors, path)
     return found, True
+
+
+def _launch_diagnostics(problems: list) -> list[Diagnostic]:
+    diagnostics: list[Diagnostic] = []
+    seen: set[tuple] = set()
+    for problem in problems:
+        key = (problem.code, problem.path, problem.span.start, problem.message)
+        diagnostic = problem.diagnostic()
+        if key in seen or diagnostic is None:
+            continue
+        seen.add(key)
+        diagnostics.append(diagnostic)
+    return diagnostics
 
 
 def _project_facts(script, text: str, rules: RuleSet, facts: dict[str, Any],
@@ -419,14 +327,14 @@ def _check_views(views: list[ConfigView], rules: RuleSet, found: list[Diagnostic
         found.extend(from_view)
 
 
-def _suppress_elsewhere(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+def _suppress_elsewhere(diagnostics: list[Diagnostic], loader: Loader) -> list[Diagnostic]:
     """Apply the suppression comments of the files these findings are in."""
     kept = []
     by_path: dict[str, list[Diagnostic]] = {}
     for diagnostic in diagnostics:
         by_path.setdefault(diagnostic.path, []).append(diagnostic)
     for other, group in by_path.items():
-        suppressions = _suppressions_in(other)
+        suppressions = _suppressions_in(other, loader)
         kept.extend(group if suppressions is None else apply_suppressions(group, suppressions))
     return kept
 
@@ -436,7 +344,7 @@ def _suppress_elsewhere(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 _SUPPRESSIONS_READ: dict[tuple[str, int, int], list | None] = {}
 
 
-def _suppressions_in(path: str) -> list | None:
+def _suppressions_in(path: str, loader: Loader) -> list | None:
     """A file's suppression comments; None when it cannot be read."""
     try:
         stat = os.stat(path)
@@ -445,8 +353,8 @@ def _suppressions_in(path: str) -> list | None:
     key = (path, stat.st_mtime_ns, stat.st_size)
     if key not in _SUPPRESSIONS_READ:
         try:
-            text, _, _ = decode(Path(path).read_bytes())
-        except (OSError, ParseError):
+            text = loader.read(path).text
+        except (Unreadable, ParseError):
             _SUPPRESSIONS_READ[key] = None
         else:
             _SUPPRESSIONS_READ[key] = find_suppressions(text, LineIndex(text))
@@ -496,51 +404,45 @@ def _per_file_ignored(diagnostics: list[Diagnostic], settings: Settings) -> list
 
 # ---------------------------------------------------------------- one file, with fixes
 
-def check_file(path: str, rules: RuleSet, options: RunOptions, stdin_text: str | None = None) -> FileResult:
+def check_file(path: str, rules: RuleSet, options: RunOptions,
+               stdin: bytes | None = None) -> FileResult:
+    """Check one file (or the bytes of `--stdin-filename`, read exactly as a file's)."""
     result = FileResult(path)
-    fmt = FORMAT_BY_SUFFIX.get(Path(path).suffix.lower())
-    if fmt is None:
+    if format_of(path) is None:
         result.notes.append(f"{path}: skipped (not a format trainlint reads)")
         return result
-    settings = rules.settings
+    loader, views = rules.loader, bool(rules.config)
     try:
-        if stdin_text is None:
-            size = os.path.getsize(path)
-            if size > settings.max_file_size:
-                result.notes.append(f"{path}: skipped ({size} bytes is over max-file-size "
-                                    f"{settings.max_file_size})")
-                return result
-            data = Path(path).read_bytes()
-            text, bom, codec = decode(data)
-        else:
-            text, bom, codec = stdin_text, b"", "utf-8"
-    except ParseError as exc:
-        span = Span(0, 0, exc.line, exc.col, exc.line, exc.col)  # no text to index: bytes only
-        result.diagnostics = [r.check_parse_error(path, exc.message, span) for r in rules.parse_error]
+        document = loader.load(path, views) if stdin is None else \
+            loader.from_bytes(path, stdin, views)
+    except Unreadable as exc:
+        result.notes.append(f"{path}: {exc}")
         return result
-    except OSError as exc:
-        result.notes.append(f"{path}: cannot read ({exc.strerror or exc})")
-        return result
-
-    diagnostics, parsed_ok = analyze(path, text, fmt, rules, result.errors, result.notes,
-                                     result.facts)
+    diagnostics, parsed_ok = analyze(document, rules, result.errors, result.notes, result.facts)
+    text = document.text
     if (options.fix or options.diff) and parsed_ok:
-        fixed_text, diagnostics = _fix_loop(path, text, fmt, rules, options, diagnostics, result)
+        fixed_text, diagnostics = _fix_loop(document, rules, options, diagnostics, result)
         if fixed_text != text:
             if options.diff:
                 result.diff = unified_diff(path, text, fixed_text)
-            elif stdin_text is not None:
-                result.output = fixed_text
+            elif stdin is not None:
+                result.output = _with_bom(document, fixed_text)
             else:
-                write_atomically(Path(path), bom + fixed_text.encode(codec))
-        elif stdin_text is not None and options.fix:
-            result.output = text
-    result.diagnostics = _per_file_ignored(diagnostics, settings)
+                write_atomically(Path(path), document.bom + fixed_text.encode(document.codec))
+        elif stdin is not None and options.fix:
+            result.output = _with_bom(document, text)
+    result.diagnostics = _per_file_ignored(diagnostics, rules.settings)
     return result
 
 
-def _fix_loop(path: str, text: str, fmt: str, rules: RuleSet, options: RunOptions,
+def _with_bom(document: Document, text: str) -> str:
+    """The text to print for `--stdin-filename --fix`, with the BOM it came with."""
+    return "\ufeff" + text if document.bom else text
+
+
+def _fix_loop(document: Document, rules: RuleSet, options: RunOptions,
               diagnostics: list[Diagnostic], result: FileResult) -> tuple[str, list[Diagnostic]]:
+    path, text = document.path, document.text
     unsafe = options.unsafe_fixes
     for _ in range(MAX_PASSES):
         fixable = [d for d in _per_file_ignored(diagnostics, rules.settings)
@@ -551,7 +453,9 @@ def _fix_loop(path: str, text: str, fmt: str, rules: RuleSet, options: RunOption
         if not applied or candidate == text:
             break
         new_facts: dict[str, Any] = {}
-        new_diagnostics, parsed_ok = analyze(path, candidate, fmt, rules, [], None, new_facts)
+        again = rules.loader.from_source(path, Source(candidate, document.bom, document.codec),
+                                        bool(rules.config))
+        new_diagnostics, parsed_ok = analyze(again, rules, [], None, new_facts)
         if not parsed_ok:
             codes = ", ".join(sorted({d.code for d in applied}))
             result.notes.append(f"{path}: fix refused ({codes}): the result would not parse")
@@ -563,29 +467,12 @@ def _fix_loop(path: str, text: str, fmt: str, rules: RuleSet, options: RunOption
 
 # ---------------------------------------------------------------- many files
 
-def _safe_check(path: str, rules: RuleSet, options: RunOptions, stdin_text: str | None = None) -> FileResult:
+def _safe_check(path: str, rules: RuleSet, options: RunOptions,
+                stdin: bytes | None = None) -> FileResult:
     try:
-        return check_file(path, rules, options, stdin_text)
+        return check_file(path, rules, options, stdin)
     except Exception as exc:  # never lose the other files to one file's internal error
         return FileResult(path, errors=[f"{path}: internal error: {type(exc).__name__}: {exc}"])
-
-
-def _preload(files: list[str]) -> None:
-    """Import what checking these files needs before forking, so that every child starts with
-    it instead of importing it again."""
-    from trainlint.dialects import dialects
-
-    formats = {FORMAT_BY_SUFFIX.get(Path(path).suffix.lower()) for path in files}
-    modules = {"yaml": ("yaml",), "json": ("json",), "toml": ("toml",),
-               "python": ("python.declared_config", "python.training_facts"), "shell": ("shell",), "markdown": ("shell",)}
-    for fmt in formats:
-        for name in modules.get(fmt, ()):
-            _format_module(name)
-    if formats & {"shell", "markdown"}:
-        importlib.import_module("trainlint.resolve")
-    importlib.import_module("trainlint.schemas")
-    importlib.import_module("trainlint.formats.python.ast_index")
-    dialects()
 
 
 def _work_estimates(files: list[str]) -> list[int]:
@@ -609,7 +496,7 @@ def _check_all(files: list[str], rules: RuleSet, options: RunOptions) -> list[Fi
     estimates = _work_estimates(files) if processes > 1 and parallel.can_fork() else []
     if sum(estimates) < PARALLEL_MIN_WORK * PYTHON_WEIGHT:
         return [_safe_check(path, rules, options) for path in files]
-    _preload(files)
+    preload(format_of(path) for path in files)
     import gc
 
     gc.freeze()  # children then do not copy this process's objects on their first collection
@@ -627,12 +514,14 @@ def _cross_file_findings(rules: RuleSet, results: list[FileResult], errors: list
 
     found = project_findings(rules.project, facts_by_file, [result.path for result in results],
                              rules.settings, errors)
-    return _per_file_ignored(_suppress_elsewhere(found), rules.settings)
+    return _per_file_ignored(_suppress_elsewhere(found, rules.loader), rules.settings)
 
 
 def check_paths(paths: Iterable[str], settings: Settings | None = None,
-                options: RunOptions | None = None, stdin: tuple[str, str] | None = None) -> Report:
-    """Check files and folders; `stdin` is (filename, text) for --stdin-filename."""
+                options: RunOptions | None = None,
+                stdin: tuple[str, bytes | str] | None = None) -> Report:
+    """Check files and folders; `stdin` is (filename, bytes) for --stdin-filename (read as a
+    file's bytes are: BOM, UTF-16 and invalid bytes alike; text is taken as UTF-8)."""
     from trainlint.settings import load_settings
 
     options = options or RunOptions()
@@ -643,10 +532,12 @@ def check_paths(paths: Iterable[str], settings: Settings | None = None,
     report = Report()
     _SUPPRESSIONS_READ.clear()
     if stdin is not None:
-        rules = RuleSet(settings, options, kinds_for([stdin[0]]))
-        results = [_safe_check(stdin[0], rules, options, stdin[1])]
+        name, data = stdin
+        rules = RuleSet(settings, options, kinds_for([name]))
+        results = [_safe_check(name, rules, options,
+                               data.encode("utf-8") if isinstance(data, str) else data)]
     else:
-        files, report.notes = discover(paths, settings)
+        files, report.notes = discover(paths, settings, report.errors)
         rules = RuleSet(settings, options, kinds_for(files))
         results = _check_all(files, rules, options)
     for result in results:

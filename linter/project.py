@@ -80,9 +80,10 @@ def project_findings(rules: Iterable[ScriptRule], facts_by_file: dict[str, dict[
 def _facts_elsewhere(rule: ScriptRule, needles: tuple[bytes, ...], root: str, roots: ProjectRoots,
                      checked_files: set[str], settings: Settings, errors: list[str]) -> dict[str, Any]:
     """The facts of the project's Python files that were not checked in this run."""
-    from trainlint.engine import decode, facts_of, walk_folder
-    from trainlint.formats.base import ParseError
-    from trainlint.formats.python.ast_index import ParsedScript
+    from trainlint.engine import facts_of, walk_folder
+    from trainlint.load import Loader, Unreadable
+
+    loader = Loader(settings.max_file_size)
 
     def unchecked_script(path: Path) -> bool:
         return path.suffix == ".py" and os.path.abspath(path) not in checked_files
@@ -92,18 +93,14 @@ def _facts_elsewhere(rule: ScriptRule, needles: tuple[bytes, ...], root: str, ro
         if roots.of(path) != root:
             continue  # a project of its own inside this one
         try:
-            if os.path.getsize(path) > settings.max_file_size:
-                continue
-            data = Path(path).read_bytes()
-        except OSError:
+            data = loader.read_bytes(path)
+        except Unreadable:
             continue
         if not all(needle in data for needle in needles):
             continue
-        try:
-            text, _, _ = decode(data)
-            script = ParsedScript.parse(path, text)
-        except (ParseError, SyntaxError, ValueError, RecursionError, MemoryError):
-            continue  # reported when that file is checked itself
+        script = loader.from_bytes(path, data, views=False).script
+        if script is None:
+            continue  # it cannot be parsed: reported when that file is checked itself
         fact = facts_of(rule, script, errors)
         if fact is not None:
             facts[_shown(path)] = fact

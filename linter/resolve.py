@@ -2,13 +2,14 @@
 
 A training run's settings are spread over files: argparse defaults in `train.py`, a YAML or
 JSON named by `--config`, flags in `train.sh`, and the world size in the launcher. For every
-launch command `effective_views(launch_file, load)` maps the flags onto the target script's
+launch command `effective_views(launch_file, documents)` maps the flags onto the target script's
 argparse exactly as argparse would (`--flag=value`, store_true/false, nargs, unique prefix
 abbreviations), follows the config files the flags (or their defaults) name, applies
 Hydra-style `key=value` overrides, and returns one ConfigView per launch whose Values keep the
 file and span they came from (the value a flag replaced is in `Value.overrode`).
 
-Nothing is imported or run: scripts are read with the format adapters, which use the `ast`.
+Nothing is imported or run, and nothing is parsed here: the scripts, configs and nested
+launchers a launch names are read through the load path (`documents`, see trainlint.load).
 """
 
 from __future__ import annotations
@@ -17,35 +18,33 @@ import ast
 import difflib
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from msgspec import Struct, field
 from msgspec.structs import replace
 
 from trainlint.formats import shell
-from trainlint.formats.base import ArgumentSpec, ParseError
+from trainlint.formats.base import ArgumentSpec
 from trainlint.formats.shell import Launch, LaunchFile, LaunchProblem, Word
 from trainlint.records import (
     UNRESOLVED,
     Applicability,
     ConfigView,
-    Diagnostic,
     Fix,
     ParsedDocument,
     Severity,
     Value,
 )
-from trainlint.text import LineIndex
 
-__all__ = ["EffectiveConfig", "LauncherReport", "Loader", "ResolvedArgument", "default_loader",
-           "effective_views", "launcher_configs", "launcher_report", "views_for_launcher"]
+if TYPE_CHECKING:
+    from trainlint.load import Document, DocumentSource
 
-Loader = Callable[[str], "ParsedDocument | None"]
+__all__ = ["EffectiveConfig", "ResolvedArgument", "effective_views"]
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
-LAUNCHER_SUFFIXES = shell.BASH_SUFFIXES + shell.POWERSHELL_SUFFIXES + shell.MARKDOWN_SUFFIXES
+LAUNCHER_FORMATS = ("shell", "markdown")
 MAX_NESTING = 4
 # argparse dests (and bare flag names) that name a config file the script reads.
 _CONFIG_DEST = re.compile(
@@ -94,49 +93,6 @@ class EffectiveConfig(Struct):
         return self.view.label
 
 
-# --------------------------------------------------------------------------- loading
-
-
-def default_loader(cache: dict[str, ParsedDocument | None] | None = None) -> Loader:
-    """A loader that reads and parses files with the format adapters, caching by path.
-
-    A file that cannot be read or parsed loads as None (the caller reports it at the flag).
-    """
-    cache = {} if cache is None else cache
-
-    def load(path: str) -> ParsedDocument | None:
-        if path not in cache:
-            cache[path] = _load_document(path)
-        return cache[path]
-
-    return load
-
-
-def _load_document(path: str) -> ParsedDocument | None:
-    suffix = Path(path).suffix.lower()
-    module_name = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml",
-                   ".py": "python.declared_config"}.get(suffix)
-    if module_name is None:
-        return None
-    try:
-        text = _read_text(path)
-        import importlib
-
-        module = importlib.import_module(f"trainlint.formats.{module_name}")
-        return module.parse(path, text, LineIndex(text))
-    except (OSError, UnicodeDecodeError, ParseError, ImportError, ValueError, RecursionError):
-        return None
-
-
-def _read_text(path: str) -> str:
-    data = Path(path).read_bytes()
-    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"),
-                       (b"\xfe\xff", "utf-16-be")):
-        if data.startswith(bom):
-            return data[len(bom):].decode(codec)
-    return data.decode("utf-8")
-
-
 def display_path(path: Path | str) -> str:
     """The path relative to the working directory when it is below it, else absolute."""
     path = Path(path)
@@ -146,69 +102,23 @@ def display_path(path: Path | str) -> str:
         return path.resolve().as_posix() if path.is_absolute() else path.as_posix()
 
 
-# --------------------------------------------------------------------------- entry points
+# --------------------------------------------------------------------------- entry point
 
 
-def views_for_launcher(path: str, text: str, index: LineIndex,
-                       load: Loader | None = None) -> list[ConfigView]:
-    """The engine's hook: one effective ConfigView per launch line of a launcher file."""
-    return [config.view for config in launcher_configs(path, text, index, load)]
-
-
-class LauncherReport(Struct):
-    """Everything a launcher file yields for the engine."""
-
-    configs: list[EffectiveConfig]
-    diagnostics: list[Diagnostic]  # TL001/TL002/TL003 at the launcher (or a config) line
-    notes: list[str]  # skip notes, "path:line:col: message"
-
-    @property
-    def views(self) -> list[ConfigView]:
-        return [config.view for config in self.configs]
-
-
-def launcher_report(path: str, text: str, index: LineIndex,
-                    load: Loader | None = None) -> LauncherReport:
-    """The effective views of a launcher file, its findings and its skip notes (each once)."""
-    launch_file = shell.parse(path, text, index)
-    configs = effective_views(launch_file, load)
-    problems = [*launch_file.problems, *(p for c in configs for p in c.problems)]
-    notes = [*launch_file.notes, *(n for c in configs for n in c.notes)]
-    diagnostics: list[Diagnostic] = []
-    seen: set[tuple] = set()
-    for problem in problems:
-        key = (problem.code, problem.path, problem.span.start, problem.message)
-        diagnostic = problem.diagnostic()
-        if key in seen or diagnostic is None:
-            continue
-        seen.add(key)
-        diagnostics.append(diagnostic)
-    note_lines = list(dict.fromkeys(str(note) for note in
-                                    [*notes, *(p for p in problems if p.code is None)]))
-    return LauncherReport(configs, diagnostics, note_lines)
-
-
-def launcher_configs(path: str, text: str, index: LineIndex,
-                     load: Loader | None = None) -> list[EffectiveConfig]:
-    """Parse a launcher file and resolve each of its launches."""
-    launch_file = shell.parse(path, text, index)
-    return effective_views(launch_file, load)
-
-
-def effective_views(launch_file: LaunchFile, load: Loader | None = None,
+def effective_views(launch_file: LaunchFile, documents: DocumentSource,
                     _depth: int = 0, _seen: frozenset[str] = frozenset(),
                     _scripts: dict[str, _Script] | None = None) -> list[EffectiveConfig]:
     """One EffectiveConfig per launch of the file (a `bash other.sh` line yields the launches
-    of other.sh). The launcher file's own problems and notes stay on `launch_file`."""
-    load = load or default_loader()
+    of other.sh). The launcher file's own problems and notes stay on `launch_file`.
+    `documents(path, formats, views)` reads the files launches name (trainlint.load)."""
     scripts = {} if _scripts is None else _scripts
     configs: list[EffectiveConfig] = []
     for launch in launch_file.launches:
         try:
             if launch.launcher in ("bash", "powershell"):
-                configs.extend(_nested(launch_file, launch, load, _depth, _seen, scripts))
+                configs.extend(_nested(launch_file, launch, documents, _depth, _seen, scripts))
                 continue
-            resolver = _LaunchResolver(launch_file, launch, load, scripts)
+            resolver = _LaunchResolver(launch_file, launch, documents, scripts)
             configs.append(resolver.resolve())
         except Exception as error:  # pragma: no cover - never lose the other launches
             note = LaunchProblem(launch_file.path, launch.span, "launch skipped: trainlint could "
@@ -218,7 +128,7 @@ def effective_views(launch_file: LaunchFile, load: Loader | None = None,
     return configs
 
 
-def _nested(launch_file: LaunchFile, launch: Launch, load: Loader, depth: int,
+def _nested(launch_file: LaunchFile, launch: Launch, documents: DocumentSource, depth: int,
             seen: frozenset[str], scripts: dict[str, _Script]) -> list[EffectiveConfig]:
     target = launch.script
     if target is None or not target.known:
@@ -232,12 +142,11 @@ def _nested(launch_file: LaunchFile, launch: Launch, load: Loader, depth: int,
     key = str(found.resolve())
     if depth >= MAX_NESTING or key in seen:
         return []
-    try:
-        text = _read_text(str(found))
-    except (OSError, UnicodeDecodeError):
+    document = documents(display_path(found), LAUNCHER_FORMATS, views=False)
+    if document is None:
         return []
-    nested = shell.parse(display_path(found), text, LineIndex(text))
-    configs = effective_views(nested, load, depth + 1, seen | {key}, scripts)
+    nested = document.launch_file
+    configs = effective_views(nested, documents, depth + 1, seen | {key}, scripts)
     if configs:  # the nested file's own findings and skip notes travel with its launches
         configs[0].problems.extend(nested.problems)
         configs[0].notes.extend(nested.notes)
@@ -328,7 +237,7 @@ def _find_module(module: str, bases: Iterable[Path]) -> Path | None:
 
 class _Script(Struct):
     path: str
-    document: ParsedDocument | None
+    document: ParsedDocument | None  # the declared config (argparse defaults, ...)
     specs: list[ArgumentSpec]
     values: dict[str, Value]  # canonical, from the script alone (defaults and code facts)
     dialect: str
@@ -340,11 +249,11 @@ class _Script(Struct):
 
 
 class _LaunchResolver:
-    def __init__(self, launch_file: LaunchFile, launch: Launch, load: Loader,
+    def __init__(self, launch_file: LaunchFile, launch: Launch, documents: DocumentSource,
                  scripts: dict[str, _Script] | None = None) -> None:
         self.file = launch_file
         self.launch = launch
-        self.load = load
+        self.documents = documents
         self.scripts = {} if scripts is None else scripts
         self.origin = launch.command.origin or launch_file.format
         self.bases = _base_dirs(launch_file.path, launch)
@@ -405,7 +314,7 @@ class _LaunchResolver:
                 return None
         path = display_path(found)
         if path not in self.scripts:
-            document = self.load(path)
+            document = self.documents(path, ("python",))
             if document is None:
                 self._note(launch.target, f"script '{path}' could not be read; its defaults "
                                           "and flags are not checked")
@@ -505,13 +414,13 @@ class _LaunchResolver:
                                                                         "default config file"))
             return None
         path = display_path(found)
-        document = self.load(path)
+        document = self.documents(path)
         if document is None:
             self._note(value, f"config file '{path}' could not be parsed; its settings are "
                               "not read")
             return None
         self.sources.append(path)
-        return document
+        return document.config
 
     def _hydra_config(self, script: _Script, arguments: list[ResolvedArgument]
                       ) -> ParsedDocument | None:
@@ -532,7 +441,8 @@ class _LaunchResolver:
                 f"Hydra config '{display_path(found)}' not found; its settings are not read"))
             return None
         path = display_path(found)
-        document = self.load(path)
+        loaded = self.documents(path)
+        document = loaded.config if loaded is not None else None
         if document is not None:
             self.sources.append(path)
             if any(entry.key == "defaults" or entry.key.startswith("defaults.")
@@ -982,44 +892,22 @@ def _value_count(spec: ArgumentSpec) -> int | str | None:
 # --------------------------------------------------------------------------- script facts
 
 
-def _script_info(path: str, document: ParsedDocument) -> _Script:
+def _script_info(path: str, document: Document) -> _Script:
     text = document.text
-    specs = list(document.extra.get("arguments", []))
-    values, dialect = _script_values(document)
+    config = document.config
+    specs = list(config.extra.get("arguments", [])) if config is not None else []
+    values, dialect = document.own_settings()
     if "HfArgumentParser" in text:
         dialect = "hf"
     closed = bool(specs) and "ArgumentParser(" in text and not any(
         marker in text for marker in _OPEN_PARSERS)
-    hydra = _hydra_main(text) if "hydra" in text else None
+    hydra = _hydra_main(document.script.tree) if "hydra" in text else None
     nanogpt = not specs and ("configurator.py" in text or "exec(open(" in text)
-    return _Script(path, document, specs, values, dialect, closed,
+    return _Script(path, config, specs, values, dialect, closed,
                    "allow_abbrev=False" not in text, text, hydra, nanogpt)
 
 
-def _script_values(document: ParsedDocument) -> tuple[dict[str, Value], str]:
-    """The script's own canonical view: defaults through the dialects, and code facts."""
-    from trainlint.dialects import build_views
-
-    views = build_views(document)
-    values = dict(views[0].values) if views else {}
-    dialect = views[0].dialect if views else "generic"
-    try:
-        from trainlint.formats.python import training_facts
-        from trainlint.formats.python.ast_index import ParsedScript
-
-        script = ParsedScript.parse(document.path, document.text, document.index)
-        for fact in training_facts.training_facts(script, document.extra.get("arguments", [])):
-            values[fact.key] = fact  # what the code does beats a mapped default
-    except (ImportError, SyntaxError, ValueError, RecursionError):
-        pass
-    return values, dialect
-
-
-def _hydra_main(text: str) -> tuple[str | None, str | None] | None:
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return None
+def _hydra_main(tree: ast.Module) -> tuple[str | None, str | None] | None:
     for node in ast.walk(tree):
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue

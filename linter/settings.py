@@ -16,8 +16,7 @@ from msgspec.structs import replace
 
 from trainlint.api import Severity
 from trainlint.context import ProjectContext, RuleContext, parse_version
-
-DEFAULT_MAX_FILE_SIZE = 1024 * 1024
+from trainlint.load import DEFAULT_MAX_FILE_SIZE
 
 
 class SettingsError(Exception):

@@ -18,13 +18,14 @@ from msgspec import Struct, field
 
 from trainlint.context import ProjectContext
 from trainlint.formats.base import ParseError
-from trainlint.records import ConfigView, ParsedDocument, Value
-from trainlint.text import LineIndex
+from trainlint.load import (
+    DEFAULT_MAX_FILE_SIZE, LAUNCHER_FORMATS, Document, Loader, Unreadable, format_of,
+)
+from trainlint.records import ConfigView, Value
 
 __all__ = ["show", "collect"]
 
 MAX_OVERRODE_CHAIN = 4
-CONFIG_FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml"}
 
 
 class Shown(Struct):
@@ -51,7 +52,7 @@ class Collected(Struct):
 def show(path: str, settings: Any, output_format: str, console_out: Any) -> int:
     """Print the effective settings of PATH; returns the exit code (2: no such file)."""
     project = _project(settings)
-    collected = collect(path)
+    collected = collect(path, getattr(settings, "max_file_size", DEFAULT_MAX_FILE_SIZE))
     if collected.error is not None and not collected.setups:
         label = "error" if collected.exit_code else "note"
         print(f"trainlint: {label}: {collected.error}", file=sys.stderr)
@@ -74,58 +75,53 @@ def _project(settings: Any) -> ProjectContext:
 # --------------------------------------------------------------------------- collecting
 
 
-def collect(path: str) -> Collected:
-    """The setups of a launcher (one per launch), a Python script, or a config file."""
+def collect(path: str, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Collected:
+    """The setups of a launcher (one per launch), a Python script, or a config file, read
+    through the same load path as `check` (trainlint.load)."""
     result = Collected(path)
-    file = Path(path)
-    if not file.is_file():
+    if not Path(path).exists():
         result.error = f"{path}: no such file"
         result.exit_code = 2
         return result
-    try:
-        from trainlint.resolve import _read_text
-
-        text = _read_text(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        result.error = f"{path}: cannot read ({exc})"
+    fmt = format_of(path)
+    if fmt is None:
+        result.error = f"{path}: not a launcher, script or config trainlint reads"
         result.exit_code = 2
         return result
-    index = LineIndex(text)
-    suffix = file.suffix.lower()
+    loader = Loader(max_file_size)
     try:
-        from trainlint.resolve import LAUNCHER_SUFFIXES
-
-        if suffix in LAUNCHER_SUFFIXES:
-            _collect_launcher(result, path, text, index)
-        elif suffix == ".py":
-            _collect_script(result, path, text, index)
-        elif suffix in CONFIG_FORMATS:
-            _collect_config(result, path, text, index, CONFIG_FORMATS[suffix])
-        else:
-            result.error = f"{path}: not a launcher, script or config trainlint reads"
-            result.exit_code = 2
-    except ParseError as exc:
-        result.error = f"{path}:{exc.line}:{exc.col}: cannot parse: {exc.message}"
+        document = loader.load(path)
+    except Unreadable as exc:
+        result.error = f"{path}: cannot read ({exc.reason})"
+        result.exit_code = 2
+        return result
+    if document.error is not None:
+        span = document.error.span
+        result.error = f"{path}:{span.line}:{span.col}: cannot parse: {document.error.message}"
         result.exit_code = 1
+        return result
+    if fmt in LAUNCHER_FORMATS:
+        _collect_launcher(result, document, loader)
+    elif fmt == "python":
+        _collect_script(result, document)
+    else:
+        _collect_config(result, document)
     return result
 
 
-def _collect_launcher(result: Collected, path: str, text: str, index: LineIndex) -> None:
-    from trainlint.formats import shell
-    from trainlint.resolve import default_loader, effective_views
-
-    launch_file = shell.parse(path, text, index)
-    result.problems.extend(launch_file.problems)
-    result.notes.extend(launch_file.notes)
-    texts: dict[str, str] = {path: text}
-    for config in effective_views(launch_file, default_loader()):
+def _collect_launcher(result: Collected, document: Document, loader: Loader) -> None:
+    path = document.path
+    result.problems.extend(document.launch_file.problems)
+    result.notes.extend(document.launch_file.notes)
+    texts: dict[str, str] = {path: document.text}
+    for config in document.launches:
         shown = Shown(config.view.label or path, config.view, config.launch, config.sources,
                       config.problems, config.notes)
         launcher = config.launch.path
         if launcher not in texts:
             try:
-                texts[launcher] = Path(launcher).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
+                texts[launcher] = loader.read(launcher).text
+            except (Unreadable, ParseError):
                 texts[launcher] = ""
         _flag_texts(shown, texts)
         result.setups.append(shown)
@@ -143,26 +139,18 @@ def _flag_texts(shown: Shown, texts: dict[str, str]) -> None:
                 shown.flag_text[(value.path, value.span.start)] = written
 
 
-def _collect_script(result: Collected, path: str, text: str, index: LineIndex) -> None:
-    from trainlint.formats.python import declared_config as pyconfig
-    from trainlint.resolve import _script_values
-
-    document = pyconfig.parse(path, text, index)
-    values, dialect = _script_values(document)
-    raw = {entry.key: entry for entry in document.entries}
-    view = ConfigView(path, dialect, values, raw, document)
+def _collect_script(result: Collected, document: Document) -> None:
+    path = document.path
+    values, dialect = document.own_settings()
+    raw = {entry.key: entry for entry in document.config.entries}
+    view = ConfigView(path, dialect, values, raw, document.config)
     view.label = f"{path} (defaults, no launcher)"
     result.setups.append(Shown(view.label, view, sources=[path]))
 
 
-def _collect_config(result: Collected, path: str, text: str, index: LineIndex, fmt: str) -> None:
-    import importlib
-
-    from trainlint.dialects import build_views
-
-    module = importlib.import_module(f"trainlint.formats.{fmt}")
-    document: ParsedDocument = module.parse(path, text, index)
-    views = build_views(document)
+def _collect_config(result: Collected, document: Document) -> None:
+    path = document.path
+    views = document.views
     for number, view in enumerate(views):
         title = f"{path} ({view.dialect})" if len(views) == 1 else \
             f"{path} document {number + 1} ({view.dialect})"

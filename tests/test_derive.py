@@ -8,15 +8,14 @@ import pytest
 
 from trainlint.context import ProjectContext
 from trainlint.derive import derive, run_epochs
-from trainlint.engine import FORMAT_BY_SUFFIX, parse_file
+from trainlint.load import Loader
 from trainlint.schemas import sanitize
-from trainlint.text import LineIndex
 
 
 def view_of(tmp_path: Path, name: str, text: str):
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    parsed = parse_file(str(path), text, LineIndex(text), FORMAT_BY_SUFFIX[path.suffix])
+    parsed = Loader().load(str(path))
     assert parsed.views, f"{name} was not read as a training config"
     view = parsed.views[0]
     view.invalid = sanitize(view)

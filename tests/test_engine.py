@@ -184,16 +184,18 @@ def test_forked_children_give_the_same_report_as_one_process(tmp_path, monkeypat
 
 def test_suppressions_of_other_files_are_read_once_per_version(tmp_path, monkeypatch):
     import trainlint.engine as engine
+    from trainlint.load import Loader
 
     path = tmp_path / "train.py"
     path.write_text("lr = 1e-4  # noqa: TL102\n", encoding="utf-8")
     reads = []
-    real_decode = engine.decode
-    monkeypatch.setattr(engine, "decode", lambda data: reads.append(1) or real_decode(data))
+    loader = Loader()
+    real_read = loader.read
+    monkeypatch.setattr(loader, "read", lambda name: reads.append(1) or real_read(name))
     engine._SUPPRESSIONS_READ.clear()
-    first = engine._suppressions_in(str(path))
-    assert engine._suppressions_in(str(path)) is first and len(reads) == 1
+    first = engine._suppressions_in(str(path), loader)
+    assert engine._suppressions_in(str(path), loader) is first and len(reads) == 1
     assert first[0].codes == frozenset({"TL102"})
     path.write_text("lr = 1e-4  # noqa: TL102, TL104\n", encoding="utf-8")
-    assert engine._suppressions_in(str(path))[0].codes == frozenset({"TL102", "TL104"})
-    assert engine._suppressions_in(str(tmp_path / "missing.py")) is None
+    assert engine._suppressions_in(str(path), loader)[0].codes == frozenset({"TL102", "TL104"})
+    assert engine._suppressions_in(str(tmp_path / "missing.py"), loader) is None

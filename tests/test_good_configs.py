@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from helpers import FIXTURES, check
-from trainlint.engine import FORMAT_BY_SUFFIX, parse_file
-from trainlint.text import LineIndex
+from trainlint.load import Loader
 
 GOOD = sorted(path for path in (FIXTURES / "good").iterdir() if path.is_file())
 
@@ -35,6 +34,5 @@ def test_no_warning_or_error(path):
 @pytest.mark.parametrize("path", GOOD, ids=[path.name for path in GOOD])
 def test_read_as_a_training_config(path):
     """Each file is claimed by a dialect: quiet because it is right, not because it was skipped."""
-    text = path.read_text(encoding="utf-8")
-    parsed = parse_file(str(path), text, LineIndex(text), FORMAT_BY_SUFFIX[path.suffix])
+    parsed = Loader().load(str(path))
     assert parsed.views and parsed.views[0].dialect

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from trainlint.formats import shell
-from trainlint.resolve import effective_views, launcher_report
+from trainlint.load import Loader
 
 ROOT = Path(__file__).resolve().parent.parent
 LAUNCH = ROOT / "fixtures" / "launch"
@@ -21,8 +20,7 @@ def _in_repo_root(monkeypatch):
 
 
 def resolve_file(path: Path):
-    relative = path.relative_to(ROOT).as_posix()
-    return effective_views(shell.parse(relative, path.read_bytes().decode("utf-8")))
+    return Loader().load(path.relative_to(ROOT).as_posix()).launches
 
 
 def resolve_text(tmp_path: Path, launcher: str, files: dict[str, str], name: str = "run.sh"):
@@ -32,7 +30,7 @@ def resolve_text(tmp_path: Path, launcher: str, files: dict[str, str], name: str
         target.write_text(textwrap.dedent(content), encoding="utf-8")
     (tmp_path / name).write_text(launcher, encoding="utf-8")
     os.chdir(tmp_path)
-    return effective_views(shell.parse(name, launcher))
+    return Loader().load(name).launches
 
 
 def where(value) -> tuple[str, int, int]:
@@ -290,17 +288,13 @@ def test_one_default_is_the_same_value_in_every_launch(tmp_path):
     assert len(patience) == 1  # one place, so the engine reports it once
 
 
-def test_launcher_report_collects_findings_and_notes():
-    path = "fixtures/launch/bad/broken.sh"
-    text = (ROOT / path).read_text(encoding="utf-8")
-    from trainlint.text import LineIndex
-
-    report = launcher_report(path, text, LineIndex(text))
-    assert [(d.code, d.span.line, d.span.col) for d in report.diagnostics] == [
+def test_a_launcher_document_holds_its_problems_notes_and_launches():
+    document = Loader().load("fixtures/launch/bad/broken.sh")
+    assert [(p.code, p.span.line, p.span.col) for p in document.problems] == [
         ("TL001", 24, 24), ("TL003", 21, 17), ("TL002", 22, 59)]
-    assert [note.split(":")[1] for note in report.notes] == ["5", "9", "13", "17", "22", "23"]
-    assert len(report.views) == 4  # the launch with the broken quote is not read
-    last = report.configs[-1].view
+    assert [note.split(":")[1] for note in document.notes] == ["5", "9", "13", "17", "22", "23"]
+    assert len(document.views) == 4  # the launch with the broken quote is not read
+    last = document.launches[-1].view
     assert (last.get("optimizer.lr").value, last.get("stopping.patience").value) == (2e-4, 30)
 
 

@@ -130,6 +130,17 @@ def test_the_launch_resolver_finds_what_names_do_not(repo):
     assert selected(repo, "HEAD") == ["launch/module.sh", "pkg/train.py"]
 
 
+def test_max_file_size_bounds_what_since_reads_for_references(repo):
+    """A changed launcher over `max-file-size` is not read, for its findings or its names."""
+    write(repo, {"pyproject.toml": '[tool.trainlint]\nselect = ["TL004"]\nmax-file-size = 200\n',
+                 "launch/train.sh": "#!/bin/bash\ntorchrun --nproc_per_node 8 train.py --config "
+                                    "configs/b.yaml  # " + "x" * 200 + "\n"})
+    git("commit", "-q", "-am", "limit", cwd=repo)
+    write(repo, {"launch/train.sh": (repo / "launch/train.sh").read_text() + "# changed\n"})
+    code, found, _ = run_json("check", "--since", "HEAD", cwd=repo)
+    assert (code, found) == (0, [])  # configs/b.yaml (a TL004) is not pulled in
+
+
 def test_pulled_in_files_stay_within_the_paths(repo):
     write(repo, {"launch/train.sh": "torchrun train.py --config configs/a.yaml --lr 0.1\n"})
     assert selected(repo, "HEAD", ["configs"]) == ["configs/a.yaml"]

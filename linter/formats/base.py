@@ -18,6 +18,18 @@ class ParseError(Exception):
         self.col = col
 
 
+class SyntaxProblem(Struct, frozen=True):
+    """A place where a file cannot be read as its format: the whole file (a parse error), or
+    one command of a launcher (a quote that is never closed). TL001 reports it."""
+
+    path: str
+    span: Span
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.span.line}:{self.span.col}: {self.message}"
+
+
 class ArgumentSpec(Struct):
     """One `parser.add_argument(...)` of a training script, read without running it."""
 

@@ -13,22 +13,21 @@ OBJECTIVE_TASKS = {"ctc": "ctc", "mlm": "mlm", "masked-lm": "mlm", "clm": "lm", 
 
 def read_training_config(path: Path) -> dict[str, Any]:
     """ProbeTarget field -> value: num_classes (vocab size), task (objective / CTC), model_type."""
-    from trainlint.engine import FORMAT_BY_SUFFIX, decode, parse_file
-    from trainlint.formats.base import ParseError
-    from trainlint.text import LineIndex
+    from trainlint.load import Loader, Unreadable, format_of
 
     if not path.is_file():
         raise ProbeUsageError(f"no such training config: {path}")
-    fmt = FORMAT_BY_SUFFIX.get(path.suffix.lower())
-    if fmt not in ("yaml", "json", "toml", "python"):
+    if format_of(path) not in ("yaml", "json", "toml", "python"):
         raise ProbeUsageError(f"{path}: not a config trainlint reads", "use YAML, JSON, TOML or Python")
-    text = decode(path.read_bytes())[0]
     try:
-        parsed = parse_file(str(path), text, LineIndex(text), fmt)
-    except ParseError as error:
-        raise ProbeUsageError(f"{path}:{error.line}:{error.col}: {error.message}") from error
+        document = Loader().load(str(path))
+    except Unreadable as error:
+        raise ProbeUsageError(f"{path}: cannot read ({error.reason})") from error
+    if document.error is not None:
+        span = document.error.span
+        raise ProbeUsageError(f"{path}:{span.line}:{span.col}: {document.error.message}")
     found: dict[str, Any] = {}
-    for view in parsed.views:
+    for view in document.views:
         vocab = view.number("model.vocab_size")
         if vocab is not None and vocab >= 2:
             found.setdefault("num_classes", int(vocab))

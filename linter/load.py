@@ -1,0 +1,329 @@
+"""One path from a file to what rules see.
+
+`Loader.load(path)` reads a file, decodes it, picks its format from its suffix and parses it
+into a `Document`: the config's entries, the Python script, the launches of a launcher, and the
+ConfigViews the config rules see. `check`, `show`, `--since`, the project scan, launch
+resolution (for the scripts and configs a launch names) and the probe's `--training-config`
+all read files through it, so a limit or a fix to decoding holds for every file, however it
+was reached.
+
+Reading: only regular files are read (a FIFO or `/dev/zero` is refused before a byte is read),
+and at most `max-file-size` bytes. Decoding: UTF-8, or UTF-8 / UTF-16 with a BOM; bytes that
+are no text and NUL bytes are a parse error (TL001) at the first bad byte. The same bytes on
+standard input go through the same decode.
+"""
+
+from __future__ import annotations
+
+import codecs
+import importlib
+import os
+import stat
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from msgspec import Struct, field
+
+from trainlint.formats.base import ParseError, SyntaxProblem
+from trainlint.records import ConfigView, ParsedDocument, Value
+from trainlint.text import LineIndex, Span
+
+__all__ = ["DEFAULT_MAX_FILE_SIZE", "FORMAT_BY_SUFFIX", "Document", "Loader", "Source",
+           "Unreadable", "decode", "format_of"]
+
+# The one table of what trainlint reads: file suffix -> format.
+FORMAT_BY_SUFFIX = {
+    ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".py": "python",
+    ".sh": "shell", ".bash": "shell", ".ps1": "shell", ".md": "markdown",
+}
+CONFIG_FORMATS = frozenset({"yaml", "json", "toml"})
+LAUNCHER_FORMATS = frozenset({"shell", "markdown"})
+DEFAULT_MAX_FILE_SIZE = 1024 * 1024
+# The format modules each format needs (imported on first use: a YAML-only run never loads
+# the Python readers or the shell lexer).
+FORMAT_MODULES = {
+    "yaml": ("trainlint.formats.yaml",), "json": ("trainlint.formats.json",),
+    "toml": ("trainlint.formats.toml",),
+    "python": ("trainlint.formats.python.declared_config", "trainlint.formats.python.training_facts"),
+    "shell": ("trainlint.formats.shell", "trainlint.resolve"),
+    "markdown": ("trainlint.formats.shell", "trainlint.resolve"),
+}
+
+
+def format_of(path: str | os.PathLike) -> str | None:
+    """The format trainlint reads a file as, from its suffix; None: not a file it reads."""
+    return FORMAT_BY_SUFFIX.get(os.path.splitext(os.fspath(path))[1].lower())
+
+
+class Unreadable(Exception):
+    """A file trainlint does not read: not a regular file, over the size limit, or an OS error.
+    `str(error)` completes a skip note (`f"{path}: {error}"`); `reason` says why alone."""
+
+    def __init__(self, reason: str, skipped: bool = True) -> None:
+        super().__init__(f"skipped ({reason})" if skipped else f"cannot read ({reason})")
+        self.reason = reason
+
+
+class Source(Struct):
+    """A file's decoded text, with the BOM and codec to write a fix back in."""
+
+    text: str
+    bom: bytes = b""
+    codec: str = "utf-8"
+
+
+def decode(data: bytes) -> Source:
+    """Text, BOM and codec of a file's bytes. Raises ParseError for bytes that are no text."""
+    for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+                       (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if data.startswith(bom):
+            data, found_bom = data[len(bom):], bom
+            break
+    else:
+        found_bom, codec = b"", "utf-8"
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as exc:
+        before = data[:exc.start].decode(codec, errors="replace")
+        line = before.count("\n") + 1
+        col = len(before) - (before.rfind("\n") + 1) + 1
+        raise ParseError(f"invalid {codec.upper()} byte 0x{data[exc.start]:02x}: not a text file?",
+                         line, col) from None
+    nul = text.find("\x00")
+    if nul != -1:
+        line = text.count("\n", 0, nul) + 1
+        raise ParseError("file contains NUL bytes: binary, not a text file", line,
+                         nul - (text.rfind("\n", 0, nul) + 1) + 1)
+    return Source(text, found_bom, codec)
+
+
+class Document(Struct):
+    """A file as rules see it.
+
+    `error` is set when the file cannot be parsed at all (TL001; nothing else is filled in).
+    `problems` are the places a launcher cannot be read, in its own text or in a launcher it
+    runs, and what argparse would reject in its launches; rules turn them into findings.
+    `views` are the training setups config rules check: one per YAML document or per launch.
+    """
+
+    path: str
+    format: str
+    text: str
+    index: LineIndex
+    bom: bytes = b""
+    codec: str = "utf-8"
+    error: SyntaxProblem | None = None
+    config: ParsedDocument | None = None  # the entries of a config (or a script's defaults)
+    script: Any = None  # trainlint.formats.python.ast_index.ParsedScript
+    launch_file: Any = None  # trainlint.formats.shell.LaunchFile
+    launches: list[Any] = field(default_factory=list)  # trainlint.resolve.EffectiveConfig
+    views: list[ConfigView] = field(default_factory=list)
+    problems: list[Any] = field(default_factory=list)  # SyntaxProblem, resolve.ArgumentProblem
+    notes: list[str] = field(default_factory=list)
+    loaded: list[str] = field(default_factory=list)  # files launch resolution asked for
+
+    @property
+    def parsed(self) -> bool:
+        return self.error is None
+
+    def own_settings(self) -> tuple[dict[str, Value], str]:
+        """A script's or config's first training setup on its own (no launcher): its canonical
+        settings and its dialect ("generic" where no framework claims the file)."""
+        values = dict(self.views[0].values) if self.views else {}
+        dialect = self.config.dialect if self.config is not None else None
+        return values, dialect or "generic"
+
+
+DocumentSource = Callable[..., "Document | None"]
+
+
+class Loader:
+    """Reads files for one run: regular files only, at most `max_file_size` bytes each."""
+
+    def __init__(self, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> None:
+        self.max_file_size = max_file_size
+
+    # ---- reading
+    def read_bytes(self, path: str) -> bytes:
+        """The file's bytes. Raises Unreadable for a file that is not a regular file (a FIFO
+        would block, `/dev/zero` never ends), is over the size limit, or cannot be opened."""
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        try:
+            descriptor = os.open(path, flags)  # a FIFO opened non-blocking does not wait
+        except OSError as exc:
+            raise Unreadable(exc.strerror or str(exc), skipped=False) from None
+        with os.fdopen(descriptor, "rb", buffering=0) as file:
+            try:
+                status = os.fstat(descriptor)
+                if not stat.S_ISREG(status.st_mode):
+                    raise Unreadable("not a regular file")
+                if status.st_size > self.max_file_size:
+                    raise Unreadable(f"{status.st_size} bytes is over max-file-size "
+                                     f"{self.max_file_size}")
+                data = _read_at_most(file, self.max_file_size + 1)
+            except OSError as exc:
+                raise Unreadable(exc.strerror or str(exc), skipped=False) from None
+        if len(data) > self.max_file_size:  # it grew since fstat
+            raise Unreadable(f"more than max-file-size {self.max_file_size} bytes")
+        return data
+
+    def read(self, path: str) -> Source:
+        """The file's decoded text. Raises Unreadable, or ParseError for bytes that are no text."""
+        return decode(self.read_bytes(path))
+
+    # ---- parsing
+    def load(self, path: str, views: bool = True) -> Document:
+        """Read and parse a file. Raises Unreadable; a file that cannot be decoded or parsed is
+        a Document with `error` set. Without `views`, a Python file is parsed for the script
+        rules only and a launcher's launches are not resolved."""
+        return self.from_bytes(path, self.read_bytes(path), views)
+
+    def from_bytes(self, path: str, data: bytes, views: bool = True) -> Document:
+        """Parse bytes read elsewhere (standard input) exactly as a file's."""
+        try:
+            source = decode(data)
+        except ParseError as exc:
+            span = Span(0, 0, exc.line, exc.col, exc.line, exc.col)  # no text to index: bytes only
+            return Document(path, format_of(path) or "", "", LineIndex(""),
+                            error=SyntaxProblem(path, span, exc.message))
+        return self.from_source(path, source, views)
+
+    def from_source(self, path: str, source: Source, views: bool = True) -> Document:
+        """Parse a decoded text (also a fix's candidate text) as the file `path`."""
+        fmt = format_of(path) or ""
+        index = LineIndex(source.text)
+        document = Document(path, fmt, source.text, index, source.bom, source.codec)
+        try:
+            if fmt in CONFIG_FORMATS:
+                _parse_config(document)
+            elif fmt == "python":
+                _parse_python(document, views)
+            elif fmt in LAUNCHER_FORMATS:
+                self._parse_launcher(document, views)
+        except ParseError as exc:
+            offset = index.offset(exc.line, exc.col)
+            document.error = SyntaxProblem(path, index.span(offset, offset), exc.message)
+        except RecursionError:
+            document.error = SyntaxProblem(path, index.span(0, 0), "nested too deeply to parse")
+        return document
+
+    def documents(self) -> DocumentSource:
+        """What launch resolution reads other files with: `(path, formats) -> Document | None`,
+        None for a file that cannot be read or parsed or is of another format. Documents are
+        kept for the resolution of one launcher file (a script several launches use is read
+        once); every path asked for is recorded in `asked`."""
+        cache: dict[tuple[str, bool], Document | None] = {}
+        asked: list[str] = []
+
+        def document(path: str, formats: Iterable[str] = (*CONFIG_FORMATS, "python"),
+                     views: bool = True) -> Document | None:
+            asked.append(path)
+            if format_of(path) not in formats:
+                return None
+            key = (path, views)
+            if key not in cache:
+                try:
+                    loaded = self.load(path, views)
+                except Unreadable:
+                    loaded = None
+                cache[key] = loaded if loaded is not None and loaded.parsed else None
+            return cache[key]
+
+        document.asked = asked  # type: ignore[attr-defined]
+        return document
+
+    def _parse_launcher(self, document: Document, views: bool) -> None:
+        from trainlint import resolve
+        from trainlint.formats import shell
+
+        launch_file = shell.parse(document.path, document.text, document.index)
+        document.launch_file = launch_file
+        if not views:
+            document.problems = list(launch_file.problems)
+            document.notes = list(dict.fromkeys(str(note) for note in launch_file.notes))
+            return
+        documents = self.documents()
+        configs = resolve.effective_views(launch_file, documents)
+        document.launches = configs
+        document.views = [config.view for config in configs]
+        document.loaded = list(documents.asked)  # type: ignore[attr-defined]
+        document.problems = [*launch_file.problems, *(p for c in configs for p in c.problems)]
+        notes = [*launch_file.notes, *(n for c in configs for n in c.notes)]
+        document.notes = list(dict.fromkeys(str(note) for note in notes))
+
+
+def _read_at_most(file, limit: int) -> bytes:
+    chunks = []
+    left = limit
+    while left > 0:
+        chunk = file.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _format_module(name: str):
+    return importlib.import_module(name)
+
+
+def _parse_config(document: Document) -> None:
+    from trainlint.dialects import build_views
+
+    module = _format_module(f"trainlint.formats.{document.format}")
+    config = module.parse(document.path, document.text, document.index)
+    document.config = config
+    document.views = build_views(config)
+
+
+def _parse_python(document: Document, views: bool) -> None:
+    from trainlint.formats.python.ast_index import ParsedScript
+
+    try:
+        script = ParsedScript.parse(document.path, document.text, document.index)
+    except SyntaxError as exc:
+        raise ParseError(f"invalid Python: {exc.msg}", exc.lineno or 1, exc.offset or 1) from None
+    except (ValueError, MemoryError) as exc:
+        raise ParseError(f"invalid Python: {exc}") from None
+    document.script = script
+    if not views:
+        return
+    from trainlint.formats.python import declared_config
+
+    config = declared_config.parse(document.path, document.text, document.index, script)
+    document.config = config
+    document.views = _python_views(config, script)
+
+
+def _python_views(config: ParsedDocument, script) -> list[ConfigView]:
+    """The script's training setup: its declared defaults through the dialects, and what its
+    code does (the schedulers it builds, its epoch loop, ...), which beats a mapped default."""
+    from trainlint.dialects import build_views
+    from trainlint.formats.python import training_facts
+
+    views = build_views(config)
+    facts = []
+    if training_facts.might_have_facts(script.text):
+        facts = training_facts.training_facts(script, config.extra.get("arguments", []))
+    if not facts:
+        return views
+    if not views:
+        raw = {entry.key: entry for entry in config.entries}
+        views = [ConfigView(config.path, "argparse", {}, raw, config)]
+    for view in views:
+        for fact in facts:
+            view.values[fact.key] = fact
+    return views
+
+
+def preload(formats: Iterable[str]) -> None:
+    """Import what reading these formats needs (before forking, so that every child has it)."""
+    from trainlint.dialects import dialects
+
+    for fmt in set(formats):
+        for name in FORMAT_MODULES.get(fmt, ()):
+            _format_module(name)
+    importlib.import_module("trainlint.schemas")
+    importlib.import_module("trainlint.formats.python.ast_index")
+    dialects()
