@@ -274,7 +274,7 @@ def analyze(document: Document, rules: RuleSet, errors: list[str], notes: list[s
         if facts is not None:
             _project_facts(document.script, text, rules, facts, errors)
     found = _deduplicate(found)
-    suppressions = find_suppressions(text, document.index)
+    suppressions = find_suppressions(text, document.index, document.comments)
     here = apply_suppressions([d for d in found if d.path == path], suppressions)
     found = here + _suppress_elsewhere([d for d in found if d.path != path], rules.loader)
     for rule in rules.suppression:
@@ -357,7 +357,10 @@ def _suppressions_in(path: str, loader: Loader) -> list | None:
         except (Unreadable, ParseError):
             _SUPPRESSIONS_READ[key] = None
         else:
-            _SUPPRESSIONS_READ[key] = find_suppressions(text, LineIndex(text))
+            from trainlint.formats.comments import find_comments
+
+            _SUPPRESSIONS_READ[key] = find_suppressions(
+                text, LineIndex(text), lambda: find_comments(format_of(path) or "", text, path))
     return _SUPPRESSIONS_READ[key]
 
 

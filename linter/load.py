@@ -121,10 +121,24 @@ class Document(Struct):
     problems: list[Any] = field(default_factory=list)  # SyntaxProblem, resolve.ArgumentProblem
     notes: list[str] = field(default_factory=list)
     loaded: list[str] = field(default_factory=list)  # files launch resolution asked for
+    _comments: list[tuple[int, int]] | None = None
 
     @property
     def parsed(self) -> bool:
         return self.error is None
+
+    def comments(self) -> list[tuple[int, int]]:
+        """(start, end) of the file's comments, as its format's lexer finds them: a `#` inside
+        a string, a YAML block scalar or a shell here-document is no comment. Found on the
+        first call (only files that mention a suppression ask)."""
+        if self._comments is None:
+            if self.launch_file is not None:
+                self._comments = self.launch_file.comments
+            else:
+                from trainlint.formats.comments import find_comments
+
+                self._comments = find_comments(self.format, self.text, self.path)
+        return self._comments
 
     def own_settings(self) -> tuple[dict[str, Value], str]:
         """A script's or config's first training setup on its own (no launcher): its canonical

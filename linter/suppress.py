@@ -4,11 +4,16 @@ A comment at the end of a line covers that line; a comment alone on its line cov
 line. Without codes (`# trainlint: ignore`) it covers every code. A bare `# noqa` belongs to
 other linters and is not read. Works in every format with `#` comments (Python, YAML, TOML,
 shell); JSON has none, so use `per-file-ignores` there.
+
+Only real comments are read, as each format's lexer finds them (trainlint.formats.comments):
+the same words inside a YAML block scalar, a TOML or Python string or a shell here-document
+are data, and suppress nothing.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 
 from msgspec import Struct, field
 
@@ -43,26 +48,34 @@ def _codes(text: str | None, only_ours: bool = False) -> frozenset[str] | None:
     return codes or None
 
 
-def find_suppressions(text: str, index: LineIndex) -> list[Suppression]:
+def find_suppressions(text: str, index: LineIndex,
+                      comments: Callable[[], Iterable[tuple[int, int]]]) -> list[Suppression]:
+    """The suppressions in a file's comments. `comments()` gives the (start, end) of each
+    comment; it is called only when the text mentions a suppression at all."""
     if "trainlint" not in text and "noqa" not in text:
         return []
     found = []
-    for match in _COMMENT.finditer(text):
-        line, col = index.line_col(match.start())
-        before = index.line_text(line)[: col - 1]
-        if before.count('"') % 2 or before.count("'") % 2:
-            continue  # inside a string literal
-        own_line = not before.strip()
-        kind = (match.group("kind") or "").lower()
-        if match.group("noqa") is not None:
-            codes = _codes(match.group("noqa"), only_ours=True)
-            if codes is None:
-                continue  # `# noqa: E501` belongs to another linter
-        else:
-            codes = _codes(match.group("codes"))
-        target = 0 if kind == "ignore-file" else (line + 1 if own_line else line)
-        found.append(Suppression(index.span(match.start(), match.end()), codes, target))
+    for comment_start, comment_end in comments():
+        for match in _COMMENT.finditer(text, comment_start, comment_end):
+            suppression = _suppression(match, index)
+            if suppression is not None:
+                found.append(suppression)
     return found
+
+
+def _suppression(match: re.Match, index: LineIndex) -> Suppression | None:
+    line, col = index.line_col(match.start())
+    before = index.line_text(line)[: col - 1]
+    own_line = not before.strip()
+    kind = (match.group("kind") or "").lower()
+    if match.group("noqa") is not None:
+        codes = _codes(match.group("noqa"), only_ours=True)
+        if codes is None:
+            return None  # `# noqa: E501` belongs to another linter
+    else:
+        codes = _codes(match.group("codes"))
+    target = 0 if kind == "ignore-file" else (line + 1 if own_line else line)
+    return Suppression(index.span(match.start(), match.end()), codes, target)
 
 
 def apply_suppressions(diagnostics: list[Diagnostic],

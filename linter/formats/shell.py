@@ -148,6 +148,7 @@ class LaunchFile(Struct):
     notes: list[LaunchProblem] = field(default_factory=list)
     problems: list[LaunchProblem] = field(default_factory=list)
     variables: dict[str, Value] = field(default_factory=dict)
+    comments: list[tuple[int, int]] = field(default_factory=list)  # (start, end), in file order
 
 
 def parse(path: str, text: str, index: LineIndex | None = None) -> LaunchFile:
@@ -342,6 +343,7 @@ class _BashLexer:
         self.path = path
         self.notes: list[LaunchProblem] = []
         self.problems: list[LaunchProblem] = []
+        self.comments: list[tuple[int, int]] = []  # (start, end) of every comment
         self._heredocs: list[tuple[str, bool, int, int]] = []  # (delimiter, strip tabs, start, end)
         self._expect_heredoc: tuple[bool, int, int] | None = None
 
@@ -355,6 +357,14 @@ class _BashLexer:
 
     def _note(self, start: int, end: int, message: str) -> None:
         self.notes.append(LaunchProblem(self.path, self._span(start, end), message))
+
+    def _comment(self, start: int) -> int:
+        """Record the comment that starts at `start`; the offset of its line's end."""
+        newline = self.text.find("\n", start, self.end)
+        line_end = self.end if newline == -1 else newline
+        stop = line_end - 1 if line_end > start and self.text[line_end - 1] == "\r" else line_end
+        self.comments.append((start, stop))
+        return line_end
 
     # ---- statements
     def statements(self) -> Iterator[_Statement]:
@@ -407,8 +417,7 @@ class _BashLexer:
                 self.pos += 1
                 self._read_heredocs()
             elif char == "#":
-                newline = text.find("\n", self.pos, end)
-                self.pos = end if newline == -1 else newline
+                self.pos = self._comment(self.pos)
             elif char in "|&;<>()":
                 token = self._operator()
                 yield token
@@ -565,8 +574,7 @@ class _BashLexer:
                 self.pos += 1
                 return _ArrayAssign(name, elements, start, self.pos)
             if text[self.pos] == "#":
-                newline = text.find("\n", self.pos, end)
-                self.pos = end if newline == -1 else newline
+                self.pos = self._comment(self.pos)
                 continue
             if text.startswith("\\\n", self.pos):
                 self.pos += 2
@@ -788,10 +796,10 @@ class _PowerShellLexer(_BashLexer):
                 at_command_start = True
             elif text.startswith("<#", self.pos):
                 close = text.find("#>", self.pos + 2, end)
+                self.comments.append((self.pos, end if close == -1 else close + 2))
                 self.pos = end if close == -1 else close + 2
             elif char == "#":
-                newline = text.find("\n", self.pos, end)
-                self.pos = end if newline == -1 else newline
+                self.pos = self._comment(self.pos)
             elif char in "|":
                 yield _Op("|", self.pos, self.pos + 1)
                 self.pos += 1
@@ -896,8 +904,7 @@ class _PowerShellLexer(_BashLexer):
             if char in "'\"":
                 pos = self._ps_skip_string(pos)
             elif char == "#":
-                newline = text.find("\n", pos, end)
-                pos = end if newline == -1 else newline
+                pos = self._comment(pos)
                 continue
             pos += 1
         return None
@@ -917,8 +924,7 @@ class _PowerShellLexer(_BashLexer):
                 pos = self._ps_skip_string(pos) + 1
                 continue
             if char == "#" and not text.startswith("<#", pos - 1):
-                newline = text.find("\n", pos, end)
-                pos = end if newline == -1 else newline
+                pos = self._comment(pos)
                 continue
             if char == opener:
                 depth += 1
@@ -1136,6 +1142,7 @@ def _parse_markdown(path: str, text: str, index: LineIndex) -> LaunchFile:
     for evaluator in evaluators.values():
         evaluator.finish()
     result.launches.sort(key=lambda launch: launch.span.start)
+    result.comments.sort()
     return result
 
 
@@ -1241,6 +1248,7 @@ class _Evaluator:
         statements = list(statements)
         self.result.notes.extend(lexer.notes)
         self.result.problems.extend(lexer.problems)
+        self.result.comments.extend(lexer.comments)
         if language == "powershell":
             for name in getattr(lexer, "assigned_in_blocks", ()):
                 self.env[name] = _Var("", False)

@@ -1,6 +1,4 @@
-import io
 import re
-import tokenize
 from functools import cache
 from pathlib import Path
 
@@ -43,8 +41,12 @@ class UnusedSuppression(SuppressionRule):
 
     ## Fix safety
     Safe: the fix removes the unused codes, or the whole comment when none is left (the whole
-    line when the comment stood alone on it); text after the directive in the same comment is
-    kept. It changes no value, and a suppression that still hides a finding is never touched.
+    line when the comment stood alone on it, except after a line that ends in a `\\` or
+    backtick continuation: there only the comment's text goes, so that no line is joined onto
+    the command); text after the directive in the same comment is kept. It changes no value,
+    and a suppression that still hides a finding is never touched. Only real comments are
+    suppressions: the same words inside a YAML block scalar, a TOML or Python string or a
+    shell here-document are data, never reported or removed.
     To keep a suppression on purpose, add `TL009` to it (`# trainlint: ignore[TL101, TL009]`).
 
     ## Options
@@ -89,11 +91,8 @@ class UnusedSuppression(SuppressionRule):
         candidates = [(s, unused) for s, unused in candidates if unused]
         if not candidates:
             return
-        comments = _python_comment_lines(text) if path.endswith(".py") else None
         index = LineIndex(text)
         for suppression, unused in candidates:
-            if comments is not None and comments.get(suppression.span.line, 1 << 30) > suppression.span.col:
-                continue  # a `#` inside a string, not a comment
             if self._kept_on_purpose(suppression, suppressions):
                 continue
             directive = text[suppression.span.start:suppression.span.end]
@@ -151,8 +150,10 @@ class UnusedSuppression(SuppressionRule):
             rest = after.lstrip()
             end = span.end + len(after) - len(rest)
             return index.span(span.start, end), ("" if rest.startswith("#") else "# ")
-        if not before.strip():
+        if not before.strip() and not _continues(index, span.line - 1):
             return index.span(line_start, line_end), ""
+        if not before.strip():  # after a `\` line: removing the line break would join lines
+            return index.span(line_start, content_end), ""
         return index.span(line_start + len(before.rstrip()), span.end), ""
 
 
@@ -182,13 +183,8 @@ def _rewrite_codes(index: LineIndex, span: Span, directive: str, kept: list[str]
     return index.span(span.start + start, span.start + end), ", ".join(kept)
 
 
-def _python_comment_lines(text: str) -> dict[int, int] | None:
-    """Line -> 1-based column where a real comment starts (not a `#` inside a string)."""
-    lines = {}
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type == tokenize.COMMENT:
-                lines[token.start[0]] = token.start[1] + 1
-    except (tokenize.TokenError, SyntaxError):
-        return None
-    return lines
+def _continues(index: LineIndex, line: int) -> bool:
+    """Whether a line ends in a line continuation (a shell `\\` or a PowerShell backtick), so
+    that the line after it is part of its command: removing that whole line would join the
+    next one onto the command, and change what runs."""
+    return line >= 1 and index.line_text(line).endswith(("\\", "`"))
