@@ -61,6 +61,7 @@ if TYPE_CHECKING:
         PLATEAU, SCHEDULER_PREFIX, WRAPPERS, Build, CodeIndex, StepCall, code_index,
         feasible_builds, literal, position, read_arguments, walk_local,
     )
+    from trainlint.resolve import ArgumentProblem
     from trainlint.schemas.canonical import SETTINGS
 
 # name -> the module it is imported from on first use
@@ -83,7 +84,7 @@ _LAZY = {
 
 __all__ = [
     "DOCS_BASE_URL", "UNRESOLVED", "Applicability", "ConfigRule", "ConfigView", "Diagnostic",
-    "DocumentRule", "Edit", "Example", "Fix", "FixAvailability", "LineIndex",
+    "DocumentRule", "Edit", "Example", "Fix", "FixAvailability", "LaunchRule", "LineIndex",
     "ParseErrorRule", "ParsedDocument", "ProbeRule", "Rule", "RuleOptions", "ScriptRule",
     "Sentinel", "Severity", "Span", "SuppressionRule", "Value", "options_fields", *_LAZY,
 ]
@@ -228,6 +229,15 @@ class ParseErrorRule(Rule):
 
     def check_parse_error(self, path: str, message: str, span: Span) -> Diagnostic:
         return self.diagnostic(path, span, message)
+
+
+class LaunchRule(Rule):
+    """Sees what argparse would do with the arguments of each launch of a launcher (a launch
+    resolved against its target script's parser, see trainlint.resolve): one ArgumentProblem
+    at a time, an argument argparse rejects before the run starts (TL002, TL003)."""
+
+    def check_argument(self, problem: ArgumentProblem) -> Iterable[Diagnostic]:
+        raise NotImplementedError
 
 
 class SuppressionRule(Rule):

@@ -1,7 +1,7 @@
 """paths -> formats -> ConfigView + parsed script -> rules -> suppressions -> report / fix loop.
 
 The engine knows no rule by name: it dispatches on the rule's kind (ParseErrorRule,
-DocumentRule, ConfigRule, ScriptRule, SuppressionRule).
+DocumentRule, ConfigRule, ScriptRule, LaunchRule, SuppressionRule).
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from typing import Any
 from msgspec import Struct, field
 
 from trainlint.api import (
-    ConfigRule, DocumentRule, ParseErrorRule, Rule, ScriptRule, SuppressionRule,
+    ConfigRule, DocumentRule, LaunchRule, ParseErrorRule, ScriptRule, SuppressionRule,
 )
 from trainlint.fix.apply import MAX_PASSES, applicable, apply_edits, unified_diff, write_atomically
 from trainlint.formats.base import ParseError
 from trainlint.load import FORMAT_BY_SUFFIX, Document, Loader, Source, Unreadable, format_of, preload
 from trainlint.records import Applicability, ConfigView, Diagnostic, Severity
 from trainlint.registry import all_rules, is_selected
+from trainlint.running import facts_of, problem_findings, run_rule
 from trainlint.settings import Settings
 from trainlint.suppress import apply_suppressions, find_suppressions
 from trainlint.text import LineIndex
@@ -82,8 +83,8 @@ KINDS_BY_FORMAT = {
     "json": ("ParseErrorRule", "DocumentRule", "ConfigRule", "SuppressionRule"),
     "toml": ("ParseErrorRule", "DocumentRule", "ConfigRule", "SuppressionRule"),
     "python": ("ParseErrorRule", "ConfigRule", "ScriptRule", "SuppressionRule"),
-    "shell": ("ParseErrorRule", "ConfigRule", "SuppressionRule"),
-    "markdown": ("ParseErrorRule", "ConfigRule", "SuppressionRule"),
+    "shell": ("ParseErrorRule", "ConfigRule", "LaunchRule", "SuppressionRule"),
+    "markdown": ("ParseErrorRule", "ConfigRule", "LaunchRule", "SuppressionRule"),
 }
 
 
@@ -106,8 +107,6 @@ class RuleSet:
         select = options.select or settings.select
         extend = [*settings.extend_select, *options.extend_select]
         ignore = [*settings.ignore, *options.ignore]
-        self._selection = (select, extend, ignore)
-        self._severities = ctx.severities
         classes = [cls for cls in all_rules(kinds) if is_selected(cls.code, select, extend, ignore)]
         ctx.selected = frozenset(cls.code for cls in classes)
         rules = [cls(ctx) for cls in classes]
@@ -115,22 +114,11 @@ class RuleSet:
         self.document = [r for r in rules if isinstance(r, DocumentRule)]
         self.config = [r for r in rules if isinstance(r, ConfigRule)]
         self.script = [r for r in rules if isinstance(r, ScriptRule)]
+        self.launch = [r for r in rules if isinstance(r, LaunchRule)]
         self.suppression = [r for r in rules if isinstance(r, SuppressionRule)]
         self.project = [r for r in self.script
                         if type(r).project_facts is not ScriptRule.project_facts]
         ctx.project_codes = frozenset(r.code for r in self.project)
-
-    def admit(self, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-        """Findings made outside a rule (launch resolution): selection and severity apply too."""
-        admitted = []
-        for diagnostic in diagnostics:
-            if not is_selected(diagnostic.code, *self._selection):
-                continue
-            override = self._severities.get(diagnostic.code)
-            if override is not None:
-                diagnostic.severity = override
-            admitted.append(diagnostic)
-        return admitted
 
 
 # ---------------------------------------------------------------- discovery
@@ -231,18 +219,6 @@ def _ignore_matcher(root: Path, settings: Settings):
 
 # ---------------------------------------------------------------- analysis
 
-def run_rule(rule: Rule, method, args: tuple, sink: list[Diagnostic], errors: list[str],
-              path: str) -> None:
-    """Run one rule check; a rule bug becomes one error line, not a lost report."""
-    try:
-        results = list(method(*args) or ())  # all or nothing: no half a rule's findings
-    except Exception as exc:  # noqa: BLE001 - any rule bug, reported and contained
-        errors.append(f"{path}: internal error in {rule.code} ({rule.name}): "
-                      f"{type(exc).__name__}: {exc}")
-        return
-    sink.extend(results)
-
-
 def analyze(document: Document, rules: RuleSet, errors: list[str], notes: list[str] | None = None,
             facts: dict[str, Any] | None = None) -> tuple[list[Diagnostic], bool]:
     """All findings for one parsed file, suppressions applied. Returns (findings, parsed_ok).
@@ -259,7 +235,7 @@ def analyze(document: Document, rules: RuleSet, errors: list[str], notes: list[s
         return found, False
     if notes is not None:
         notes.extend(document.notes)
-    found.extend(rules.admit(_launch_diagnostics(document.problems)))
+    found.extend(problem_findings(document.problems, rules.parse_error, rules.launch, errors, path))
     config = document.config
     if config is not None and config.dialect is not None:
         for rule in rules.document:
@@ -282,19 +258,6 @@ def analyze(document: Document, rules: RuleSet, errors: list[str], notes: list[s
     return found, True
 
 
-def _launch_diagnostics(problems: list) -> list[Diagnostic]:
-    diagnostics: list[Diagnostic] = []
-    seen: set[tuple] = set()
-    for problem in problems:
-        key = (problem.code, problem.path, problem.span.start, problem.message)
-        diagnostic = problem.diagnostic()
-        if key in seen or diagnostic is None:
-            continue
-        seen.add(key)
-        diagnostics.append(diagnostic)
-    return diagnostics
-
-
 def _project_facts(script, text: str, rules: RuleSet, facts: dict[str, Any],
                    errors: list[str]) -> None:
     for rule in rules.project:
@@ -302,13 +265,6 @@ def _project_facts(script, text: str, rules: RuleSet, facts: dict[str, Any],
             fact = facts_of(rule, script, errors)
             if fact is not None:
                 facts[rule.code] = fact
-
-
-def facts_of(rule: ScriptRule, script, errors: list[str]) -> Any:
-    """What a script tells its project for one rule, or None (also when the rule fails)."""
-    found: list[Any] = []
-    run_rule(rule, lambda each: [rule.project_facts(each)], (script,), found, errors, script.path)
-    return found[0] if found else None
 
 
 def _check_views(views: list[ConfigView], rules: RuleSet, found: list[Diagnostic],

@@ -24,18 +24,13 @@ from typing import Any
 
 from msgspec import Struct, field
 
-from trainlint.formats.base import ParseError, SyntaxProblem
+from trainlint.formats.base import FORMAT_BY_SUFFIX, ParseError, SyntaxProblem, format_of
 from trainlint.records import ConfigView, ParsedDocument, Value
 from trainlint.text import LineIndex, Span
 
 __all__ = ["DEFAULT_MAX_FILE_SIZE", "FORMAT_BY_SUFFIX", "Document", "Loader", "Source",
            "Unreadable", "decode", "format_of"]
 
-# The one table of what trainlint reads: file suffix -> format.
-FORMAT_BY_SUFFIX = {
-    ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".py": "python",
-    ".sh": "shell", ".bash": "shell", ".ps1": "shell", ".md": "markdown",
-}
 CONFIG_FORMATS = frozenset({"yaml", "json", "toml"})
 LAUNCHER_FORMATS = frozenset({"shell", "markdown"})
 DEFAULT_MAX_FILE_SIZE = 1024 * 1024
@@ -48,11 +43,6 @@ FORMAT_MODULES = {
     "shell": ("trainlint.formats.shell", "trainlint.resolve"),
     "markdown": ("trainlint.formats.shell", "trainlint.resolve"),
 }
-
-
-def format_of(path: str | os.PathLike) -> str | None:
-    """The format trainlint reads a file as, from its suffix; None: not a file it reads."""
-    return FORMAT_BY_SUFFIX.get(os.path.splitext(os.fspath(path))[1].lower())
 
 
 class Unreadable(Exception):

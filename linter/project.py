@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trainlint.api import Diagnostic, ScriptRule
+from trainlint.running import facts_of, run_rule
 
 if TYPE_CHECKING:
     from trainlint.settings import Settings
@@ -53,8 +54,6 @@ class ProjectRoots:
 def project_findings(rules: Iterable[ScriptRule], facts_by_file: dict[str, dict[str, Any]],
                      checked: Iterable[str], settings: Settings, errors: list[str]) -> list[Diagnostic]:
     """`facts_by_file`: path -> {rule code: facts}. A rule's failure becomes a line in `errors`."""
-    from trainlint.engine import run_rule
-
     roots = ProjectRoots()
     files_by_root: dict[str, list[str]] = {}
     for path in facts_by_file:
@@ -80,7 +79,7 @@ def project_findings(rules: Iterable[ScriptRule], facts_by_file: dict[str, dict[
 def _facts_elsewhere(rule: ScriptRule, needles: tuple[bytes, ...], root: str, roots: ProjectRoots,
                      checked_files: set[str], settings: Settings, errors: list[str]) -> dict[str, Any]:
     """The facts of the project's Python files that were not checked in this run."""
-    from trainlint.engine import facts_of, walk_folder
+    from trainlint.engine import walk_folder
     from trainlint.load import Loader, Unreadable
 
     loader = Loader(settings.max_file_size)

@@ -24,7 +24,7 @@ def _rule_classes_in(module) -> list[type[Rule]]:
     return found
 
 
-RULE_KINDS = ("ParseErrorRule", "DocumentRule", "ConfigRule", "ScriptRule", "SuppressionRule",
+RULE_KINDS = ("ParseErrorRule", "DocumentRule", "ConfigRule", "ScriptRule", "LaunchRule", "SuppressionRule",
               "ProbeRule")
 _CLASS_BASES = re.compile(r"^class\s+\w+\s*\(([^)]*)\)", re.MULTILINE)
 

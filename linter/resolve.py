@@ -15,7 +15,6 @@ launchers a launch names are read through the load path (`documents`, see trainl
 from __future__ import annotations
 
 import ast
-import difflib
 import os
 import re
 from collections.abc import Iterable
@@ -26,22 +25,15 @@ from msgspec import Struct, field
 from msgspec.structs import replace
 
 from trainlint.formats import shell
-from trainlint.formats.base import ArgumentSpec
-from trainlint.formats.shell import Launch, LaunchFile, LaunchProblem, Word
-from trainlint.records import (
-    UNRESOLVED,
-    Applicability,
-    ConfigView,
-    Fix,
-    ParsedDocument,
-    Severity,
-    Value,
-)
+from trainlint.formats.base import ArgumentSpec, Note, SyntaxProblem
+from trainlint.formats.shell import Launch, LaunchFile, Word
+from trainlint.records import UNRESOLVED, ConfigView, ParsedDocument, Value
 
 if TYPE_CHECKING:
     from trainlint.load import Document, DocumentSource
 
-__all__ = ["EffectiveConfig", "ResolvedArgument", "effective_views"]
+__all__ = ["ARGUMENT_PROBLEMS", "ArgumentProblem", "EffectiveConfig", "ResolvedArgument",
+           "effective_views"]
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 LAUNCHER_FORMATS = ("shell", "markdown")
@@ -63,6 +55,41 @@ _NOT_TRAINING_MODULES = frozenset({
     "cProfile", "pdb", "doctest", "build", "twine", "jupyter", "notebook", "ipykernel"})
 
 
+# What argparse does with a launch's arguments that ends the run, by kind. TL002 reports the
+# values it rejects, TL003 the options and arguments the script does not take.
+ARGUMENT_PROBLEMS = {
+    "explicit-argument": "a flag that takes no value was given one (`--fp16=yes`)",
+    "missing-argument": "an option without the value(s) it needs",
+    "invalid-type": "a value its `type=` cannot convert (`--lr fast` for a float)",
+    "invalid-choice": "a value outside its `choices=`",
+    "unknown-option": "an option the script's parser does not define",
+    "ambiguous-option": "an abbreviation that matches several options",
+    "unexpected-argument": "a positional argument the script does not take",
+}
+
+
+class ArgumentProblem(Struct, frozen=True):
+    """A launch argument argparse would reject (it exits before training): data for the rules
+    that report it (TL002, TL003), which word it."""
+
+    kind: str  # a key of ARGUMENT_PROBLEMS
+    at: Value  # the flag or value the finding points at
+    option: str = ""  # the option as written (`--lr`, `-v`)
+    text: str = ""  # the offending text: an explicit value, a value, a positional word
+    script: str = ""  # the target script's path
+    expected: int = 0  # missing-argument: how many values the option takes
+    type_name: str = ""  # invalid-type: the `type=` name
+    candidates: tuple[Any, ...] = ()  # the choices, the matching options, or every known flag
+
+    @property
+    def path(self) -> str:
+        return self.at.path
+
+    @property
+    def span(self):
+        return self.at.span
+
+
 class ResolvedArgument(Struct):
     """One script argument as argparse reads it: its dest, its spec, and the Value it gets."""
 
@@ -80,8 +107,9 @@ class EffectiveConfig(Struct):
     script: str | None = None  # the target script's path, when found
     sources: list[str] = field(default_factory=list)  # files that contributed, in order
     arguments: list[ResolvedArgument] = field(default_factory=list)
-    problems: list[LaunchProblem] = field(default_factory=list)  # findings (TL003, TL002, TL001)
-    notes: list[LaunchProblem] = field(default_factory=list)  # skip notes
+    # what argparse rejects, and where a launcher this launch runs cannot be read (TL001)
+    problems: list[ArgumentProblem | SyntaxProblem] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)  # skip notes
     launcher_path: str = ""  # the file the launch line is in
 
     @property
@@ -121,7 +149,7 @@ def effective_views(launch_file: LaunchFile, documents: DocumentSource,
             resolver = _LaunchResolver(launch_file, launch, documents, scripts)
             configs.append(resolver.resolve())
         except Exception as error:  # pragma: no cover - never lose the other launches
-            note = LaunchProblem(launch_file.path, launch.span, "launch skipped: trainlint could "
+            note = Note(launch_file.path, launch.span, "launch skipped: trainlint could "
                                  f"not resolve it ({type(error).__name__}: {error})")
             configs.append(EffectiveConfig(launch, ConfigView(launch_file.path, "generic", {}, {}),
                                            notes=[note], launcher_path=launch_file.path))
@@ -135,7 +163,7 @@ def _nested(launch_file: LaunchFile, launch: Launch, documents: DocumentSource, 
         return []
     found = _find_file(str(target.value), _base_dirs(launch_file.path, launch))
     if found is None:
-        return [_orphan(launch_file, launch, LaunchProblem(
+        return [_orphan(launch_file, launch, Note(
             launch_file.path, target.span,
             f"launcher '{target.value}' not found (looked beside {launch_file.path} and in "
             "its parent folders); its launches are not read"))]
@@ -151,13 +179,13 @@ def _nested(launch_file: LaunchFile, launch: Launch, documents: DocumentSource, 
         configs[0].problems.extend(nested.problems)
         configs[0].notes.extend(nested.notes)
     for config in configs:
-        config.notes.insert(0, LaunchProblem(
+        config.notes.insert(0, Note(
             launch_file.path, launch.span,
             f"launched from {launch_file.path}:{launch.line}"))
     return configs
 
 
-def _orphan(launch_file: LaunchFile, launch: Launch, note: LaunchProblem) -> EffectiveConfig:
+def _orphan(launch_file: LaunchFile, launch: Launch, note: Note) -> EffectiveConfig:
     view = ConfigView(launch_file.path, "generic", {}, {})
     view.label = f"{launch_file.path}:{launch.line} {launch.describe()}"
     return EffectiveConfig(launch, view, notes=[note], launcher_path=launch_file.path)
@@ -257,17 +285,16 @@ class _LaunchResolver:
         self.scripts = {} if scripts is None else scripts
         self.origin = launch.command.origin or launch_file.format
         self.bases = _base_dirs(launch_file.path, launch)
-        self.problems: list[LaunchProblem] = []
-        self.notes: list[LaunchProblem] = []
+        self.problems: list[ArgumentProblem] = []
+        self.notes: list[Note] = []
         self.sources: list[str] = []
 
     # ---- problems
-    def _problem(self, value: Value, message: str, code: str = "TL003",
-                 severity: Severity = Severity.ERROR, fix: Fix | None = None) -> None:
-        self.problems.append(LaunchProblem(value.path, value.span, message, code, severity, fix))
+    def _problem(self, kind: str, at: Value, **facts: Any) -> None:
+        self.problems.append(ArgumentProblem(kind, at, **facts))
 
     def _note(self, value: Value, message: str) -> None:
-        self.notes.append(LaunchProblem(value.path, value.span, message))
+        self.notes.append(Note(value.path, value.span, message))
 
     # ---- the whole launch
     def resolve(self) -> EffectiveConfig:
@@ -347,7 +374,7 @@ class _LaunchResolver:
                 elif word is not None:
                     positional.append(word)
                 continue
-            dest = shell._option_name(str(argument.flag.value))
+            dest = shell.option_name(str(argument.flag.value))
             value = argument.value
             default = known_defaults.get(dest)
             if value is None:
@@ -436,7 +463,7 @@ class _LaunchResolver:
         folder = Path(script.path).parent / (config_path or ".")
         found = folder / name
         if not found.is_file():
-            self.notes.append(LaunchProblem(
+            self.notes.append(Note(
                 self.file.path, self.launch.span,
                 f"Hydra config '{display_path(found)}' not found; its settings are not read"))
             return None
@@ -447,7 +474,7 @@ class _LaunchResolver:
             self.sources.append(path)
             if any(entry.key == "defaults" or entry.key.startswith("defaults.")
                    for entry in document.entries):
-                self.notes.append(LaunchProblem(
+                self.notes.append(Note(
                     self.file.path, self.launch.span,
                     f"{path}: the Hydra defaults list is not composed; only this file is read"))
         return document
@@ -711,8 +738,7 @@ class _ArgparseReader:
         explicit_start = flag_end + (1 if has_equals else 0)
         if _takes_no_value(spec):
             if explicit is not None:
-                self.resolver._problem(flag, f"argument {option}: ignored explicit argument "
-                                             f"'{explicit}' (argparse exits here)", "TL002")
+                self.resolver._problem("explicit-argument", flag, option=option, text=explicit)
             value = self._flag_value(spec, option, flag, word, resolved)
             resolved.append(ResolvedArgument(dest, value, flag, spec))
             return position + 1
@@ -735,9 +761,7 @@ class _ArgparseReader:
         needed = 1 if count in (None, "+") else (count if isinstance(count, int) else 0)
         if len(taken) < needed:
             if not (next_position < len(words) and words[next_position].variadic):
-                expected = "one argument" if needed == 1 else f"{needed} arguments"
-                self.resolver._problem(flag, f"argument {option}: expected {expected} "
-                                             "(argparse exits here)", "TL002")
+                self.resolver._problem("missing-argument", flag, option=option, expected=needed)
             return next_position
         value = self._value(spec, option, flag, taken, resolved)
         resolved.append(ResolvedArgument(dest, value, flag, spec))
@@ -806,13 +830,12 @@ class _ArgparseReader:
             elif type_name and type_name != "str":
                 value = shell.to_number(text)
         except ValueError:
-            self.resolver._problem(piece, f"argument {option}: invalid {type_name} value: "
-                                          f"'{text}' (argparse exits here)", "TL002")
+            self.resolver._problem("invalid-type", piece, option=option, text=text,
+                                   type_name=type_name)
             return text
         if spec.choices and value not in spec.choices and text not in map(str, spec.choices):
-            choices = ", ".join(repr(choice) for choice in spec.choices)
-            self.resolver._problem(piece, f"argument {option}: invalid choice: '{text}' "
-                                          f"(choose from {choices})", "TL002")
+            self.resolver._problem("invalid-choice", piece, option=option, text=text,
+                                   candidates=tuple(spec.choices))
         return value
 
     def _positionals(self, words: list[Word], resolved: list[ResolvedArgument],
@@ -841,39 +864,22 @@ class _ArgparseReader:
                 continue
             if self.script.closed and not variadic:
                 value = shell.word_value(word, "", self.file.path, self.file.index, self.origin)
-                self.resolver._problem(
-                    value, f"{self.script.path} does not take the argument '{word.text}' "
-                           "(argparse exits with 'unrecognized arguments')", "TL003")
+                self.resolver._problem("unexpected-argument", value, text=word.text,
+                                       script=self.script.path)
             elif _is_override(word.text):
                 extras.append(word)
 
     def _unknown(self, flag: Value, option: str, ambiguous: list[str]) -> None:
         script = self.script
         if ambiguous:
-            self.resolver._problem(flag, f"ambiguous option: {option} could match "
-                                         f"{', '.join(ambiguous)} (argparse exits here)", "TL003")
+            self.resolver._problem("ambiguous-option", flag, option=option,
+                                   candidates=tuple(ambiguous))
             return
         if not script.closed:
             return
         known = sorted(flag_ for flag_ in self.by_flag if flag_.startswith("-"))
-        suggestion = _did_you_mean(option, known)
-        message = (f"{script.path} has no option '{option}' (argparse exits with "
-                   "'unrecognized arguments')")
-        fix = None
-        if suggestion:
-            message += f"; did you mean '{suggestion}'?"
-            fix = Fix.replace(flag.span, suggestion, f"rename {option} to {suggestion}",
-                              Applicability.UNSAFE)
-        self.resolver._problem(flag, message, "TL003", fix=fix)
-
-
-def _did_you_mean(option: str, known: list[str]) -> str | None:
-    normalized = {flag.lstrip("-").replace("-", "_").lower(): flag for flag in known}
-    key = option.lstrip("-").replace("-", "_").lower()
-    if key in normalized:
-        return normalized[key]
-    matches = difflib.get_close_matches(key, list(normalized), n=1, cutoff=0.6)
-    return normalized[matches[0]] if matches else None
+        self.resolver._problem("unknown-option", flag, option=option, script=script.path,
+                               candidates=tuple(known))
 
 
 def _takes_no_value(spec: ArgumentSpec) -> bool:

@@ -17,11 +17,12 @@ from typing import Any
 from msgspec import Struct, field
 
 from trainlint.context import ProjectContext
-from trainlint.formats.base import ParseError
+from trainlint.formats.base import Note, ParseError
 from trainlint.load import (
     DEFAULT_MAX_FILE_SIZE, LAUNCHER_FORMATS, Document, Loader, Unreadable, format_of,
 )
-from trainlint.records import ConfigView, Value
+from trainlint.records import ConfigView, Diagnostic, Value
+from trainlint.running import problem_findings
 
 __all__ = ["show", "collect"]
 
@@ -35,16 +36,16 @@ class Shown(Struct):
     view: ConfigView
     launch: Any = None  # trainlint.formats.shell.Launch
     sources: list[str] = field(default_factory=list)
-    problems: list[Any] = field(default_factory=list)  # LaunchProblem
-    notes: list[Any] = field(default_factory=list)
+    problems: list[Diagnostic] = field(default_factory=list)  # what argparse rejects, ...
+    notes: list[Note] = field(default_factory=list)
     flag_text: dict[tuple[str, int], str] = field(default_factory=dict)
 
 
 class Collected(Struct):
     path: str
     setups: list[Shown] = field(default_factory=list)
-    problems: list[Any] = field(default_factory=list)
-    notes: list[Any] = field(default_factory=list)
+    problems: list[Diagnostic] = field(default_factory=list)  # the launcher's own (TL001)
+    notes: list[Note] = field(default_factory=list)
     error: str | None = None
     exit_code: int = 0
 
@@ -52,7 +53,7 @@ class Collected(Struct):
 def show(path: str, settings: Any, output_format: str, console_out: Any) -> int:
     """Print the effective settings of PATH; returns the exit code (2: no such file)."""
     project = _project(settings)
-    collected = collect(path, getattr(settings, "max_file_size", DEFAULT_MAX_FILE_SIZE))
+    collected = collect(path, settings)
     if collected.error is not None and not collected.setups:
         label = "error" if collected.exit_code else "note"
         print(f"trainlint: {label}: {collected.error}", file=sys.stderr)
@@ -75,9 +76,10 @@ def _project(settings: Any) -> ProjectContext:
 # --------------------------------------------------------------------------- collecting
 
 
-def collect(path: str, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Collected:
+def collect(path: str, settings: Any = None) -> Collected:
     """The setups of a launcher (one per launch), a Python script, or a config file, read
-    through the same load path as `check` (trainlint.load)."""
+    through the same load path as `check` (trainlint.load). A launcher's problems are the
+    findings of the rules that own them (TL001-TL003), as `check` reports them."""
     result = Collected(path)
     if not Path(path).exists():
         result.error = f"{path}: no such file"
@@ -88,7 +90,7 @@ def collect(path: str, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Collected:
         result.error = f"{path}: not a launcher, script or config trainlint reads"
         result.exit_code = 2
         return result
-    loader = Loader(max_file_size)
+    loader = Loader(getattr(settings, "max_file_size", DEFAULT_MAX_FILE_SIZE))
     try:
         document = loader.load(path)
     except Unreadable as exc:
@@ -101,7 +103,7 @@ def collect(path: str, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Collected:
         result.exit_code = 1
         return result
     if fmt in LAUNCHER_FORMATS:
-        _collect_launcher(result, document, loader)
+        _collect_launcher(result, document, loader, _ProblemRules(settings))
     elif fmt == "python":
         _collect_script(result, document)
     else:
@@ -109,14 +111,34 @@ def collect(path: str, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Collected:
     return result
 
 
-def _collect_launcher(result: Collected, document: Document, loader: Loader) -> None:
+class _ProblemRules:
+    """The rules that turn a launcher's problems into findings: TL001 (a place that cannot be
+    read) and the launch rules (TL002, TL003), with the settings' severities and options, and
+    not filtered by `select`: `show` prints every problem of the launch."""
+
+    def __init__(self, settings: Any) -> None:
+        from trainlint.api import LaunchRule, ParseErrorRule
+        from trainlint.context import RuleContext
+        from trainlint.registry import all_rules
+
+        context = settings.rule_context() if hasattr(settings, "rule_context") else RuleContext()
+        rules = [cls(context) for cls in all_rules(frozenset({"ParseErrorRule", "LaunchRule"}))]
+        self.parse_error = [rule for rule in rules if isinstance(rule, ParseErrorRule)]
+        self.launch = [rule for rule in rules if isinstance(rule, LaunchRule)]
+
+    def findings(self, problems: list, path: str) -> list[Diagnostic]:
+        return problem_findings(problems, self.parse_error, self.launch, [], path)
+
+
+def _collect_launcher(result: Collected, document: Document, loader: Loader,
+                      rules: _ProblemRules) -> None:
     path = document.path
-    result.problems.extend(document.launch_file.problems)
+    result.problems.extend(rules.findings(document.launch_file.problems, path))
     result.notes.extend(document.launch_file.notes)
     texts: dict[str, str] = {path: document.text}
     for config in document.launches:
         shown = Shown(config.view.label or path, config.view, config.launch, config.sources,
-                      config.problems, config.notes)
+                      rules.findings(config.problems, path), config.notes)
         launcher = config.launch.path
         if launcher not in texts:
             try:
@@ -341,11 +363,10 @@ def _overrode(value: Value) -> str:
     return " <- ".join(chain)
 
 
-def _problem_line(problem: Any) -> str:
-    code = getattr(problem, "code", None)
-    severity = getattr(getattr(problem, "severity", None), "value", "info")
-    prefix = f"{code} {severity}" if code else "note"
-    return f"{prefix}: {problem}"
+def _problem_line(finding: Diagnostic) -> str:
+    span = finding.span
+    return (f"{finding.code} {finding.severity.value}: {finding.path}:{span.line}:{span.col}: "
+            f"{finding.message}")
 
 
 # --------------------------------------------------------------------------- JSON
@@ -378,15 +399,15 @@ def _json_setting(name: str, value: Value) -> dict[str, Any]:
     return out
 
 
-def _json_problem(problem: Any) -> dict[str, Any]:
-    span = problem.span
+def _json_problem(finding: Diagnostic | Note) -> dict[str, Any]:
+    is_note = isinstance(finding, Note)
     return {
-        "code": problem.code,
-        "severity": getattr(problem.severity, "value", str(problem.severity)),
-        "message": problem.message,
-        "file": problem.path,
-        "line": span.line,
-        "column": span.col,
+        "code": None if is_note else finding.code,
+        "severity": "info" if is_note else finding.severity.value,
+        "message": finding.message,
+        "file": finding.path,
+        "line": finding.span.line,
+        "column": finding.span.col,
     }
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from trainlint.engine import RunOptions, check_paths
 from trainlint.load import Loader
+from trainlint.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 LAUNCH = ROOT / "fixtures" / "launch"
@@ -31,6 +33,13 @@ def resolve_text(tmp_path: Path, launcher: str, files: dict[str, str], name: str
     (tmp_path / name).write_text(launcher, encoding="utf-8")
     os.chdir(tmp_path)
     return Loader().load(name).launches
+
+
+def launch_findings(tmp_path: Path, launcher: str, files: dict[str, str]):
+    """What `check` reports for the launcher: the rules' findings on what argparse rejects."""
+    resolve_text(tmp_path, launcher, files)
+    report = check_paths(["run.sh"], Settings(), RunOptions(select=["TL001", "TL002", "TL003"]))
+    return [d for d in report.diagnostics if d.path == "run.sh"]
 
 
 def where(value) -> tuple[str, int, int]:
@@ -194,16 +203,20 @@ def test_argparse_actions_and_nargs(tmp_path):
 
 
 def test_unknown_flag_is_tl003_with_did_you_mean_and_a_fix(tmp_path):
-    (config,) = resolve_text(tmp_path, "python train.py --learning-rate 1 --paitence 3 --zzz 1\n",
-                             {"train.py": TRAIN_PY})
-    found = [(p.code, p.span.col, p.message.split("; ")[-1]) for p in config.problems]
+    launcher = "python train.py --learning-rate 1 --paitence 3 --zzz 1\n"
+    (config,) = resolve_text(tmp_path, launcher, {"train.py": TRAIN_PY})
+    assert [(p.kind, p.option, p.span.col) for p in config.problems] == [
+        ("unknown-option", "--learning-rate", 17), ("unknown-option", "--paitence", 35),
+        ("unknown-option", "--zzz", 48)]
+    findings = launch_findings(tmp_path, launcher, {"train.py": TRAIN_PY})
+    found = [(d.code, d.severity.value, d.span.col, d.message.split("; ")[-1]) for d in findings]
     assert found == [
-        ("TL003", 17, "did you mean '--learning_rate'?"),
-        ("TL003", 35, "did you mean '--patience'?"),
-        ("TL003", 48, "train.py has no option '--zzz' (argparse exits with 'unrecognized "
-                      "arguments')"),
+        ("TL003", "error", 17, "did you mean '--learning_rate'?"),
+        ("TL003", "error", 35, "did you mean '--patience'?"),
+        ("TL003", "error", 48, "train.py has no option '--zzz' (argparse exits with "
+                               "'unrecognized arguments')"),
     ]
-    fix = config.problems[1].fix
+    fix = findings[1].fix
     assert fix.applicability.value == "unsafe"
     (edit,) = fix.edits
     assert (edit.span.start, edit.span.end, edit.content) == (34, 44, "--patience")
@@ -221,17 +234,26 @@ def test_ambiguous_abbreviation_and_unique_prefix(tmp_path):
         args = p.parse_args()
     """
     (config,) = resolve_text(tmp_path, "python train.py --lr 1 --pat 20\n", {"train.py": script})
-    assert [p.message.split(" (")[0] for p in config.problems] == [
+    assert [(p.kind, p.candidates) for p in config.problems] == [
+        ("ambiguous-option", ("--lr_max", "--lr_min"))]
+    findings = launch_findings(tmp_path, "python train.py --lr 1 --pat 20\n", {"train.py": script})
+    assert [d.message.split(" (")[0] for d in findings] == [
         "ambiguous option: --lr could match --lr_max, --lr_min"]
     patience = config.view.get("stopping.patience")
     assert (patience.value, patience.key_span.start) == (20, 23)
 
 
 def test_invalid_values_are_tl002(tmp_path):
-    (config,) = resolve_text(tmp_path, "python train.py --lr fast --optimizer adamw --epochs\n",
-                             {"train.py": TRAIN_PY})
-    assert [(p.code, p.span.col) for p in config.problems] == [
-        ("TL002", 22), ("TL002", 39), ("TL002", 45)]
+    launcher = "python train.py --lr fast --optimizer adamw --epochs\n"
+    (config,) = resolve_text(tmp_path, launcher, {"train.py": TRAIN_PY})
+    assert [(p.kind, p.span.col) for p in config.problems] == [
+        ("invalid-type", 22), ("invalid-choice", 39), ("missing-argument", 45)]
+    findings = launch_findings(tmp_path, launcher, {"train.py": TRAIN_PY})
+    assert [(d.code, d.span.col, d.message) for d in findings] == [
+        ("TL002", 22, "argument --lr: invalid float value: 'fast' (argparse exits here)"),
+        ("TL002", 39, "argument --optimizer: invalid choice: 'adamw' (choose from 'adam', "
+                      "'sgd')"),
+        ("TL002", 45, "argument --epochs: expected one argument (argparse exits here)")]
 
 
 def test_open_parsers_do_not_report_unknown_flags(tmp_path):
@@ -290,8 +312,12 @@ def test_one_default_is_the_same_value_in_every_launch(tmp_path):
 
 def test_a_launcher_document_holds_its_problems_notes_and_launches():
     document = Loader().load("fixtures/launch/bad/broken.sh")
-    assert [(p.code, p.span.line, p.span.col) for p in document.problems] == [
-        ("TL001", 24, 24), ("TL003", 21, 17), ("TL002", 22, 59)]
+    assert [(type(p).__name__, p.span.line, p.span.col) for p in document.problems] == [
+        ("SyntaxProblem", 24, 24), ("ArgumentProblem", 21, 17), ("ArgumentProblem", 22, 59)]
+    report = check_paths(["fixtures/launch/bad/broken.sh"], Settings(),
+                         RunOptions(select=["TL001", "TL002", "TL003"]))
+    assert [(d.code, d.span.line, d.span.col) for d in report.diagnostics] == [
+        ("TL003", 21, 17), ("TL002", 22, 59), ("TL001", 24, 24)]
     assert [note.split(":")[1] for note in document.notes] == ["5", "9", "13", "17", "22", "23"]
     assert len(document.views) == 4  # the launch with the broken quote is not read
     last = document.launches[-1].view

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from trainlint.api import UNRESOLVED
+from trainlint.formats.base import SyntaxProblem
 from trainlint.formats.shell import parse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,7 +176,7 @@ def test_unbalanced_quote_is_a_finding_and_the_rest_is_read():
     text = 'python a.py --name "broken --lr 1\npython b.py --lr 2\n'
     result = parse("run.sh", text)
     (problem,) = result.problems
-    assert (problem.code, problem.span.line, problem.span.col) == ("TL001", 1, 20)
+    assert (type(problem), problem.span.line, problem.span.col) == (SyntaxProblem, 1, 20)
     assert [launch.script.value for launch in result.launches] == ["b.py"]
 
 
@@ -206,13 +207,13 @@ def test_heredoc_function_loop_conditional_are_skip_notes_at_their_lines():
 
 def test_unclosed_block_is_a_finding_and_the_lines_after_it_are_read():
     result = parse("run.sh", "if true; then\npython a.py\n")
-    assert [(p.code, p.span.line) for p in result.problems] == [("TL001", 1)]
+    assert [(type(p), p.span.line) for p in result.problems] == [(SyntaxProblem, 1)]
     assert [launch.script.value for launch in result.launches] == ["a.py"]
 
 
 def test_unclosed_heredoc_is_a_finding():
     result = parse("run.sh", "cat <<EOF\nlr: 1\npython a.py\n")
-    assert [(p.code, p.span.line, p.span.col) for p in result.problems] == [("TL001", 1, 5)]
+    assert [(type(p), p.span.line, p.span.col) for p in result.problems] == [(SyntaxProblem, 1, 5)]
 
 
 def test_backslash_space_at_line_end_breaks_the_continuation():
@@ -304,7 +305,8 @@ def test_powershell_blocks_and_bad_continuation():
     result = parse("run.ps1", text)
     assert [(n.span.line, n.message.split(" ")[0]) for n in result.notes] == [
         (1, "`if`"), (6, "`foreach`"), (7, "here-string")]
-    assert [(p.code, p.span.line, p.span.col) for p in result.problems] == [("TL001", 10, 28)]
+    assert [(type(p), p.span.line, p.span.col) for p in result.problems] == [
+        (SyntaxProblem, 10, 28)]
     (launch,) = result.launches
     assert launch.script.value == "train.py"
     assert launch.arguments[0].value.value is UNRESOLVED  # assigned inside the `else` block
@@ -342,7 +344,7 @@ def test_markdown_seed004_powershell_and_fragments():
 def test_markdown_unclosed_quote_stays_in_its_block():
     text = '```bash\npython a.py --x "oops\n```\n\n```sh\npython b.py --lr 1\n```\n'
     result = parse("README.md", text)
-    assert [(p.code, p.span.line) for p in result.problems] == [("TL001", 2)]
+    assert [(type(p), p.span.line) for p in result.problems] == [(SyntaxProblem, 2)]
     assert [launch.script.value for launch in result.launches] == ["b.py"]
 
 

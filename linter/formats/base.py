@@ -1,11 +1,25 @@
-"""Shared shapes of the format adapters."""
+"""Shared shapes of the format adapters, and the one table of the formats trainlint reads."""
 
 from __future__ import annotations
+
+import os
 
 from msgspec import Struct, field
 
 from trainlint.records import Value
 from trainlint.text import Span
+
+
+# The one table of what trainlint reads: file suffix -> format.
+FORMAT_BY_SUFFIX = {
+    ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".py": "python",
+    ".sh": "shell", ".bash": "shell", ".ps1": "shell", ".md": "markdown",
+}
+
+
+def format_of(path: str | os.PathLike) -> str | None:
+    """The format trainlint reads a file as, from its suffix; None: not a file it reads."""
+    return FORMAT_BY_SUFFIX.get(os.path.splitext(os.fspath(path))[1].lower())
 
 
 class ParseError(Exception):
@@ -21,6 +35,17 @@ class ParseError(Exception):
 class SyntaxProblem(Struct, frozen=True):
     """A place where a file cannot be read as its format: the whole file (a parse error), or
     one command of a launcher (a quote that is never closed). TL001 reports it."""
+
+    path: str
+    span: Span
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.span.line}:{self.span.col}: {self.message}"
+
+
+class Note(Struct, frozen=True):
+    """Something trainlint skipped at a place, and why (`--verbose` prints it)."""
 
     path: str
     span: Span

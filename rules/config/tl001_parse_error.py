@@ -4,7 +4,10 @@ from trainlint.api import Example, FixAvailability, ParseErrorRule, Severity
 class ParseError(ParseErrorRule):
     """## What it does
     Reports a file trainlint cannot read: invalid YAML, JSON, TOML or Python syntax, bytes that
-    are not UTF-8 text, NUL bytes, nesting deeper than 500 levels, or a YAML alias bomb.
+    are not UTF-8 text, NUL bytes, nesting deeper than 500 levels, or a YAML alias bomb. In a
+    launcher (`.sh`, `.ps1`, Markdown shell blocks), each place the shell itself would fail to
+    read: a quote or `$(` never closed, a here-document or block never closed, a `\\` or
+    backtick followed by a space at the end of a line; the rest of the launcher is still read.
 
     ## Why is this bad?
     A training config that does not parse fails the run at start-up at best; at worst a loader

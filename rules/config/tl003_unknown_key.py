@@ -5,7 +5,9 @@ from trainlint.api import (
     Applicability,
     DocumentRule,
     Example,
+    Fix,
     FixAvailability,
+    LaunchRule,
     RuleOptions,
     Severity,
     dialects,
@@ -24,11 +26,16 @@ def _distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-class UnknownKey(DocumentRule):
+class UnknownKey(DocumentRule, LaunchRule):
     """## What it does
     Finds a key that the config's framework does not know and that is a small edit away from
     one it does: `learning_rte` next to `learning_rate`, `warmup_step` next to `warmup_steps`.
     Unknown keys that are not close to a known one stay quiet: configs carry their own keys.
+
+    In a launcher, the options and arguments the target script's argparse does not take
+    (it exits with "unrecognized arguments" before training starts), with a did-you-mean from
+    the options it defines, and an abbreviation that matches several of them. Only scripts
+    whose parser rejects unknown options are checked (`parse_args` on one known parser).
 
     ## Why is this bad?
     Most training code reads configs with `.get(key, default)` or ignores extra keys, so a typo
@@ -45,7 +52,7 @@ class UnknownKey(DocumentRule):
     ```
 
     ## Fix safety
-    Unsafe: renaming the key changes which value the run uses.
+    Unsafe: renaming the key (or the launcher's option) changes which value the run uses.
 
     ## Options
     - `max-distance` (default 2): the largest edit distance that counts as a typo.
@@ -103,8 +110,38 @@ class UnknownKey(DocumentRule):
                                   f"unknown key `{leaf}`; did you mean `{new_leaf}`? "
                                   f"({doc.dialect} config: the run ignores `{leaf}`)", fix)
 
+    def check_argument(self, problem):
+        option, fix = problem.option, None
+        if problem.kind == "ambiguous-option":
+            message = (f"ambiguous option: {option} could match {', '.join(problem.candidates)} "
+                       "(argparse exits here)")
+        elif problem.kind == "unexpected-argument":
+            message = (f"{problem.script} does not take the argument '{problem.text}' "
+                       "(argparse exits with 'unrecognized arguments')")
+        elif problem.kind == "unknown-option":
+            message = (f"{problem.script} has no option '{option}' (argparse exits with "
+                       "'unrecognized arguments')")
+            suggestion = _did_you_mean(option, problem.candidates)
+            if suggestion:
+                message += f"; did you mean '{suggestion}'?"
+                fix = Fix.replace(problem.at.span, suggestion, f"rename {option} to {suggestion}",
+                                  Applicability.UNSAFE)
+        else:
+            return
+        yield self.at(problem.at, message, fix, severity=Severity.ERROR)
+
     def _closest(self, key: str, candidates: list[str]) -> str | None:
         for match in difflib.get_close_matches(key, candidates, n=3, cutoff=0.75):
             if match != key and _distance(key, match) <= self.options.max_distance:
                 return match
         return None
+
+
+def _did_you_mean(option: str, known: tuple[str, ...]) -> str | None:
+    """The option a mistyped one most likely meant (`--learning-rate` for `--learning_rate`)."""
+    normalized = {flag.lstrip("-").replace("-", "_").lower(): flag for flag in known}
+    key = option.lstrip("-").replace("-", "_").lower()
+    if key in normalized:
+        return normalized[key]
+    matches = difflib.get_close_matches(key, list(normalized), n=1, cutoff=0.6)
+    return normalized[matches[0]] if matches else None
