@@ -61,7 +61,7 @@ if TYPE_CHECKING:
         PLATEAU, SCHEDULER_PREFIX, WRAPPERS, Build, CodeIndex, StepCall, code_index,
         feasible_builds, literal, position, read_arguments, walk_local,
     )
-    from trainlint.resolve import ArgumentProblem
+    from trainlint.launch_arguments import ArgumentProblem
     from trainlint.schemas.canonical import SETTINGS
 
 # name -> the module it is imported from on first use
@@ -233,8 +233,9 @@ class ParseErrorRule(Rule):
 
 class LaunchRule(Rule):
     """Sees what argparse would do with the arguments of each launch of a launcher (a launch
-    resolved against its target script's parser, see trainlint.resolve): one ArgumentProblem
-    at a time, an argument argparse rejects before the run starts (TL002, TL003)."""
+    resolved against its target script's parser, see trainlint.launch_arguments): one
+    ArgumentProblem at a time, an argument argparse rejects before the run starts (TL002,
+    TL003)."""
 
     def check_argument(self, problem: ArgumentProblem) -> Iterable[Diagnostic]:
         raise NotImplementedError

@@ -1,4 +1,8 @@
-"""The command line: `trainlint [check] PATHS`, `rule CODE`, `rules`, `show PATH`, `probe TARGET`."""
+"""The command line: `trainlint [check] PATHS`, `rule CODE`, `rules`, `show PATH`, `probe TARGET`.
+
+Each command imports what it needs inside its function: `trainlint check config.yaml` must not
+pay for `show`, the docs, the probe, baselines or rich (start-up; see docs/design.md).
+"""
 
 from __future__ import annotations
 
@@ -243,7 +247,7 @@ def _paths_to_check(args: argparse.Namespace, settings) -> list[str] | None:
             return None
     if args.since:
         from trainlint.changed import ChangedFilesError, select_changed
-        from trainlint.engine import discover
+        from trainlint.discovery import discover
 
         candidates, _ = discover(paths or ["."], settings)
         first = Path(paths[0]) if paths else Path.cwd()
@@ -258,7 +262,8 @@ def _paths_to_check(args: argparse.Namespace, settings) -> list[str] | None:
 
 def _force_excluded(path: str, settings) -> bool:
     """Whether a file named on the command line would be skipped if its folder were walked."""
-    from trainlint.engine import FORMAT_BY_SUFFIX, NOT_TRAINING_CONFIGS, SKIPPED_DIRS
+    from trainlint.discovery import NOT_TRAINING_CONFIGS, SKIPPED_DIRS
+    from trainlint.formats.base import FORMAT_BY_SUFFIX
 
     candidate = Path(path)
     if candidate.is_dir():

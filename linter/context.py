@@ -7,6 +7,7 @@ from typing import Any
 from msgspec import Struct, field
 
 from trainlint.records import RuleOptions, Severity
+from trainlint.rule_options import validate_rule_options
 
 NEWEST_TORCH = (2, 13)
 NEWEST_TRANSFORMERS = (5, 23)
@@ -63,8 +64,6 @@ class RuleContext(Struct):
             if options_cls is None:
                 self._options_cache[code] = None
             elif code in self.rule_options:
-                from trainlint.settings import validate_rule_options
-
                 self._options_cache[code] = validate_rule_options(
                     options_cls, self.rule_options[code], code)
             else:

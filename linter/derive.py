@@ -22,6 +22,7 @@ from msgspec import Struct, field
 
 from trainlint.context import ProjectContext
 from trainlint.records import ConfigView, Value
+from trainlint.schemas import InvalidValue
 
 CACHE_KEY = "__derived__"
 
@@ -227,8 +228,6 @@ class _Deriver:
     def problem(self, name: str, value: Value | None, reason: str) -> None:
         if value is None:
             return
-        from trainlint.schemas import InvalidValue
-
         self.out.problems.append(InvalidValue(name, value, reason))
 
     def text(self, name: str) -> str:

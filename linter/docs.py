@@ -47,7 +47,7 @@ def print_rule(code: str, stream=sys.stdout) -> int:
         return 2
     text = rule_markdown(rule)
     if hasattr(stream, "isatty") and stream.isatty():
-        from rich.console import Console
+        from rich.console import Console  # rich only for a terminal: a pipe gets the text
         from rich.markdown import Markdown
 
         Console(file=stream).print(Markdown(text))
@@ -124,7 +124,7 @@ def stale_files(root: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
+    import argparse  # `python -m trainlint.docs` only
 
     parser = argparse.ArgumentParser(
         prog="python -m trainlint.docs",

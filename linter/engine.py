@@ -7,30 +7,30 @@ DocumentRule, ConfigRule, ScriptRule, LaunchRule, SuppressionRule).
 from __future__ import annotations
 
 import fnmatch
+import gc
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from msgspec import Struct, field
 
+from trainlint import parallel
 from trainlint.api import (
     ConfigRule, DocumentRule, LaunchRule, ParseErrorRule, ScriptRule, SuppressionRule,
 )
 from trainlint.fix.apply import MAX_PASSES, applicable, apply_edits, unified_diff, write_atomically
+from trainlint.discovery import discover
 from trainlint.formats.base import ParseError
-from trainlint.load import FORMAT_BY_SUFFIX, Document, Loader, Source, Unreadable, format_of, preload
+from trainlint.load import Document, Loader, Source, Unreadable, format_of, preload
+from trainlint.project import project_findings
 from trainlint.records import Applicability, ConfigView, Diagnostic, Severity
 from trainlint.registry import all_rules, is_selected
 from trainlint.running import facts_of, problem_findings, run_rule
-from trainlint.settings import Settings
+from trainlint.schemas import sanitize
+from trainlint.settings import Settings, load_settings
 from trainlint.suppress import apply_suppressions, find_suppressions
 from trainlint.text import LineIndex
-NOT_TRAINING_CONFIGS = {"pyproject.toml", "package.json", "package-lock.json", "tsconfig.json",
-                        ".pre-commit-config.yaml", ".pre-commit-hooks.yaml", "trainlint.toml"}
-SKIPPED_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox",
-                ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis", "build",
-                "dist", "site-packages", ".eggs", ".ipynb_checkpoints", "wandb", "mlruns"}
 # Forked children (they start with the modules already imported) pay for themselves from about
 # 16 KiB of Python on 2 cores: 7 KiB ran 85 ms forked and 87 ms in one process, 24 KiB 95 and
 # 100 ms, 75 KiB 116 and 140 ms. Python files cost about four times what a config of the same
@@ -121,102 +121,6 @@ class RuleSet:
         ctx.project_codes = frozenset(r.code for r in self.project)
 
 
-# ---------------------------------------------------------------- discovery
-
-def discover(paths: Iterable[str], settings: Settings,
-             errors: list[str] | None = None) -> tuple[list[str], list[str]]:
-    """Files to check (explicit files always; folders walked) and skip notes. A named path that
-    is no regular file or folder (a FIFO, a device, a link to one) is an error in `errors`
-    (a note without it): it is never read."""
-    files: list[str] = []
-    notes: list[str] = []
-    for given in paths:
-        path = Path(given)
-        if path.is_file():
-            files.append(given)
-        elif path.is_dir():
-            files.extend(walk_folder(path, settings))
-        elif path.exists():
-            message = f"{given}: not a regular file or folder; trainlint reads neither FIFOs nor devices"
-            (errors if errors is not None else notes).append(message)
-        else:
-            notes.append(f"{given}: no such file or directory")
-    return files, notes
-
-
-def walk_folder(root: Path, settings: Settings, wanted=None) -> Iterator[str]:
-    """The files a check of the folder reads; with `wanted(path)`, only those it accepts. The
-    ignore files are read at the first path that needs them."""
-    ignore = _lazy_ignore_matcher(root, settings)
-    for folder, dirs, names in os.walk(root):
-        base = Path(folder)
-        dirs[:] = sorted(
-            d for d in dirs
-            if d not in SKIPPED_DIRS and not d.endswith(".egg-info")
-            and not (base / d / "pyvenv.cfg").exists() and not ignore(base / d, True)
-        )
-        for name in sorted(names):
-            if Path(name).suffix.lower() in FORMAT_BY_SUFFIX and name not in NOT_TRAINING_CONFIGS:
-                candidate = base / name
-                if (wanted is None or wanted(candidate)) and not ignore(candidate, False):
-                    yield str(candidate)
-
-
-def _lazy_ignore_matcher(root: Path, settings: Settings):
-    matcher = None
-
-    def ignored(path: Path, is_dir: bool) -> bool:
-        nonlocal matcher
-        if matcher is None:
-            matcher = _ignore_matcher(root, settings)  # may import pathspec: 5 ms
-        return matcher(path, is_dir)
-
-    return ignored
-
-
-def _ignore_matcher(root: Path, settings: Settings):
-    patterns = list(settings.exclude)
-    gitignores = []
-    for folder in (root.resolve(), *root.resolve().parents):
-        if (folder / ".gitignore").is_file():
-            gitignores.append(folder)
-        if (folder / ".git").exists():
-            break
-    if not patterns and not gitignores and not any(root.rglob(".gitignore")):
-        return lambda path, is_dir: False
-    import pathspec
-
-    specs = []
-    for folder in gitignores:
-        lines = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
-        specs.append((folder, pathspec.GitIgnoreSpec.from_lines(lines)))
-    for nested in root.rglob(".gitignore"):
-        if nested.parent.resolve() not in gitignores:
-            lines = nested.read_text(encoding="utf-8", errors="replace").splitlines()
-            specs.append((nested.parent.resolve(), pathspec.GitIgnoreSpec.from_lines(lines)))
-    excluded = pathspec.GitIgnoreSpec.from_lines(patterns) if patterns else None
-    anchor = (settings.root or root).resolve()
-
-    def ignored(path: Path, is_dir: bool) -> bool:
-        absolute = path.resolve()
-        for folder, spec in specs:
-            try:
-                relative = absolute.relative_to(folder).as_posix()
-            except ValueError:
-                continue
-            if spec.match_file(relative + ("/" if is_dir else "")):
-                return True
-        if excluded is not None:
-            try:
-                relative = absolute.relative_to(anchor).as_posix()
-            except ValueError:
-                relative = path.as_posix()
-            return excluded.match_file(relative + ("/" if is_dir else ""))
-        return False
-
-    return ignored
-
-
 # ---------------------------------------------------------------- analysis
 
 def analyze(document: Document, rules: RuleSet, errors: list[str], notes: list[str] | None = None,
@@ -269,8 +173,6 @@ def _project_facts(script, text: str, rules: RuleSet, facts: dict[str, Any],
 
 def _check_views(views: list[ConfigView], rules: RuleSet, found: list[Diagnostic],
                  errors: list[str], path: str) -> None:
-    from trainlint.schemas import sanitize
-
     for view in views:
         view.invalid = sanitize(view)
         from_view: list[Diagnostic] = []
@@ -313,7 +215,7 @@ def _suppressions_in(path: str, loader: Loader) -> list | None:
         except (Unreadable, ParseError):
             _SUPPRESSIONS_READ[key] = None
         else:
-            from trainlint.formats.comments import find_comments
+            from trainlint.formats.comments import find_comments  # tokenize: only when asked
 
             _SUPPRESSIONS_READ[key] = find_suppressions(
                 text, LineIndex(text), lambda: find_comments(format_of(path) or "", text, path))
@@ -449,15 +351,11 @@ def _work_estimates(files: list[str]) -> list[int]:
 def _check_all(files: list[str], rules: RuleSet, options: RunOptions) -> list[FileResult]:
     """Each file's result, in order: in this process, or on every usable core when the work
     pays for the fork (see parallel.py)."""
-    from trainlint import parallel
-
     processes = min(parallel.usable_cpus(), MAX_PROCESSES)
     estimates = _work_estimates(files) if processes > 1 and parallel.can_fork() else []
     if sum(estimates) < PARALLEL_MIN_WORK * PYTHON_WEIGHT:
         return [_safe_check(path, rules, options) for path in files]
     preload(format_of(path) for path in files)
-    import gc
-
     gc.freeze()  # children then do not copy this process's objects on their first collection
     return parallel.map_forked(lambda path: _safe_check(path, rules, options), files, estimates,
                                processes)
@@ -469,8 +367,6 @@ def _cross_file_findings(rules: RuleSet, results: list[FileResult], errors: list
     facts_by_file = {result.path: result.facts for result in results if result.facts}
     if not facts_by_file:
         return []
-    from trainlint.project import project_findings
-
     found = project_findings(rules.project, facts_by_file, [result.path for result in results],
                              rules.settings, errors)
     return _per_file_ignored(_suppress_elsewhere(found, rules.loader), rules.settings)
@@ -481,8 +377,6 @@ def check_paths(paths: Iterable[str], settings: Settings | None = None,
                 stdin: tuple[str, bytes | str] | None = None) -> Report:
     """Check files and folders; `stdin` is (filename, bytes) for --stdin-filename (read as a
     file's bytes are: BOM, UTF-16 and invalid bytes alike; text is taken as UTF-8)."""
-    from trainlint.settings import load_settings
-
     options = options or RunOptions()
     paths = list(paths) or ["."]
     settings = settings or load_settings(Path(paths[0]))

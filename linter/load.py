@@ -24,6 +24,7 @@ from typing import Any
 
 from msgspec import Struct, field
 
+from trainlint.dialects import build_views, dialects
 from trainlint.formats.base import FORMAT_BY_SUFFIX, ParseError, SyntaxProblem, format_of
 from trainlint.records import ConfigView, ParsedDocument, Value
 from trainlint.text import LineIndex, Span
@@ -125,7 +126,7 @@ class Document(Struct):
             if self.launch_file is not None:
                 self._comments = self.launch_file.comments
             else:
-                from trainlint.formats.comments import find_comments
+                from trainlint.formats.comments import find_comments  # tokenize: on first use
 
                 self._comments = find_comments(self.format, self.text, self.path)
         return self._comments
@@ -237,7 +238,7 @@ class Loader:
         return document
 
     def _parse_launcher(self, document: Document, views: bool) -> None:
-        from trainlint import resolve
+        from trainlint import resolve  # launchers only (FORMAT_MODULES)
         from trainlint.formats import shell
 
         launch_file = shell.parse(document.path, document.text, document.index)
@@ -273,8 +274,6 @@ def _format_module(name: str):
 
 
 def _parse_config(document: Document) -> None:
-    from trainlint.dialects import build_views
-
     module = _format_module(f"trainlint.formats.{document.format}")
     config = module.parse(document.path, document.text, document.index)
     document.config = config
@@ -282,7 +281,7 @@ def _parse_config(document: Document) -> None:
 
 
 def _parse_python(document: Document, views: bool) -> None:
-    from trainlint.formats.python.ast_index import ParsedScript
+    from trainlint.formats.python.ast_index import ParsedScript  # Python files only
 
     try:
         script = ParsedScript.parse(document.path, document.text, document.index)
@@ -293,7 +292,7 @@ def _parse_python(document: Document, views: bool) -> None:
     document.script = script
     if not views:
         return
-    from trainlint.formats.python import declared_config
+    from trainlint.formats.python import declared_config  # see FORMAT_MODULES
 
     config = declared_config.parse(document.path, document.text, document.index, script)
     document.config = config
@@ -303,8 +302,7 @@ def _parse_python(document: Document, views: bool) -> None:
 def _python_views(config: ParsedDocument, script) -> list[ConfigView]:
     """The script's training setup: its declared defaults through the dialects, and what its
     code does (the schedulers it builds, its epoch loop, ...), which beats a mapped default."""
-    from trainlint.dialects import build_views
-    from trainlint.formats.python import training_facts
+    from trainlint.formats.python import training_facts  # see FORMAT_MODULES
 
     views = build_views(config)
     facts = []
@@ -323,8 +321,6 @@ def _python_views(config: ParsedDocument, script) -> list[ConfigView]:
 
 def preload(formats: Iterable[str]) -> None:
     """Import what reading these formats needs (before forking, so that every child has it)."""
-    from trainlint.dialects import dialects
-
     for fmt in set(formats):
         for name in FORMAT_MODULES.get(fmt, ()):
             _format_module(name)

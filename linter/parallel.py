@@ -72,7 +72,7 @@ def _fork_child(function: Callable, items: list) -> tuple[int, int]:
     os.close(read_end)
     status = 1
     try:
-        import pickle
+        import pickle  # only when forking: a run on one core never loads it
 
         payload = pickle.dumps([function(item) for item in items], pickle.HIGHEST_PROTOCOL)
         with os.fdopen(write_end, "wb") as pipe:
@@ -83,7 +83,7 @@ def _fork_child(function: Callable, items: list) -> tuple[int, int]:
 
 
 def _receive(read_end: int, expected: int) -> list | None:
-    import pickle
+    import pickle  # see _fork_child
 
     with os.fdopen(read_end, "rb") as pipe:
         payload = pipe.read()

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trainlint.api import Diagnostic, ScriptRule
+from trainlint.discovery import walk_folder
+from trainlint.load import Loader, Unreadable
 from trainlint.running import facts_of, run_rule
 
 if TYPE_CHECKING:
@@ -79,9 +81,6 @@ def project_findings(rules: Iterable[ScriptRule], facts_by_file: dict[str, dict[
 def _facts_elsewhere(rule: ScriptRule, needles: tuple[bytes, ...], root: str, roots: ProjectRoots,
                      checked_files: set[str], settings: Settings, errors: list[str]) -> dict[str, Any]:
     """The facts of the project's Python files that were not checked in this run."""
-    from trainlint.engine import walk_folder
-    from trainlint.load import Loader, Unreadable
-
     loader = Loader(settings.max_file_size)
 
     def unchecked_script(path: Path) -> bool:

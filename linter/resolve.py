@@ -3,8 +3,8 @@
 A training run's settings are spread over files: argparse defaults in `train.py`, a YAML or
 JSON named by `--config`, flags in `train.sh`, and the world size in the launcher. For every
 launch command `effective_views(launch_file, documents)` maps the flags onto the target script's
-argparse exactly as argparse would (`--flag=value`, store_true/false, nargs, unique prefix
-abbreviations), follows the config files the flags (or their defaults) name, applies
+argparse exactly as argparse would (trainlint.launch_arguments), follows the config files the
+flags (or their defaults) name, applies
 Hydra-style `key=value` overrides, and returns one ConfigView per launch whose Values keep the
 file and span they came from (the value a flag replaced is in `Value.overrode`).
 
@@ -24,9 +24,17 @@ from typing import TYPE_CHECKING, Any
 from msgspec import Struct, field
 from msgspec.structs import replace
 
+from trainlint.dialects import build_views, canonical_name
 from trainlint.formats import shell
 from trainlint.formats.base import ArgumentSpec, Note, SyntaxProblem
 from trainlint.formats.shell import Launch, LaunchFile, Word
+from trainlint.launch_arguments import (
+    ARGUMENT_PROBLEMS,
+    ArgparseReader,
+    ArgumentProblem,
+    ResolvedArgument,
+    is_override,
+)
 from trainlint.records import UNRESOLVED, ConfigView, ParsedDocument, Value
 
 if TYPE_CHECKING:
@@ -42,61 +50,13 @@ MAX_NESTING = 4
 _CONFIG_DEST = re.compile(
     r"(^|_)(config|configs|cfg|conf|yaml|hparams|hyperparams|recipe|deepspeed|ds_config|"
     r"config_path|config_file|settings)(_|$)|^c$")
-_FLAG_ACTIONS = {"store_true": True, "store_false": False}
-_ZERO_ARG_ACTIONS = frozenset({"store_true", "store_false", "store_const", "append_const",
-                               "count", "help", "version", "BooleanOptionalAction"})
 _OPEN_PARSERS = ("parse_known_args", "HfArgumentParser", "fire.Fire", "typer", "click.",
                  "jsonargparse", "tyro.", "simple_parsing", "LightningCLI", "absl", "parents=",
                  "add_subparsers", "parse_intermixed", "OmegaConf.from_cli", "hydra")
-_DEEPSPEED_FLAGS = ("--deepspeed", "--deepspeed_config", "--deepscale", "--deepscale_config")
 _NOT_TRAINING_MODULES = frozenset({
     "pip", "venv", "ensurepip", "http.server", "pytest", "unittest", "json.tool", "pre_commit",
     "black", "ruff", "mypy", "tensorboard", "torch.utils.collect_env", "site", "timeit",
     "cProfile", "pdb", "doctest", "build", "twine", "jupyter", "notebook", "ipykernel"})
-
-
-# What argparse does with a launch's arguments that ends the run, by kind. TL002 reports the
-# values it rejects, TL003 the options and arguments the script does not take.
-ARGUMENT_PROBLEMS = {
-    "explicit-argument": "a flag that takes no value was given one (`--fp16=yes`)",
-    "missing-argument": "an option without the value(s) it needs",
-    "invalid-type": "a value its `type=` cannot convert (`--lr fast` for a float)",
-    "invalid-choice": "a value outside its `choices=`",
-    "unknown-option": "an option the script's parser does not define",
-    "ambiguous-option": "an abbreviation that matches several options",
-    "unexpected-argument": "a positional argument the script does not take",
-}
-
-
-class ArgumentProblem(Struct, frozen=True):
-    """A launch argument argparse would reject (it exits before training): data for the rules
-    that report it (TL002, TL003), which word it."""
-
-    kind: str  # a key of ARGUMENT_PROBLEMS
-    at: Value  # the flag or value the finding points at
-    option: str = ""  # the option as written (`--lr`, `-v`)
-    text: str = ""  # the offending text: an explicit value, a value, a positional word
-    script: str = ""  # the target script's path
-    expected: int = 0  # missing-argument: how many values the option takes
-    type_name: str = ""  # invalid-type: the `type=` name
-    candidates: tuple[Any, ...] = ()  # the choices, the matching options, or every known flag
-
-    @property
-    def path(self) -> str:
-        return self.at.path
-
-    @property
-    def span(self):
-        return self.at.span
-
-
-class ResolvedArgument(Struct):
-    """One script argument as argparse reads it: its dest, its spec, and the Value it gets."""
-
-    dest: str
-    value: Value
-    flag: Value | None = None
-    spec: ArgumentSpec | None = None
 
 
 class EffectiveConfig(Struct):
@@ -135,7 +95,7 @@ def display_path(path: Path | str) -> str:
 
 def effective_views(launch_file: LaunchFile, documents: DocumentSource,
                     _depth: int = 0, _seen: frozenset[str] = frozenset(),
-                    _scripts: dict[str, _Script] | None = None) -> list[EffectiveConfig]:
+                    _scripts: dict[str, Script] | None = None) -> list[EffectiveConfig]:
     """One EffectiveConfig per launch of the file (a `bash other.sh` line yields the launches
     of other.sh). The launcher file's own problems and notes stay on `launch_file`.
     `documents(path, formats, views)` reads the files launches name (trainlint.load)."""
@@ -157,7 +117,7 @@ def effective_views(launch_file: LaunchFile, documents: DocumentSource,
 
 
 def _nested(launch_file: LaunchFile, launch: Launch, documents: DocumentSource, depth: int,
-            seen: frozenset[str], scripts: dict[str, _Script]) -> list[EffectiveConfig]:
+            seen: frozenset[str], scripts: dict[str, Script]) -> list[EffectiveConfig]:
     target = launch.script
     if target is None or not target.known:
         return []
@@ -263,7 +223,7 @@ def _find_module(module: str, bases: Iterable[Path]) -> Path | None:
 # --------------------------------------------------------------------------- one launch
 
 
-class _Script(Struct):
+class Script(Struct):
     path: str
     document: ParsedDocument | None  # the declared config (argparse defaults, ...)
     specs: list[ArgumentSpec]
@@ -278,7 +238,7 @@ class _Script(Struct):
 
 class _LaunchResolver:
     def __init__(self, launch_file: LaunchFile, launch: Launch, documents: DocumentSource,
-                 scripts: dict[str, _Script] | None = None) -> None:
+                 scripts: dict[str, Script] | None = None) -> None:
         self.file = launch_file
         self.launch = launch
         self.documents = documents
@@ -289,10 +249,7 @@ class _LaunchResolver:
         self.notes: list[Note] = []
         self.sources: list[str] = []
 
-    # ---- problems
-    def _problem(self, kind: str, at: Value, **facts: Any) -> None:
-        self.problems.append(ArgumentProblem(kind, at, **facts))
-
+    # ---- notes
     def _note(self, value: Value, message: str) -> None:
         self.notes.append(Note(value.path, value.span, message))
 
@@ -312,7 +269,7 @@ class _LaunchResolver:
                                arguments, self.problems, self.notes, self.file.path)
 
     # ---- the target script
-    def _script(self) -> _Script | None:
+    def _script(self) -> Script | None:
         launch = self.launch
         if launch.module is not None:
             module = launch.module
@@ -351,13 +308,13 @@ class _LaunchResolver:
         return self.scripts[path]
 
     # ---- argparse
-    def _arguments(self, script: _Script | None) -> tuple[list[ResolvedArgument], list[Word]]:
+    def _arguments(self, script: Script | None) -> tuple[list[ResolvedArgument], list[Word]]:
         if script is not None and script.specs and not script.nanogpt:
-            parser = _ArgparseReader(self, script)
+            parser = ArgparseReader(self.file, self.origin, script, self.problems)
             return parser.read(self.launch.words)
         return self._loose_arguments(script)
 
-    def _loose_arguments(self, script: _Script | None) -> tuple[list[ResolvedArgument],
+    def _loose_arguments(self, script: Script | None) -> tuple[list[ResolvedArgument],
                                                                  list[Word]]:
         """Flags of a script whose parser trainlint cannot see: paired by their look."""
         resolved: list[ResolvedArgument] = []
@@ -369,7 +326,7 @@ class _LaunchResolver:
         for argument in shell.pair_arguments(launch, lambda flag: None):
             if argument.flag is None:
                 word = self._word_at(argument.value)
-                if word is not None and _is_override(word.text):
+                if word is not None and is_override(word.text):
                     overrides.append(word)
                 elif word is not None:
                     positional.append(word)
@@ -399,7 +356,7 @@ class _LaunchResolver:
         return None
 
     # ---- config files
-    def _configs(self, script: _Script | None, arguments: list[ResolvedArgument],
+    def _configs(self, script: Script | None, arguments: list[ResolvedArgument],
                  overrides: list[Word]) -> list[ParsedDocument]:
         documents: list[ParsedDocument] = []
         given = {argument.dest for argument in arguments}
@@ -449,7 +406,7 @@ class _LaunchResolver:
         self.sources.append(path)
         return document.config
 
-    def _hydra_config(self, script: _Script, arguments: list[ResolvedArgument]
+    def _hydra_config(self, script: Script, arguments: list[ResolvedArgument]
                       ) -> ParsedDocument | None:
         config_path, config_name = script.hydra or (None, None)
         for argument in arguments:
@@ -480,11 +437,9 @@ class _LaunchResolver:
         return document
 
     # ---- merging
-    def _merge(self, script: _Script | None, arguments: list[ResolvedArgument],
+    def _merge(self, script: Script | None, arguments: list[ResolvedArgument],
                configs: list[ParsedDocument], overrides: list[Word]
                ) -> tuple[dict[str, Value], dict[str, Value], str]:
-        from trainlint.dialects import build_views, canonical_name
-
         flags = {argument.dest: argument.value for argument in arguments}
         from_launch = self._from_launch
         config_raw: dict[str, Value] = {}
@@ -559,7 +514,7 @@ class _LaunchResolver:
         result: dict[str, Value] = {}
         for word in overrides:
             text = word.text
-            if not _is_override(text):
+            if not is_override(text):
                 continue
             key, _, _raw_value = text.partition("=")
             key = key.lstrip("+")
@@ -616,289 +571,10 @@ class _LaunchResolver:
             values["batch.grad_accum"] = replace(accumulation, key="batch.grad_accum")
 
 
-# --------------------------------------------------------------------------- argparse reading
-
-
-class _ArgparseReader:
-    """Assign launch words to a script's argparse arguments as `parse_args` would."""
-
-    def __init__(self, resolver: _LaunchResolver, script: _Script) -> None:
-        self.resolver = resolver
-        self.script = script
-        self.file = resolver.file
-        self.origin = resolver.origin
-        self.by_flag: dict[str, ArgumentSpec] = {}
-        self.positionals: list[ArgumentSpec] = []
-        for spec in script.specs:
-            if spec.flags and spec.flags[0][:1] == "-":
-                for flag in spec.flags:
-                    self.by_flag.setdefault(flag, spec)
-                    if spec.action == "BooleanOptionalAction" and flag.startswith("--"):
-                        self.by_flag.setdefault("--no-" + flag[2:], spec)
-            else:
-                self.positionals.append(spec)
-        if "add_config_arguments" in script.text:  # deepspeed.add_config_arguments(parser)
-            for flag in _DEEPSPEED_FLAGS:
-                action = None if flag.endswith("_config") else "store_true"
-                self.by_flag.setdefault(flag, ArgumentSpec((flag,), flag[2:], action=action,
-                                                           type_name="str"))
-        self.negative_like = any(re.fullmatch(r"-\d+|-\d*\.\d+", flag) for flag in self.by_flag)
-
-    def read(self, words: list[Word]) -> tuple[list[ResolvedArgument], list[Word]]:
-        resolved: list[ResolvedArgument] = []
-        extras: list[Word] = []
-        positional_words: list[Word] = []
-        position = 0
-        variadic = any(word.variadic or not word.known and word.text.startswith("$")
-                       for word in words)
-        only_positional = False
-        while position < len(words):
-            word = words[position]
-            if word.variadic:
-                position += 1
-                continue
-            if not only_positional and word.text == "--":
-                only_positional = True
-                position += 1
-                continue
-            if only_positional or not self._is_option(word.text):
-                positional_words.append(word)
-                position += 1
-                continue
-            position = self._option(words, position, resolved)
-        self._positionals(positional_words, resolved, extras, variadic)
-        return resolved, extras
-
-    def _is_option(self, text: str) -> bool:
-        if not text.startswith("-") or text == "-":
-            return False
-        if re.fullmatch(r"-\d+|-\d*\.\d+([eE][-+]?\d+)?", text) and not self.negative_like:
-            return False
-        return True
-
-    def _lookup(self, text: str) -> tuple[ArgumentSpec | None, str, str | None, list[str]]:
-        """(spec, option string, explicit value, ambiguous matches) for an option word."""
-        if text in self.by_flag:
-            return self.by_flag[text], text, None, []
-        if "=" in text:
-            option, _, explicit = text.partition("=")
-            if option in self.by_flag:
-                return self.by_flag[option], option, explicit, []
-        else:
-            option, explicit = text, None
-        if self.script.allow_abbrev:
-            prefix = option
-            matches = sorted({flag for flag in self.by_flag
-                              if flag.startswith(prefix) and len(prefix) > 1
-                              and (flag.startswith("--") == prefix.startswith("--"))})
-            specs = {id(self.by_flag[flag]) for flag in matches}
-            if len(specs) == 1:
-                return self.by_flag[matches[0]], option, explicit, []
-            if len(matches) > 1:
-                return None, option, explicit, matches
-        if not text.startswith("--") and len(text) > 2:
-            short = text[:2]
-            spec = self.by_flag.get(short)
-            if spec is not None and not _takes_no_value(spec):
-                return spec, short, text[2:], []
-        return None, option, explicit, []
-
-    def _combined_flags(self, word: Word, resolved: list[ResolvedArgument]) -> bool:
-        """`-vv` / `-ab`: single-dash short flags that take no value, written together."""
-        text = word.text
-        if text.startswith("--") or len(text) < 3 or "=" in text:
-            return False
-        specs = [self.by_flag.get("-" + letter) for letter in text[1:]]
-        if any(spec is None or not _takes_no_value(spec) for spec in specs):
-            return False
-        for offset, spec in enumerate(specs, start=1):
-            flag = shell.word_value(word, "-" + text[offset], self.file.path, self.file.index,
-                                    self.origin, value="-" + text[offset], start=offset,
-                                    end=offset + 1)
-            value = self._flag_value(spec, "-" + text[offset], flag, word, resolved)
-            resolved.append(ResolvedArgument(spec.dest, value, flag, spec))
-        return True
-
-    def _option(self, words: list[Word], position: int, resolved: list[ResolvedArgument]) -> int:
-        word = words[position]
-        spec, option, explicit, ambiguous = self._lookup(word.text)
-        if spec is None and not ambiguous and self._combined_flags(word, resolved):
-            return position + 1
-        flag_end = len(option)
-        flag = shell.word_value(word, option, self.file.path, self.file.index, self.origin,
-                                value=option, end=flag_end)
-        if spec is None:
-            self._unknown(flag, option, ambiguous)
-            following = words[position + 1] if position + 1 < len(words) else None
-            if explicit is None and following is not None and not self._is_option(following.text):
-                return position + 2
-            return position + 1
-        dest = spec.dest
-        has_equals = explicit is not None and word.text[flag_end:flag_end + 1] == "="
-        explicit_start = flag_end + (1 if has_equals else 0)
-        if _takes_no_value(spec):
-            if explicit is not None:
-                self.resolver._problem("explicit-argument", flag, option=option, text=explicit)
-            value = self._flag_value(spec, option, flag, word, resolved)
-            resolved.append(ResolvedArgument(dest, value, flag, spec))
-            return position + 1
-        count = _value_count(spec)
-        taken: list[tuple[Word, int]] = []
-        if explicit is not None:
-            taken.append((word, explicit_start))
-            next_position = position + 1
-        else:
-            next_position = position + 1
-            limit = count if isinstance(count, int) else None
-            while next_position < len(words) and (limit is None or len(taken) < limit):
-                following = words[next_position]
-                if following.variadic or self._is_option(following.text):
-                    break
-                taken.append((following, 0))
-                next_position += 1
-                if count == "?":
-                    break
-        needed = 1 if count in (None, "+") else (count if isinstance(count, int) else 0)
-        if len(taken) < needed:
-            if not (next_position < len(words) and words[next_position].variadic):
-                self.resolver._problem("missing-argument", flag, option=option, expected=needed)
-            return next_position
-        value = self._value(spec, option, flag, taken, resolved)
-        resolved.append(ResolvedArgument(dest, value, flag, spec))
-        return next_position
-
-    def _flag_value(self, spec: ArgumentSpec, option: str, flag: Value, word: Word,
-                    resolved: list[ResolvedArgument]) -> Value:
-        action = spec.action or ""
-        if action in _FLAG_ACTIONS:
-            new = _FLAG_ACTIONS[action]
-        elif action == "BooleanOptionalAction":
-            new = not option.startswith("--no-")
-        elif action == "count":
-            previous = [a for a in resolved if a.dest == spec.dest]
-            new = (previous[-1].value.value if previous and isinstance(previous[-1].value.value,
-                                                                        int) else 0) + 1
-        else:
-            new = UNRESOLVED
-        return replace(flag, value=new, key=spec.dest, key_span=flag.span, overrode=spec.default)
-
-    def _value(self, spec: ArgumentSpec, option: str, flag: Value | None,
-               taken: list[tuple[Word, int]], resolved: list[ResolvedArgument]) -> Value:
-        pieces = [shell.word_value(word, spec.dest, self.file.path, self.file.index,
-                                   self.origin, start=start,
-                                   key_span=flag.span if flag else None)
-                  for word, start in taken]
-        converted = [self._convert(spec, option, piece) for piece in pieces]
-        many = spec.nargs not in (None, "?") or spec.action in ("append", "extend")
-        if many:
-            value: Any = converted if all(item is not UNRESOLVED for item in converted) \
-                else UNRESOLVED
-            if spec.action in ("append", "extend"):
-                previous = [a for a in resolved if a.dest == spec.dest]
-                earlier = previous[-1].value.value if previous else None
-                if isinstance(earlier, list) and value is not UNRESOLVED:
-                    value = earlier + value
-        else:
-            value = converted[0]
-        first, last = pieces[0], pieces[-1]
-        span = first.span
-        if len(pieces) > 1 and last.path == first.path and last.span.end >= first.span.start:
-            span = self.file.index.span(first.span.start, last.span.end)
-        raw = self.file.index.text[span.start:span.end]
-        return Value(value, first.path, span, spec.dest, flag.span if flag else None, raw,
-                     origin=self.origin, overrode=spec.default)
-
-    def _convert(self, spec: ArgumentSpec, option: str, piece: Value) -> Any:
-        if not piece.known:
-            return UNRESOLVED
-        text = str(piece.value)
-        type_name = (spec.type_name or "").rsplit(".", 1)[-1]
-        value: Any = text
-        try:
-            if type_name == "float":
-                value = float(text)
-            elif type_name == "int":
-                value = int(text)
-            elif type_name == "bool":
-                value = bool(text)  # what argparse does: any non-empty string is True
-            elif "bool" in type_name.lower():
-                lowered = text.lower()
-                if lowered in ("1", "true", "yes", "y", "t", "on"):
-                    value = True
-                elif lowered in ("0", "false", "no", "n", "f", "off"):
-                    value = False
-            elif type_name and type_name != "str":
-                value = shell.to_number(text)
-        except ValueError:
-            self.resolver._problem("invalid-type", piece, option=option, text=text,
-                                   type_name=type_name)
-            return text
-        if spec.choices and value not in spec.choices and text not in map(str, spec.choices):
-            self.resolver._problem("invalid-choice", piece, option=option, text=text,
-                                   candidates=tuple(spec.choices))
-        return value
-
-    def _positionals(self, words: list[Word], resolved: list[ResolvedArgument],
-                     extras: list[Word], variadic: bool) -> None:
-        remaining = list(words)
-        for spec in self.positionals:
-            if not remaining:
-                break
-            count = _value_count(spec)
-            if count in ("*", "+", "..."):
-                chunk, remaining = remaining, []
-            elif count == "?" or count is None:
-                chunk, remaining = remaining[:1], remaining[1:]
-            else:
-                chunk, remaining = remaining[:count], remaining[count:]
-            if chunk:
-                resolved.append(ResolvedArgument(
-                    spec.dest, self._value(spec, spec.dest, None, [(w, 0) for w in chunk],
-                                           resolved), None, spec))
-        for word in remaining:
-            if _is_override(word.text) and not self.script.closed:
-                extras.append(word)
-                continue
-            if _is_override(word.text) and self.script.hydra is not None:
-                extras.append(word)
-                continue
-            if self.script.closed and not variadic:
-                value = shell.word_value(word, "", self.file.path, self.file.index, self.origin)
-                self.resolver._problem("unexpected-argument", value, text=word.text,
-                                       script=self.script.path)
-            elif _is_override(word.text):
-                extras.append(word)
-
-    def _unknown(self, flag: Value, option: str, ambiguous: list[str]) -> None:
-        script = self.script
-        if ambiguous:
-            self.resolver._problem("ambiguous-option", flag, option=option,
-                                   candidates=tuple(ambiguous))
-            return
-        if not script.closed:
-            return
-        known = sorted(flag_ for flag_ in self.by_flag if flag_.startswith("-"))
-        self.resolver._problem("unknown-option", flag, option=option, script=script.path,
-                               candidates=tuple(known))
-
-
-def _takes_no_value(spec: ArgumentSpec) -> bool:
-    return (spec.action or "") in _ZERO_ARG_ACTIONS or spec.nargs == 0
-
-
-def _value_count(spec: ArgumentSpec) -> int | str | None:
-    nargs = spec.nargs
-    if nargs in (None, "?", "*", "+", "..."):
-        return nargs
-    if isinstance(nargs, int):
-        return nargs
-    return None
-
-
 # --------------------------------------------------------------------------- script facts
 
 
-def _script_info(path: str, document: Document) -> _Script:
+def _script_info(path: str, document: Document) -> Script:
     text = document.text
     config = document.config
     specs = list(config.extra.get("arguments", [])) if config is not None else []
@@ -909,7 +585,7 @@ def _script_info(path: str, document: Document) -> _Script:
         marker in text for marker in _OPEN_PARSERS)
     hydra = _hydra_main(document.script.tree) if "hydra" in text else None
     nanogpt = not specs and ("configurator.py" in text or "exec(open(" in text)
-    return _Script(path, config, specs, values, dialect, closed,
+    return Script(path, config, specs, values, dialect, closed,
                    "allow_abbrev=False" not in text, text, hydra, nanogpt)
 
 
@@ -929,7 +605,7 @@ def _hydra_main(tree: ast.Module) -> tuple[str | None, str | None] | None:
     return None
 
 
-def _default_spans(script: _Script | None) -> dict[tuple[str, int, int], str]:
+def _default_spans(script: Script | None) -> dict[tuple[str, int, int], str]:
     if script is None:
         return {}
     spans = {}
@@ -989,10 +665,6 @@ def _names_config(dest: str) -> bool:
 def _looks_like_config(value: Value) -> bool:
     return value.known and isinstance(value.value, str) and value.value.lower().endswith(
         CONFIG_SUFFIXES)
-
-
-def _is_override(text: str) -> bool:
-    return re.match(r"[+~]{0,2}[A-Za-z_][\w.\-/@]*=", text) is not None
 
 
 def _scalar(text: str) -> Any:

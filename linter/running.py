@@ -34,7 +34,7 @@ def problem_findings(problems: list, parse_error: list[ParseErrorRule], launch: 
                      errors: list[str], path: str) -> list[Diagnostic]:
     """The findings of the problems a launcher's reading reports, in their order, each once:
     a place that cannot be read (SyntaxProblem) goes to the parse-error rule (TL001), an
-    argument argparse rejects (trainlint.resolve.ArgumentProblem) to the launch rules."""
+    argument argparse rejects (trainlint.launch_arguments.ArgumentProblem) to the launch rules."""
     found: list[Diagnostic] = []
     for problem in problems:
         if isinstance(problem, SyntaxProblem):

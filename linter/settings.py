@@ -6,7 +6,6 @@ Pydantic is imported only when a settings table exists (it costs ~120 ms to star
 from __future__ import annotations
 
 import re
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,8 @@ from msgspec.structs import replace
 
 from trainlint.api import Severity
 from trainlint.context import ProjectContext, RuleContext, parse_version
+from trainlint.errors import SettingsError
 from trainlint.load import DEFAULT_MAX_FILE_SIZE
-
-
-class SettingsError(Exception):
-    """A settings problem the user must fix: the CLI prints it and exits 2."""
 
 
 class Settings(Struct):
@@ -123,40 +119,6 @@ def validate_table(table: dict[str, Any], source: Path) -> Settings:
         exclude=parsed.exclude, max_file_size=parsed.max_file_size, project=project,
         rules=rules, bands=parsed.bands, source=source,
     )
-
-
-def validate_rule_options(options_cls: type, values: dict[str, Any], code: str):
-    from pydantic import TypeAdapter, ValidationError
-
-    names = set(options_cls.__struct_fields__)
-    values = {key.replace("-", "_"): value for key, value in values.items()}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        from difflib import get_close_matches
-
-        close = get_close_matches(unknown[0], sorted(names), n=1)
-        hint = f"; did you mean `{close[0].replace('_', '-')}`?" if close else ""
-        raise SettingsError(f"[tool.trainlint.rules.{code}] unknown option `{unknown[0]}`{hint}")
-    try:
-        validated = TypeAdapter(_typed_dict_of(options_cls)).validate_python(values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise SettingsError(f"[tool.trainlint.rules.{code}] `{where}`: {first['msg']}") from None
-    return options_cls(**validated)
-
-
-def _typed_dict_of(options_cls: type):
-    """The options' fields as a TypedDict (all keys optional: unset ones keep their default),
-    which Pydantic validates; it does not read msgspec structs itself."""
-    from typing import get_type_hints
-
-    from typing_extensions import TypedDict  # what Pydantic reads on Python < 3.12
-
-    hints = get_type_hints(options_cls, vars(sys.modules[options_cls.__module__]))
-    names = set(options_cls.__struct_fields__)
-    return TypedDict(f"{options_cls.__qualname__}Values",  # type: ignore[operator]
-                     {name: hint for name, hint in hints.items() if name in names}, total=False)
 
 
 def find_settings_file(start: Path) -> Path | None:

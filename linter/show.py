@@ -16,13 +16,17 @@ from typing import Any
 
 from msgspec import Struct, field
 
-from trainlint.context import ProjectContext
+from trainlint.api import LaunchRule, ParseErrorRule
+from trainlint.context import ProjectContext, RuleContext
+from trainlint.derive import derive, fmt
 from trainlint.formats.base import Note, ParseError
 from trainlint.load import (
     DEFAULT_MAX_FILE_SIZE, LAUNCHER_FORMATS, Document, Loader, Unreadable, format_of,
 )
 from trainlint.records import ConfigView, Diagnostic, Value
+from trainlint.registry import all_rules
 from trainlint.running import problem_findings
+from trainlint.schemas.canonical import SETTINGS
 
 __all__ = ["show", "collect"]
 
@@ -117,10 +121,6 @@ class _ProblemRules:
     not filtered by `select`: `show` prints every problem of the launch."""
 
     def __init__(self, settings: Any) -> None:
-        from trainlint.api import LaunchRule, ParseErrorRule
-        from trainlint.context import RuleContext
-        from trainlint.registry import all_rules
-
         context = settings.rule_context() if hasattr(settings, "rule_context") else RuleContext()
         rules = [cls(context) for cls in all_rules(frozenset({"ParseErrorRule", "LaunchRule"}))]
         self.parse_error = [rule for rule in rules if isinstance(rule, ParseErrorRule)]
@@ -186,53 +186,19 @@ def _collect_config(result: Collected, document: Document) -> None:
 
 
 def _derived(view: ConfigView, project: ProjectContext) -> list[tuple[str, str, str]]:
-    """(name, value, how) rows: from trainlint.derive when present, else the effective batch."""
+    """(name, value, how) rows of the derived quantities (trainlint.derive)."""
     try:
-        from trainlint.derive import derive
-    except ImportError:
-        derive = None
-    if derive is not None:
-        try:
-            result = derive(view, project)
-            rows = result.rows() if hasattr(result, "rows") else _generic_rows(result)
-            return [(str(name), str(value), str(how)) for name, value, how in rows]
-        except Exception as exc:  # a derive bug must not hide the settings table
-            return [("derived quantities", "unavailable", f"{type(exc).__name__}: {exc}")]
-    return _effective_batch_rows(view, project)
-
-
-def _generic_rows(result: Any) -> list[tuple[str, str, str]]:
-    if isinstance(result, dict):
-        return [(name, str(value), "") for name, value in result.items()]
-    return []
-
-
-def _effective_batch_rows(view: ConfigView, project: ProjectContext) -> list[tuple[str, str, str]]:
-    factors = []
-    product = 1.0
-    for name, label in (("batch.per_device", "per-device batch"),
-                        ("batch.grad_accum", "gradient accumulation"),
-                        ("batch.world_size", "world size")):
-        value = view.get(name)
-        number = value.number if value is not None else None
-        if number is None and name == "batch.grad_accum":
-            number, where = 1, "default"
-        elif number is None and name == "batch.world_size" and project.world_size:
-            number, where = project.world_size, "settings"
-        elif number is None:
-            return []
-        else:
-            where = _where(value)
-        product *= number
-        factors.append(f"{_fmt(number)} ({label}, {where})")
-    return [("effective batch", _fmt(product), " x ".join(factors))]
+        return [(str(name), str(value), str(how)) for name, value, how in
+                derive(view, project).rows()]
+    except Exception as exc:  # a derive bug must not hide the settings table
+        return [("derived quantities", "unavailable", f"{type(exc).__name__}: {exc}")]
 
 
 # --------------------------------------------------------------------------- text
 
 
 def _render_text(collected: Collected, derived: dict[int, list], console_out: Any) -> None:
-    from rich import box
+    from rich import box  # rich only for the text table: `--output-format json` never loads it
     from rich.table import Table
     from rich.text import Text
 
@@ -275,7 +241,7 @@ def _render_text(collected: Collected, derived: dict[int, list], console_out: An
 
 
 def _console(console_out: Any):
-    from rich.console import Console
+    from rich.console import Console  # see _render_text
 
     if isinstance(console_out, Console):
         return console_out
@@ -306,8 +272,6 @@ def _launch_summary(setup: Shown) -> str:
 
 
 def _ordered(view: ConfigView) -> list[tuple[str, Value]]:
-    from trainlint.schemas.canonical import SETTINGS
-
     order = {name: number for number, name in enumerate(SETTINGS)}
     return sorted(view.values.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
 
@@ -315,19 +279,7 @@ def _ordered(view: ConfigView) -> list[tuple[str, Value]]:
 def _text(value: Value) -> str:
     if not value.known:
         return f"? ({value.raw})" if value.raw else "?"
-    return _fmt(value.value)
-
-
-def _fmt(number: Any) -> str:
-    try:
-        from trainlint.derive import fmt
-    except ImportError:
-        fmt = None
-    if fmt is not None:
-        return fmt(number)
-    if isinstance(number, float) and number.is_integer():
-        return str(int(number))
-    return str(number)
+    return fmt(value.value)
 
 
 def _where(value: Value, column: bool = False) -> str:

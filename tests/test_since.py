@@ -11,7 +11,7 @@ import pytest
 
 from helpers import run_cli, run_json
 from trainlint.changed import select_changed
-from trainlint.engine import discover
+from trainlint.discovery import discover
 from trainlint.settings import load_settings
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")

@@ -83,7 +83,7 @@ COMPILED_TABLES = Path(__file__).parent / "tables.json"
 
 def read_toml_tables() -> list[dict]:
     """The dialect tables from their TOML sources, in file name order."""
-    import tomllib
+    import tomllib  # 6 ms: a run reads tables.json; only the rewrite and its test read TOML
 
     return [tomllib.loads(entry.read_text(encoding="utf-8"))
             for entry in sorted(Path(__file__).parent.glob("*.toml"))]

@@ -18,7 +18,7 @@ from trainlint.records import Edit, ParsedDocument, Value
 def _yaml_pair(key: str, value: object) -> str:
     """`key: value` as ruamel.yaml writes it, quoted where YAML 1.1 loaders (PyYAML) would
     read the plain text differently (`no` -> False), so both YAML versions agree."""
-    import yaml as pyyaml
+    import yaml as pyyaml  # ruamel.yaml: only when a key is added (start-up)
     from ruamel.yaml import YAML
     from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
@@ -36,7 +36,7 @@ def _yaml_pair(key: str, value: object) -> str:
 
 
 def _toml_pair(key: str, value: object) -> str:
-    import tomlkit
+    import tomlkit  # only when a key is added to a TOML file (start-up)
 
     return tomlkit.dumps({key: value}).rstrip("\n")
 

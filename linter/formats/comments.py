@@ -28,7 +28,7 @@ def find_comments(fmt: str, text: str, path: str = "") -> Spans:
     if fmt == "python":
         return python_comments(text)
     if fmt in ("shell", "markdown"):
-        from trainlint.formats import shell
+        from trainlint.formats import shell  # the shell lexer: only for launchers
 
         return shell.parse(path, text).comments
     return []
@@ -43,7 +43,7 @@ def _line_end(text: str, start: int) -> int:
 def yaml_comments(text: str) -> Spans:
     """`#` after a blank (or at a line start) outside every scalar libyaml's scanner finds.
     A file libyaml cannot scan has no comments here (it is a TL001 anyway)."""
-    import yaml
+    import yaml  # PyYAML: a Python-only run never loads it
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     starts: list[int] = []

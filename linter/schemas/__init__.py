@@ -27,7 +27,7 @@ def sanitize(view: ConfigView) -> list[InvalidValue]:
             continue
         if not violates(setting, value.value):
             continue
-        from trainlint.schemas.models import explain
+        from trainlint.schemas.models import explain  # Pydantic: only for a value that fails
 
         reason = explain(name, value.value)
         if reason is not None:

@@ -14,7 +14,12 @@ the object was made, and `constructor(expr)` names the callable that made it
 (`criterion` -> `torch.nn.CrossEntropyLoss`, `self.scheduler` -> `...ReduceLROnPlateau`).
 
 The scope index is built lazily, on the first question a rule (or the argparse reader of
-`trainlint.formats.python.declared_config`) asks, so files that no rule's needles match cost only `ast.parse`.
+`trainlint.formats.python.declared_config`) asks, so files that no rule's needles match cost
+only `ast.parse`.
+
+Why one module (over 800 lines): `ParsedScript`'s questions (`qualname`, `value_of`, `origin`,
+`constructor`) and the scope index they read (`_Indexer`) are one structure, built lazily on
+the first question; the indexer has no other user, and each half reads the other's state.
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@ variables hold them, where each `.step()` runs (`StepCall`) and the loops and co
 it. The script rules (TL106-TL111) ask it their questions; `trainlint.formats.python.
 training_facts` turns its answers into canonical settings. `read_arguments` reads a script's
 argparse arguments for the rules that need them without the declared config.
+
+Why one module (over 800 lines): `CodeIndex` and the functions that decide which scheduler a
+`.step()` can reach (`feasible_builds` and its branch checks) work on the same private tables
+of builds, steps and loops; the torch and transformers signature tables at the top are what
+its calls are matched against. The facts drawn from it are in `training_facts`.
 """
 from __future__ import annotations
 
