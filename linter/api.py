@@ -129,6 +129,8 @@ class Rule:
     severity: ClassVar[Severity]
     fix_availability: ClassVar[FixAvailability] = FixAvailability.NONE
     message: ClassVar[str]
+    # What the rule's fixes do, in a few words ("rename the key"): set exactly when the rule
+    # can fix (fix_availability is not NONE); shown on its doc page and by `trainlint rules`.
     fix_title: ClassVar[str | None] = None
     Options: ClassVar[type[RuleOptions] | None] = None
     bad: ClassVar[tuple[Example, ...]] = ()

@@ -34,9 +34,10 @@ def _options_table(rule) -> str:
 
 def rule_markdown(rule) -> str:
     doc = inspect.cleandoc(rule.__doc__ or "")
+    fix = f" ({rule.fix_title})" if rule.fix_title else ""
     head = (f"# {rule.code} {rule.name}\n\n"
-            f"Default severity: **{rule.severity.value}** · Fix: **{rule.fix_availability.value}**\n\n"
-            f"Message: {rule.message}\n\n")
+            f"Default severity: **{rule.severity.value}** · Fix: **{rule.fix_availability.value}**"
+            f"{fix}\n\nMessage: {rule.message}\n\n")
     return head + doc + "\n" + _options_table(rule)
 
 
@@ -58,7 +59,8 @@ def print_rule(code: str, stream=sys.stdout) -> int:
 
 def rule_rows() -> list[dict]:
     return [{"code": r.code, "name": r.name, "severity": r.severity.value,
-             "fix": r.fix_availability.value, "message": r.message, "url": r.url()}
+             "fix": r.fix_availability.value, "fix_title": r.fix_title, "message": r.message,
+             "url": r.url()}
             for r in all_rules()]
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from trainlint.api import Diagnostic, ScriptRule
 from trainlint.discovery import walk_folder
 from trainlint.load import Loader, Unreadable
+from trainlint.paths import display_path
 from trainlint.running import facts_of, run_rule
 
 if TYPE_CHECKING:
@@ -101,11 +102,5 @@ def _facts_elsewhere(rule: ScriptRule, needles: tuple[bytes, ...], root: str, ro
             continue  # it cannot be parsed: reported when that file is checked itself
         fact = facts_of(rule, script, errors)
         if fact is not None:
-            facts[_shown(path)] = fact
+            facts[display_path(path)] = fact
     return facts
-
-
-def _shown(path: str) -> str:
-    """A path as a user would type it here: relative to the current folder when inside it."""
-    relative = os.path.relpath(path)
-    return path if relative.startswith("..") else relative

@@ -35,6 +35,7 @@ from trainlint.launch_arguments import (
     ResolvedArgument,
     is_override,
 )
+from trainlint.paths import display_path
 from trainlint.records import UNRESOLVED, ConfigView, ParsedDocument, Value
 
 if TYPE_CHECKING:
@@ -81,13 +82,9 @@ class EffectiveConfig(Struct):
         return self.view.label
 
 
-def display_path(path: Path | str) -> str:
-    """The path relative to the working directory when it is below it, else absolute."""
-    path = Path(path)
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except (ValueError, OSError):
-        return path.resolve().as_posix() if path.is_absolute() else path.as_posix()
+def _name_of(found: Path) -> str:
+    """How a file launch resolution found is named in findings and `show`."""
+    return display_path(os.path.abspath(found))
 
 
 # --------------------------------------------------------------------------- entry point
@@ -130,7 +127,7 @@ def _nested(launch_file: LaunchFile, launch: Launch, documents: DocumentSource, 
     key = str(found.resolve())
     if depth >= MAX_NESTING or key in seen:
         return []
-    document = documents(display_path(found), LAUNCHER_FORMATS, views=False)
+    document = documents(_name_of(found), LAUNCHER_FORMATS, views=False)
     if document is None:
         return []
     nested = document.launch_file
@@ -296,7 +293,7 @@ class _LaunchResolver:
                 return None
             if found.suffix.lower() != ".py":
                 return None
-        path = display_path(found)
+        path = _name_of(found)
         if path not in self.scripts:
             document = self.documents(path, ("python",))
             if document is None:
@@ -397,7 +394,7 @@ class _LaunchResolver:
             self._note(value, message if explicit else message.replace("config file",
                                                                         "default config file"))
             return None
-        path = display_path(found)
+        path = _name_of(found)
         document = self.documents(path)
         if document is None:
             self._note(value, f"config file '{path}' could not be parsed; its settings are "
@@ -422,9 +419,9 @@ class _LaunchResolver:
         if not found.is_file():
             self.notes.append(Note(
                 self.file.path, self.launch.span,
-                f"Hydra config '{display_path(found)}' not found; its settings are not read"))
+                f"Hydra config '{_name_of(found)}' not found; its settings are not read"))
             return None
-        path = display_path(found)
+        path = _name_of(found)
         loaded = self.documents(path)
         document = loaded.config if loaded is not None else None
         if document is not None:

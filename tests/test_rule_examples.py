@@ -52,6 +52,24 @@ def test_good_example_is_quiet(tmp_path, rule, i, example):
     assert rule.code not in codes(report), f"{rule.code} good[{i}] fired: {report.diagnostics}"
 
 
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda rule: rule.code)
+def test_a_rule_that_fixes_says_what_its_fix_does(rule):
+    """`fix_title` (shown on the rule's page and by `trainlint rules`) is set exactly when the
+    rule can fix, and starts lowercase as the other titles do."""
+    fixes = rule.fix_availability is not FixAvailability.NONE
+    assert bool(rule.fix_title) == fixes, f"{rule.code}: fix_title {rule.fix_title!r}"
+    assert not rule.fix_title or rule.fix_title[0].islower()
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda rule: rule.code)
+def test_every_rule_module_has_a_docstring(rule):
+    """The module's docstring is its one line of what the module holds; the class docstring
+    is the rule's page."""
+    import sys
+
+    assert (sys.modules[rule.__module__].__doc__ or "").strip(), rule.__module__
+
+
 @pytest.mark.parametrize("rule", STATIC_RULES, ids=lambda rule: rule.code)
 def test_declared_fixability_matches_examples(tmp_path, rule):
     """A rule that declares no fix emits none; one that declares fixes shows one in an example."""

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
+from trainlint.paths import display_path
 
-def display_path(path: str) -> str:
-    """The file name as given, or relative to the working directory when it is absolute."""
-    if not os.path.isabs(path):
-        return path
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if relative.startswith("..") else relative
+__all__ = ["display_path", "source_lines"]
 
 
 @lru_cache(maxsize=64)

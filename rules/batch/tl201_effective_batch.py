@@ -1,3 +1,5 @@
+"""TL201 effective-batch: effective batch size. Its page: docs/rules/TL201.md."""
+
 from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, Severity, derive, fmt
 
 

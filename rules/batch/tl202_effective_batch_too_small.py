@@ -1,3 +1,8 @@
+"""TL202 effective-batch-too-small: effective batch below the floor for the model type.
+
+The class docstring is the rule's page (docs/rules/TL202.md).
+"""
+
 import math
 
 from msgspec import field

@@ -1,3 +1,8 @@
+"""TL203 batch-inconsistent: stated global batch does not equal micro x accumulation x world size.
+
+The class docstring is the rule's page (docs/rules/TL203.md).
+"""
+
 from trainlint.api import (
     ConfigRule,
     ConfigView,

@@ -1,3 +1,8 @@
+"""TL401 torch-load-weights-only: `torch.load` without an explicit `weights_only=`.
+
+The class docstring is the rule's page (docs/rules/TL401.md).
+"""
+
 from __future__ import annotations
 
 import ast
@@ -69,7 +74,7 @@ class TorchLoadWeightsOnly(ScriptRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
     message = "`torch.load` without an explicit `weights_only=`"
-    fix_title = "Add `weights_only=True`"
+    fix_title = "add `weights_only=True`"
     needles = (b"load",)
 
     bad = (

@@ -1,3 +1,8 @@
+"""TL402 checkpoint-holds-objects: checkpoint holds objects that `torch.load(weights_only=True)` refuses.
+
+The class docstring is the rule's page (docs/rules/TL402.md).
+"""
+
 from __future__ import annotations
 
 import ast

@@ -1,3 +1,5 @@
+"""TL001 parse-error: file cannot be parsed. Its page: docs/rules/TL001.md."""
+
 from trainlint.api import Example, FixAvailability, ParseErrorRule, Severity
 
 

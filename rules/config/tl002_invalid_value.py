@@ -1,3 +1,8 @@
+"""TL002 invalid-value: a known setting has the wrong type or is out of range.
+
+The class docstring is the rule's page (docs/rules/TL002.md).
+"""
+
 from trainlint.api import ConfigRule, Example, FixAvailability, LaunchRule, Severity, derive
 
 

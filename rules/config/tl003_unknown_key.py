@@ -1,3 +1,5 @@
+"""TL003 unknown-key: unknown key, close to a known one. Its page: docs/rules/TL003.md."""
+
 import difflib
 
 from trainlint.api import (

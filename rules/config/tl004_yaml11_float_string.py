@@ -1,3 +1,8 @@
+"""TL004 yaml11-float-string: YAML 1.1 loaders read this number as a string.
+
+The class docstring is the rule's page (docs/rules/TL004.md).
+"""
+
 import re
 
 from trainlint.api import (

@@ -1,3 +1,8 @@
+"""TL005 duplicate-key: a mapping repeats a key; the loader keeps the last value.
+
+The class docstring is the rule's page (docs/rules/TL005.md).
+"""
+
 from trainlint.api import DocumentRule, Example, FixAvailability, Severity
 
 

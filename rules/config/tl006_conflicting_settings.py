@@ -1,3 +1,8 @@
+"""TL006 conflicting-settings: two settings that cannot both hold.
+
+The class docstring is the rule's page (docs/rules/TL006.md).
+"""
+
 from trainlint.api import ConfigRule, Example, FixAvailability, Severity
 
 # Which of two settings wins, per dialect, where the framework documents it.

@@ -1,3 +1,8 @@
+"""TL007 yaml11-bool-string: YAML 1.1 and 1.2 loaders disagree on this value.
+
+The class docstring is the rule's page (docs/rules/TL007.md).
+"""
+
 import re
 
 from trainlint.api import (

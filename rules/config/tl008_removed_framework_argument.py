@@ -1,3 +1,8 @@
+"""TL008 removed-framework-argument: an argument the target framework version no longer accepts.
+
+The class docstring is the rule's page (docs/rules/TL008.md).
+"""
+
 from trainlint.api import Applicability, DocumentRule, Example, FixAvailability, Severity
 
 # TrainingArguments fields that transformers 5 rejects, and their exact replacement if any.

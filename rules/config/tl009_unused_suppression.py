@@ -1,3 +1,8 @@
+"""TL009 unused-suppression: suppression comment that suppresses nothing.
+
+The class docstring is the rule's page (docs/rules/TL009.md).
+"""
+
 import re
 from functools import cache
 from pathlib import Path

@@ -1,3 +1,8 @@
+"""TL301 patience-too-short: early-stopping patience is too short for the run.
+
+The class docstring is the rule's page (docs/rules/TL301.md).
+"""
+
 from trainlint.api import (
     ConfigRule,
     ConfigView,

@@ -1,3 +1,8 @@
+"""TL302 patience-vs-plateau: early stopping fires before the plateau scheduler can lower the LR twice.
+
+The class docstring is the rule's page (docs/rules/TL302.md).
+"""
+
 from trainlint.api import (
     ConfigRule,
     ConfigView,

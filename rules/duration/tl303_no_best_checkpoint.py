@@ -1,3 +1,8 @@
+"""TL303 no-best-checkpoint: long run without early stopping or best-checkpoint selection.
+
+The class docstring is the rule's page (docs/rules/TL303.md).
+"""
+
 from trainlint.api import (
     ConfigRule,
     ConfigView,

@@ -1,3 +1,8 @@
+"""TL304 patience-exceeds-run: patience is as long as the run: it can never fire.
+
+The class docstring is the rule's page (docs/rules/TL304.md).
+"""
+
 from trainlint.api import (
     ConfigRule,
     ConfigView,

@@ -1,3 +1,8 @@
+"""TL305 patience-vs-warmup: early-stopping patience shorter than the warmup or restart period.
+
+The class docstring is the rule's page (docs/rules/TL305.md).
+"""
+
 import math
 
 from trainlint.api import (

@@ -1,3 +1,8 @@
+"""TL601 loss-sum-reduction: loss summed over tokens and divided by the batch size instead of the token count.
+
+The class docstring is the rule's page (docs/rules/TL601.md).
+"""
+
 from __future__ import annotations
 
 import ast

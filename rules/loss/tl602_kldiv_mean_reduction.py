@@ -1,3 +1,8 @@
+"""TL602 kldiv-mean-reduction: KL divergence with reduction='mean' divides by the number of classes too.
+
+The class docstring is the rule's page (docs/rules/TL602.md).
+"""
+
 from __future__ import annotations
 
 import ast
@@ -64,7 +69,7 @@ class KlDivMeanReduction(ScriptRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
     message = "KL divergence with reduction='mean' divides by the number of classes too"
-    fix_title = "Use `reduction=\"batchmean\"`"
+    fix_title = "use `reduction=\"batchmean\"`"
     needles = (b"KLDiv", b"kl_div")
 
     bad = (

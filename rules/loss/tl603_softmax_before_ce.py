@@ -1,3 +1,8 @@
+"""TL603 softmax-before-ce: softmax output fed to CrossEntropyLoss, which applies log_softmax itself.
+
+The class docstring is the rule's page (docs/rules/TL603.md).
+"""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,3 +1,8 @@
+"""TL604 ctc-input-not-log-probs: CTC loss fed with logits or probabilities instead of log-probabilities.
+
+The class docstring is the rule's page (docs/rules/TL604.md).
+"""
+
 from __future__ import annotations
 
 import ast

@@ -1,3 +1,8 @@
+"""TL605 softmax-layer-before-ce: model ends in a softmax layer and is trained with CrossEntropyLoss.
+
+The class docstring is the rule's page (docs/rules/TL605.md).
+"""
+
 from __future__ import annotations
 
 import ast

@@ -1,3 +1,5 @@
+"""TL501 fp16-ctc: float16 training of a CTC model. Its page: docs/rules/TL501.md."""
+
 from __future__ import annotations
 
 import ast
@@ -107,7 +109,7 @@ class Fp16Ctc(ScriptRule, ConfigRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
     message = "float16 training of a CTC model"
-    fix_title = "Use bfloat16"
+    fix_title = "use bfloat16"
     needles = (b"ctc", b"CTC")
 
     class Options(RuleOptions):

@@ -1,3 +1,8 @@
+"""TL502 fp16-without-scaler: float16 autocast in a training loop without a GradScaler.
+
+The class docstring is the rule's page (docs/rules/TL502.md).
+"""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,3 +1,8 @@
+"""TL503 deprecated-amp-api: deprecated `torch.cuda.amp` API.
+
+The class docstring is the rule's page (docs/rules/TL503.md).
+"""
+
 from __future__ import annotations
 
 import ast
@@ -75,7 +80,7 @@ class DeprecatedAmpApi(ScriptRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
     message = "deprecated `torch.cuda.amp` API"
-    fix_title = "Use `torch.amp` with the device argument"
+    fix_title = "use `torch.amp` with the device argument"
     needles = (b"amp",)
 
     bad = (

@@ -1,3 +1,8 @@
+"""TL504 no-grad-clipping: RNN / CTC / transformer training without gradient clipping.
+
+The class docstring is the rule's page (docs/rules/TL504.md).
+"""
+
 from __future__ import annotations
 
 import ast

@@ -1,3 +1,8 @@
+"""TL505 ctc-zero-infinity: CTC loss without `zero_infinity=True` on subsampled inputs.
+
+The class docstring is the rule's page (docs/rules/TL505.md).
+"""
+
 from __future__ import annotations
 
 import ast
@@ -73,7 +78,7 @@ class CtcZeroInfinity(ScriptRule):
     severity = Severity.INFO
     fix_availability = FixAvailability.SOMETIMES
     message = "CTC loss without `zero_infinity=True` on subsampled inputs"
-    fix_title = "Add `zero_infinity=True`"
+    fix_title = "add `zero_infinity=True`"
     needles = (b"ctc", b"CTC")
 
     class Options(RuleOptions):

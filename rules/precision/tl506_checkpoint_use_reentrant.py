@@ -1,3 +1,8 @@
+"""TL506 checkpoint-use-reentrant: activation checkpointing without `use_reentrant=`.
+
+The class docstring is the rule's page (docs/rules/TL506.md).
+"""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -62,7 +67,7 @@ class CheckpointUseReentrant(ScriptRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
     message = "activation checkpointing without `use_reentrant=`"
-    fix_title = "Add `use_reentrant=False`"
+    fix_title = "add `use_reentrant=False`"
     needles = (b"checkpoint",)
 
     bad = (

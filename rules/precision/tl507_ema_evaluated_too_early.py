@@ -1,3 +1,8 @@
+"""TL507 ema-evaluated-too-early: EMA with a fixed decay evaluated long before it has warmed up.
+
+The class docstring is the rule's page (docs/rules/TL507.md).
+"""
+
 from __future__ import annotations
 
 import ast

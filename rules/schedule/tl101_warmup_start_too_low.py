@@ -1,3 +1,8 @@
+"""TL101 warmup-start-too-low: per-epoch warmup starts far below the peak learning rate.
+
+The class docstring is the rule's page (docs/rules/TL101.md).
+"""
+
 from trainlint.api import (
     ConfigRule,
     ConfigView,

@@ -1,3 +1,8 @@
+"""TL102 lr-outside-band: peak learning rate outside the band for the model type.
+
+The class docstring is the rule's page (docs/rules/TL102.md).
+"""
+
 from trainlint.api import ConfigRule, ConfigView, Example, FixAvailability, Severity, derive, fmt
 from trainlint.rules.data_tables import band_for, bands, in_band, suggested_lr
 from trainlint.rules.numbers import new_text, spliceable

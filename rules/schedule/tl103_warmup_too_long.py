@@ -1,3 +1,8 @@
+"""TL103 warmup-too-long: warmup is a large share of all training steps.
+
+The class docstring is the rule's page (docs/rules/TL103.md).
+"""
+
 import math
 
 from trainlint.api import (

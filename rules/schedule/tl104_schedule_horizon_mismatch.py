@@ -1,3 +1,8 @@
+"""TL104 schedule-horizon-mismatch: the LR schedule's horizon does not match the length of training.
+
+The class docstring is the rule's page (docs/rules/TL104.md).
+"""
+
 from trainlint.api import (
     ConfigRule,
     ConfigView,

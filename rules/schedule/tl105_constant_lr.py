@@ -1,3 +1,8 @@
+"""TL105 constant-lr: the learning rate never decays over a long run.
+
+The class docstring is the rule's page (docs/rules/TL105.md).
+"""
+
 from trainlint.api import (
     ConfigRule,
     ConfigView,

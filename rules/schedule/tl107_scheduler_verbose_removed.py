@@ -75,7 +75,7 @@ class SchedulerVerboseRemoved(ScriptRule):
     severity = Severity.ERROR
     fix_availability = FixAvailability.ALWAYS
     message = "`verbose=` was removed from torch LR schedulers in 2.7"
-    fix_title = "Remove the `verbose` argument"
+    fix_title = "remove the `verbose` argument"
     needles = (b"verbose",)
 
     bad = (
