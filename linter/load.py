@@ -19,7 +19,7 @@ import codecs
 import importlib
 import os
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from msgspec import Struct, field
@@ -139,7 +139,30 @@ class Document(Struct):
         return values, dialect or "generic"
 
 
-DocumentSource = Callable[..., "Document | None"]
+class DocumentSource:
+    """What launch resolution reads the files a launch names with: `source(path, formats,
+    views)` is the path's Document, or None for a file that cannot be read or parsed or is of
+    none of `formats`. Documents are kept for the resolution of one launcher file (a script
+    several launches use is read once); every path asked for is recorded in `asked`."""
+
+    def __init__(self, loader: Loader) -> None:
+        self.loader = loader
+        self.asked: list[str] = []
+        self._cache: dict[tuple[str, bool], Document | None] = {}
+
+    def __call__(self, path: str, formats: Iterable[str] = (*CONFIG_FORMATS, "python"),
+                 views: bool = True) -> Document | None:
+        self.asked.append(path)
+        if format_of(path) not in formats:
+            return None
+        key = (path, views)
+        if key not in self._cache:
+            try:
+                loaded = self.loader.load(path, views)
+            except Unreadable:
+                loaded = None
+            self._cache[key] = loaded if loaded is not None and loaded.parsed else None
+        return self._cache[key]
 
 
 class Loader:
@@ -165,7 +188,7 @@ class Loader:
                 if status.st_size > self.max_file_size:
                     raise Unreadable(f"{status.st_size} bytes is over max-file-size "
                                      f"{self.max_file_size}")
-                data = _read_at_most(file, self.max_file_size + 1)
+                data = _read_at_most(file, status.st_size, self.max_file_size + 1)
             except OSError as exc:
                 raise Unreadable(exc.strerror or str(exc), skipped=False) from None
         if len(data) > self.max_file_size:  # it grew since fstat
@@ -212,31 +235,6 @@ class Loader:
             document.error = SyntaxProblem(path, index.span(0, 0), "nested too deeply to parse")
         return document
 
-    def documents(self) -> DocumentSource:
-        """What launch resolution reads other files with: `(path, formats) -> Document | None`,
-        None for a file that cannot be read or parsed or is of another format. Documents are
-        kept for the resolution of one launcher file (a script several launches use is read
-        once); every path asked for is recorded in `asked`."""
-        cache: dict[tuple[str, bool], Document | None] = {}
-        asked: list[str] = []
-
-        def document(path: str, formats: Iterable[str] = (*CONFIG_FORMATS, "python"),
-                     views: bool = True) -> Document | None:
-            asked.append(path)
-            if format_of(path) not in formats:
-                return None
-            key = (path, views)
-            if key not in cache:
-                try:
-                    loaded = self.load(path, views)
-                except Unreadable:
-                    loaded = None
-                cache[key] = loaded if loaded is not None and loaded.parsed else None
-            return cache[key]
-
-        document.asked = asked  # type: ignore[attr-defined]
-        return document
-
     def _parse_launcher(self, document: Document, views: bool) -> None:
         from trainlint import resolve  # launchers only (FORMAT_MODULES)
         from trainlint.formats import shell
@@ -247,20 +245,24 @@ class Loader:
             document.problems = list(launch_file.problems)
             document.notes = list(dict.fromkeys(str(note) for note in launch_file.notes))
             return
-        documents = self.documents()
+        documents = DocumentSource(self)
         configs = resolve.effective_views(launch_file, documents)
         document.launches = configs
         document.views = [config.view for config in configs]
-        document.loaded = list(documents.asked)  # type: ignore[attr-defined]
+        document.loaded = list(documents.asked)
         document.problems = [*launch_file.problems, *(p for c in configs for p in c.problems)]
         notes = [*launch_file.notes, *(n for c in configs for n in c.notes)]
         document.notes = list(dict.fromkeys(str(note) for note in notes))
 
 
-def _read_at_most(file, limit: int) -> bytes:
-    chunks = []
-    left = limit
-    while left > 0:
+def _read_at_most(file, size: int, limit: int) -> bytes:
+    """The file's bytes, at most `limit`: one read for a file of the `size` fstat gave."""
+    data = file.read(min(size + 1, limit))
+    if len(data) <= size:
+        return data
+    chunks = [data]
+    left = limit - len(data)
+    while left > 0:  # it grew since fstat
         chunk = file.read(min(left, 1 << 20))
         if not chunk:
             break

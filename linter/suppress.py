@@ -52,8 +52,9 @@ def find_suppressions(text: str, index: LineIndex,
                       comments: Callable[[], Iterable[tuple[int, int]]]) -> list[Suppression]:
     """The suppressions in a file's comments. `comments()` gives the (start, end) of each
     comment; it is called only when the text mentions a suppression at all."""
-    if "trainlint" not in text and "noqa" not in text:
-        return []
+    if ("trainlint" not in text and "noqa" not in text) or not any(
+            _ours(match) for match in _COMMENT.finditer(text)):
+        return []  # no directive of ours anywhere: no need to find the comments
     found = []
     for comment_start, comment_end in comments():
         for match in _COMMENT.finditer(text, comment_start, comment_end):
@@ -61,6 +62,11 @@ def find_suppressions(text: str, index: LineIndex,
             if suppression is not None:
                 found.append(suppression)
     return found
+
+
+def _ours(match: re.Match) -> bool:
+    """A `# trainlint: ...` directive, or a `# noqa:` that names a TL code."""
+    return match.group("noqa") is None or _codes(match.group("noqa"), only_ours=True) is not None
 
 
 def _suppression(match: re.Match, index: LineIndex) -> Suppression | None:
