@@ -367,3 +367,24 @@ class ProbeRule(Rule):
 
 def options_fields(options_cls: type[RuleOptions]) -> Iterator[msgspec.structs.FieldInfo]:
     yield from msgspec.structs.fields(options_cls)
+
+
+# What script rules use from the analysis and fix modules, imported on first use: those
+# modules import this one, and a run over configs never needs them.
+_LAZY_EXPORTS = {
+    "loop_model": "trainlint.loops", "LoopModel": "trainlint.loops", "Loop": "trainlint.loops",
+    "Event": "trainlint.loops", "map_text": "trainlint.loops", "argument_for": "trainlint.loops",
+    "has_word": "trainlint.loops", "Kind": "trainlint.loops", "Grad": "trainlint.loops",
+    "dotted": "trainlint.script", "insert_keyword": "trainlint.fix.cst",
+    "ensure_module_name": "trainlint.fix.cst",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = globals()[name] = getattr(importlib.import_module(module), name)
+    return value
