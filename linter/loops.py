@@ -95,6 +95,8 @@ SET_GRAD = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enabled
 AUTOGRAD_CALLS = frozenset({"torch.autograd.grad", "torch.autograd.functional.jacobian",
                             "torch.autograd.functional.hessian", "torch.func.grad",
                             "torch.autograd.functional.vjp", "torch.autograd.functional.jvp"})
+# `dist_autograd.backward(context_id, [loss])`: gradients live in a fresh context per pass.
+DISTRIBUTED_AUTOGRAD = "torch.distributed.autograd."
 # Classes whose methods a framework calls from its own loop (prefixes of qualified names).
 FRAMEWORK_PREFIXES = ("lightning", "pytorch_lightning", "transformers", "trl", "composer",
                       "fastai", "ignite", "catalyst", "accelerate", "deepspeed", "mmengine",
@@ -261,7 +263,8 @@ class LoopModel:
             attr = func.attr
             receiver = dotted(func.value)
             if attr in ("backward", "manual_backward"):
-                kinds.append(BACKWARD)
+                if not (name or "").startswith(DISTRIBUTED_AUTOGRAD):
+                    kinds.append(BACKWARD)  # distributed autograd keeps grads per context
             elif attr == "zero_grad" or _clears_by_name(attr):
                 kinds.append(CLEAR)
             elif attr in ("zero_", "fill_", "mul_", "detach_") and _is_grad_attribute(func.value):
@@ -528,11 +531,22 @@ class LoopModel:
 
     # ------------------------------------------------------------------ frameworks
     def owned(self, node: ast.AST) -> bool:
-        """Inside a method of a class whose methods a framework's own loop calls."""
+        """Inside a method of a class whose methods a framework's own loop calls, or inside
+        a pytest test (a check of behaviour, not a training run)."""
         for ancestor in self.script.ancestors(node):
+            if isinstance(ancestor, _DEFS) and self._is_test_module and (
+                    ancestor.name.startswith("test")):
+                return True
             if isinstance(ancestor, ast.ClassDef):
-                return self._framework_class(ancestor, 0)
+                return self._framework_class(ancestor, 0) or (
+                    self._is_test_module and ancestor.name.startswith("Test"))
         return False
+
+    @property
+    def _is_test_module(self) -> bool:
+        """pytest's own rule for test files: `test_*.py` or `*_test.py`."""
+        name = self.script.path.replace("\\", "/").rsplit("/", 1)[-1]
+        return name.startswith("test_") or name.endswith("_test.py")
 
     def _framework_class(self, node: ast.ClassDef, depth: int) -> bool:
         cached = self._owned.get(id(node))

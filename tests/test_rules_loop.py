@@ -17,6 +17,8 @@ EXPECTED = {
     "TL701/bad_zero_grad_per_epoch.py": [("TL701", 11, 5, "error")],
     "TL701/good_accelerate_accumulate.py": [],
     "TL701/good_deepspeed_engine.py": [],
+    "TL701/good_distributed_autograd.py": [],
+    "TL701/good_pytest_test/test_optimizer_equivalence.py": [],
     "TL701/good_grads_set_to_none.py": [],
     "TL701/good_lbfgs_closure.py": [],
     "TL701/good_lightning_module.py": [],
@@ -43,6 +45,7 @@ EXPECTED = {
     "TL704/good_detached_after_backward.py": [],
     "TL704/good_eval_sum_under_no_grad.py": [],
     "TL704/good_item.py": [],
+    "TL704/good_reset_every_step.py": [],
     "TL705/bad_estimate_loss_in_step_loop.py": [("TL705", 26, 18, "error")],
     "TL705/bad_eval_in_validate_helper.py": [("TL705", 28, 20, "error")],
     "TL705/good_last_epoch_eval.py": [],
@@ -105,7 +108,7 @@ def test_every_rule_has_bad_and_good_fixtures():
 
 def test_every_fixture_has_its_expectation():
     on_disk = {str(path.relative_to(FIXTURES)) for code in CODES
-               for path in (FIXTURES / code).glob("*.py")}
+               for path in (FIXTURES / code).rglob("*.py")}
     assert on_disk == set(EXPECTED)
 
 

@@ -163,6 +163,8 @@ class LossAccumulatedAsTensor(ScriptRule):
                 continue
             if _set_inside(script, loop, total) or model.grad_state(node) == Grad.OFF:
                 continue
+            if _reset_with_the_step(script, model, loop, total):
+                continue
             yield node, total
 
     def _finding(self, script: ParsedScript, model: LoopModel, loop: Loop, node: ast.AST,
@@ -247,6 +249,27 @@ def _set_inside(script: ParsedScript, loop: Loop, total: str) -> bool:
             if any(dotted(target) == total for target in targets):
                 return True
     return False
+
+
+def _reset_with_the_step(script: ParsedScript, model: LoopModel, loop: Loop, total: str) -> bool:
+    """The total is reset in the block that steps the optimizer (every N accumulated
+    batches): it spans one optimizer step's micro-batches, whose graphs the backward passes
+    have already freed."""
+    steps = loop.of(Kind.STEP, depth=0)
+    for node in ast.walk(loop.node):
+        if not isinstance(node, ast.If):
+            continue
+        resets = any(isinstance(child, ast.Assign) and any(dotted(t) == total for t in child.targets)
+                     for child in ast.walk(node))
+        if resets and any(_within(step.node, node) for step in steps):
+            return True
+    return False
+
+
+def _within(node: ast.AST, container: ast.AST) -> bool:
+    return (container.lineno, container.col_offset) <= (node.lineno, node.col_offset) and (
+        node.end_lineno or node.lineno, node.end_col_offset or 0) <= (
+        container.end_lineno or container.lineno, container.end_col_offset or 0)
 
 
 def _used_as_tensor(script: ParsedScript, loop: Loop, total: str) -> bool:
