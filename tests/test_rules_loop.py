@@ -92,6 +92,7 @@ EXPECTED = {
     "TL712/good_hf_trainer.py": [],
     "TL712/good_project_seed_helper.py": [],
     "TL712/good_seed_everything.py": [],
+    "TL712/good_setup_helper.py": [],
     "TL712/good_trainer_library.py": [],
 }
 

@@ -24,8 +24,9 @@ class NoSeed(ScriptRule):
     `if __name__ == "__main__":` block that runs its own training loop (a backward pass and
     an optimizer step) or a Lightning `Trainer.fit`, or a training loop at module level, where no call anywhere in
     the file has `seed` in its name (`torch.manual_seed`, `np.random.seed`, `random.seed`,
-    `seed_everything`, `set_seed`, a project's own `init_seeds()`, ...) and no function
-    named in `seed-functions` is called. Modules without an entry point (a trainer class a
+    `seed_everything`, `set_seed`, a project's own `init_seeds()`, ...) or `setup` (a
+    run-setup helper such as detectron2's `default_setup`, which seeds from the config), and
+    no function named in `seed-functions` is called. Modules without an entry point (a trainer class a
     launcher imports) and the Hugging Face `Trainer` (which seeds from
     `TrainingArguments.seed`, 42 by default) are left alone.
 
@@ -135,9 +136,13 @@ class NoSeed(ScriptRule):
 
 
 def _seeds(call: ast.Call, extra: set[str]) -> bool:
+    """A call that seeds, or may: `seed` in its name, a name from `seed-functions`, or a
+    run-setup helper (`default_setup(cfg, args)`, `setup_and_build_model(args)`), where
+    training code conventionally seeds and whose body this file does not show."""
     func = call.func
     leaf = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-    return "seed" in leaf.lower() or leaf in extra
+    lowered = leaf.lower()
+    return "seed" in lowered or "setup" in lowered or leaf in extra
 
 
 def _has_main_guard(tree: ast.Module) -> bool:
