@@ -220,7 +220,7 @@ class LoopModel:
         self._grad_cache: dict[int, str] = {}
         self._owned: dict[int, bool] = {}
         self._layer_cache: dict[tuple[str, int], str | None] = {}
-        self._param_modules: dict[tuple[int, str], bool] = {}
+        self._params_holding_modules: dict[str, set[tuple[int, str]]] | None = None
         self._module_classes: dict[str, ast.ClassDef] | None = None
         self.module_texts: set[str] = set()
         self.global_grad_switch = False  # a bare `torch.set_grad_enabled(...)` statement
@@ -307,32 +307,44 @@ class LoopModel:
         return kinds
 
     def _holds_module(self, expr: ast.expr, text: str) -> bool:
-        """A torch Module: a text of `module_texts`, or a parameter that the callers of its
-        function (in this file) pass a module for."""
+        """A torch Module: a text of `module_texts`, or a parameter that a caller of its
+        function (in this file) passes a module for."""
         if text in self.module_texts:
             return True
-        root_node = expr
-        while isinstance(root_node, ast.Attribute):
-            root_node = root_node.value
-        if not isinstance(root_node, ast.Name):
+        root, _, rest = text.partition(".")
+        params = self._module_params().get(root)
+        if not params:
             return False
-        binding = self.script.binding_of(root_node)
-        if binding is None or binding.kind != "param":
-            return False
-        function = getattr(binding.node, "_tl_parent", None)
-        key = (id(function), text)
-        cached = self._param_modules.get(key)
-        if cached is None:
-            cached = False
-            rest = text[len(root_node.id):]
-            for site in self.call_sites(function) if function is not None else ():
-                if isinstance(site, ast.Call):
-                    argument = dotted(argument_for(site, function, root_node.id))
-                    if argument is not None and argument + rest in self.module_texts:
-                        cached = True
-                        break
-            self._param_modules[key] = cached
-        return cached
+        function = self.script.enclosing_function(expr)
+        return function is not None and (id(function), f".{rest}" if rest else "") in params
+
+    def _module_params(self) -> dict[str, set[tuple[int, str]]]:
+        """Parameter name -> (function, attribute path) where a call of that function of
+        this file passes a module (`evaluate(model, ...)` for `def evaluate(net, loader)`)."""
+        if self._params_holding_modules is None:
+            found: dict[str, set[tuple[int, str]]] = {}
+            texts = self.module_texts
+            for calls in self._calls_by_function().values():
+                for call in calls:
+                    function = self.callee(call)
+                    if function is None:
+                        continue
+                    args = function.args  # type: ignore[attr-defined]
+                    names = [a.arg for a in (*args.posonlyargs, *args.args)]
+                    if names[:1] in (["self"], ["cls"]) and isinstance(call.func, ast.Attribute):
+                        names = names[1:]
+                    pairs = list(zip(names, call.args))
+                    pairs += [(k.arg, k.value) for k in call.keywords if k.arg]
+                    for name, value in pairs:
+                        passed = dotted(value)
+                        if passed is None:
+                            continue
+                        for module in texts:
+                            if module == passed or module.startswith(passed + "."):
+                                found.setdefault(name, set()).add(
+                                    (id(function), module[len(passed):]))
+            self._params_holding_modules = found
+        return self._params_holding_modules
 
     def _is_statement(self, call: ast.Call) -> bool:
         return isinstance(self.script.parent(call), ast.Expr)

@@ -79,7 +79,7 @@ class EvalWithoutNoGrad(ScriptRule):
     message = "evaluation loop runs the model with autograd on"
     fix_title = "Wrap the loop in `with torch.no_grad():`"
     preview = True
-    needles = (b"eval", b"val", b"test")
+    needles = (b".eval(", b".train(")
 
     bad = (
         Example("evaluate.py", (

@@ -129,24 +129,26 @@ class LossAccumulatedAsTensor(ScriptRule):
         for loop in model.loops:
             if loop.owned:
                 continue
-            for event in loop.of(Kind.BACKWARD, depth=0):
-                loss = backward_target(event.node)
-                if loss is None:
-                    continue
-                for node, total in self._totals(script, model, loop, loss):
+            losses = [loss for event in loop.of(Kind.BACKWARD, depth=0)
+                      if (loss := backward_target(event.node)) is not None]
+            if not losses:
+                continue
+            nodes = list(_nodes_in(script, loop))
+            for loss in losses:
+                for node, total in self._totals(script, model, loop, loss, nodes):
                     if id(node) in seen:
                         continue
                     seen.add(id(node))
                     yield self._finding(script, model, loop, node, total, loss.id)
 
-    def _totals(self, script: ParsedScript, model: LoopModel, loop: Loop,
-                loss: ast.Name) -> Iterator[tuple[ast.AST, str]]:
+    def _totals(self, script: ParsedScript, model: LoopModel, loop: Loop, loss: ast.Name,
+                nodes: list[ast.AST]) -> Iterator[tuple[ast.AST, str]]:
         """Running totals in the loop that add `loss` (the same binding `backward()` uses)."""
         binding = script.binding_of(loss)
         if binding is None or binding.kind not in ("assign", "target"):
             return
         backward_names = _backward_names(model, loop.function)
-        for node in _nodes_in(script, loop):
+        for node in nodes:
             if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add):
                 total = dotted(node.target)
                 used = _added_name(node.value, loss.id)
@@ -224,10 +226,14 @@ def _added_name(value: ast.expr, loss: str) -> ast.Name | None:
 
 
 def _nodes_in(script: ParsedScript, loop: Loop) -> Iterator[ast.AST]:
+    """The augmented assignments and calls of the loop's own function inside the loop."""
+    node = loop.node
+    start, end = (node.lineno, node.col_offset), (node.end_lineno, node.end_col_offset)
     function = loop.function
-    for node in ast.walk(loop.node):
-        if isinstance(node, (ast.AugAssign, ast.Call)) and script.enclosing_function(node) is function:
-            yield node
+    for found in (*script.nodes(ast.AugAssign), *script.method_calls("append")):
+        if start <= (found.lineno, found.col_offset) <= end and (
+                script.enclosing_function(found) is function):
+            yield found
 
 
 def _backward_names(model: LoopModel, function: ast.AST | None) -> set[str]:

@@ -253,12 +253,12 @@ def _scaled(script: ParsedScript, model: LoopModel, expr: ast.AST, at: ast.AST,
 
 
 def _divided_in_place(script: ParsedScript, name: str, at: ast.AST) -> bool:
+    """`loss /= n` (or `*=`) in the same function before `at`."""
     function = script.enclosing_function(at)
-    root = function if function is not None else script.tree
-    for node in ast.walk(root):
-        if isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Div, ast.Mult)) and (
-                dotted(node.target) == name) and (node.lineno, node.col_offset) < (
-                at.lineno, at.col_offset):
+    for node in script.nodes(ast.AugAssign):
+        if isinstance(node.op, (ast.Div, ast.Mult)) and dotted(node.target) == name and (
+                node.lineno, node.col_offset) < (at.lineno, at.col_offset) and (
+                script.enclosing_function(node) is function):
             return True
     return False
 

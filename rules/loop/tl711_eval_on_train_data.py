@@ -69,7 +69,7 @@ class EvalOnTrainData(ScriptRule):
     fix_availability = FixAvailability.NONE
     message = "validation or test metrics computed on the training data"
     preview = True
-    needles = (b"val", b"test")
+    needles = (b"train_test_split", b"DataLoader")
 
     bad = (
         Example("train.py", (
