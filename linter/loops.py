@@ -123,6 +123,10 @@ LOSS_FUNCTIONS = frozenset({
 TORCHVISION_TRAIN_MODE = ("resnet", "resnext", "wide_resnet", "vgg", "alexnet", "densenet",
                           "inception", "googlenet", "mobilenet", "efficientnet", "mnasnet",
                           "shufflenet", "squeezenet", "regnet", "convnext", "swin", "maxvit")
+# torch layers whose forward depends on the mode besides dropout and batch norm
+MODE_DEPENDENT_LAYERS = frozenset({"RReLU", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+                                   "LazyInstanceNorm1d", "LazyInstanceNorm2d",
+                                   "LazyInstanceNorm3d"})
 LOADER_WORDS = ("loader", "dataloader", "dl", "batches", "iterator", "data_iter", "dataset",
                 "ds", "batch")
 
@@ -1022,6 +1026,74 @@ class LoopModel:
                 return "dropout" if dropout is not None else None
             return "dropout" if dropout is not None and _positive(self.script.literal(dropout)) else None
         return None
+
+    def mode_free(self, expr: ast.AST | None, depth: int = 0) -> bool:
+        """Whether the model `expr` holds is known to behave the same in train and eval mode:
+        built here from torch layers (and classes of this file) none of which has dropout,
+        batch norm or code that reads `self.training`. False when unknown."""
+        if expr is None or depth > 3:
+            return False
+        made = self.script.origin(expr)
+        if isinstance(made, ast.Name):
+            binding = self.script.binding_of(made)
+            function = getattr(binding.node, "_tl_parent", None) if binding is not None and (
+                binding.kind == "param") else None
+            sites = self.call_sites(function) if function is not None else []
+            return bool(sites) and all(
+                isinstance(site, ast.Call)
+                and self.mode_free(argument_for(site, function, made.id), depth + 1)
+                for site in sites)
+        return isinstance(made, ast.Call) and self._constructor_free(made, depth)
+
+    def _constructor_free(self, call: ast.Call, depth: int) -> bool:
+        name = self.script.qualname(call.func) or ""
+        leaf = name.rsplit(".", 1)[-1]
+        if name in MODULE_WRAPPERS and call.args:
+            return self.mode_free(call.args[0], depth + 1)
+        if name in ("torch.nn.Sequential", "torch.nn.ModuleList"):
+            items = call.args[0].elts if (name.endswith("ModuleList") and call.args and isinstance(
+                call.args[0], (ast.List, ast.Tuple))) else call.args
+            return all(isinstance(item, ast.Call) and self._constructor_free(item, depth + 1)
+                       for item in items)
+        if name.startswith("torch.nn.") and leaf[:1].isupper():
+            return self._layer_in(call) is None and leaf not in MODE_DEPENDENT_LAYERS
+        if isinstance(call.func, ast.Name):
+            cls = self.module_classes().get(call.func.id)
+            return cls is not None and self._class_free(cls, depth + 1)
+        return False
+
+    def _class_free(self, cls: ast.ClassDef, depth: int) -> bool:
+        key = ("free", id(cls))
+        if key in self._layer_cache:
+            return bool(self._layer_cache[key])
+        self._layer_cache[key] = None
+        free = depth <= 4 and "training" not in self.script.source(cls)
+        classes = self.module_classes()
+        for base in cls.bases if free else ():
+            qualname = self.script.qualname(base) or ""
+            if isinstance(base, ast.Name) and base.id in classes:
+                free = self._class_free(classes[base.id], depth + 1)
+            elif qualname not in ("torch.nn.Module", "torch.nn.modules.module.Module"):
+                free = False
+            if not free:
+                break
+        for node in ast.walk(cls) if free else ():
+            if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+                continue
+            if not any(isinstance(t, ast.Attribute) and dotted(t.value) == "self"
+                       for t in node.targets):
+                continue
+            value = node.value
+            name = self.script.qualname(value.func) or ""
+            if name.startswith(("math.", "numpy.")) or (
+                    name.startswith("torch.") and not name.startswith("torch.nn.")) or (
+                    name in ("torch.nn.Parameter", "torch.nn.parameter.Parameter")):
+                continue
+            if not self._constructor_free(value, depth + 1):
+                free = False
+                break
+        self._layer_cache[key] = "free" if free else ""
+        return free
 
     def mode_set_before(self, function: ast.AST | None, position: Position,
                         container: ast.AST | None = None) -> bool:

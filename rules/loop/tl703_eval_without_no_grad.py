@@ -10,7 +10,7 @@ from trainlint.api import (
     ensure_module_name, loop_model,
 )
 from trainlint.rules.loop._edits import wrap_in
-from trainlint.rules.loop._shared import header_span
+from trainlint.rules.loop._shared import calls_in, header_span
 
 if TYPE_CHECKING:
     from trainlint.loops import Loop, LoopModel
@@ -30,7 +30,8 @@ class EvalWithoutNoGrad(ScriptRule):
     feeds a backward pass, asks for gradients (`torch.autograd.grad`, `requires_grad_()`),
     only calls `model.generate(...)` (which turns autograd off itself), or runs inside a
     framework's own loop (Lightning's `validation_step`, the Hugging Face `Trainer`), stays
-    quiet; so does one whose callers are unknown (a function no code of the file calls).
+    quiet; so does one whose callers are unknown (a function no code of the file calls), and
+    legacy code that turns autograd off with `Variable(x, volatile=True)` (PyTorch <= 0.3).
 
     ## Why is this bad?
     With autograd on, every forward pass keeps its activations for a backward pass that
@@ -158,6 +159,9 @@ class EvalWithoutNoGrad(ScriptRule):
         if not model.is_evaluation(loop, evidence):
             return False
         forwards = loop.of(Kind.FORWARD, depth=1)
+        if any(model.script.keyword(call, "volatile") is not None
+               for call in calls_in(model.script, loop.node)):
+            return False  # `Variable(x, volatile=True)`: PyTorch <= 0.3's autograd switch
         return bool(forwards) and all(model.grad_state(event.node) == Grad.ON for event in forwards)
 
     @staticmethod

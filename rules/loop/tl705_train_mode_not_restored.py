@@ -27,10 +27,14 @@ class TrainModeNotRestored(ScriptRule):
     ever calls `.train()` again: from the second pass on, the model trains in eval mode.
 
     The model put in eval mode must be one the loop trains (called outside `no_grad` in its
-    training steps): a teacher or an EMA copy that is only evaluated is not reported. A
+    training steps): a teacher or an EMA copy that is only evaluated is not reported, and
+    neither is a model built in this file from layers none of which depends on the mode (no
+    dropout, batch norm or `self.training`), where eval mode changes nothing. A
     `.train(flag)` anywhere in the loop, a function with `train_mode` in its name, an
-    evaluation run only on the last pass (`if epoch == epochs - 1:`), and loops a framework
-    runs (Lightning, the Hugging Face `Trainer`) stay quiet.
+    evaluation run only on the last pass (`if epoch == epochs - 1:`), training that puts the
+    model in eval mode on purpose (`.eval()` in the very function that runs the training
+    steps, before them, as linear probes on frozen features do), and loops a framework runs
+    (Lightning, the Hugging Face `Trainer`) stay quiet.
 
     ## Why is this bad?
     Eval mode turns dropout off and freezes batch norm's statistics. Training on in eval
@@ -151,11 +155,15 @@ class TrainModeNotRestored(ScriptRule):
             if loop.owned or loop.has(Kind.TRAIN, Kind.TRAIN_MAYBE) or self._mode_helper(
                     script, loop):
                 continue
+            if self._trains_in_eval_mode(script, loop):
+                continue
             trained = self._trained(model, loop)
             for event in loop.of(Kind.EVAL):
                 text = map_text(model, _receiver(event.node), event.via)
                 if text is None or text not in trained or id(event.outer) in done:
                     continue
+                if model.mode_free(trained[text]):
+                    continue  # no dropout, no batch norm: the mode changes nothing
                 if self._last_pass_only(script, loop, event):
                     continue
                 done.add(id(event.outer))
@@ -175,16 +183,30 @@ class TrainModeNotRestored(ScriptRule):
         return any(word in source for word in MODE_WORDS)
 
     @staticmethod
-    def _trained(model: LoopModel, loop: Loop) -> set[str]:
-        """The models the loop runs with autograd on (as the loop's function names them)."""
-        trained = set()
+    def _trains_in_eval_mode(script: ParsedScript, loop: Loop) -> bool:
+        """`.eval()` set on purpose for the training steps themselves: in the function that
+        runs them, before them (a linear probe on frozen batch-norm statistics)."""
+        steps = loop.of(Kind.BACKWARD, Kind.STEP)
+        for event in loop.of(Kind.EVAL):
+            home = script.enclosing_function(event.node)
+            for step in steps:
+                if script.enclosing_function(step.node) is home and (
+                        event.node.lineno, event.node.col_offset) < (
+                        step.node.lineno, step.node.col_offset):
+                    return True
+        return False
+
+    @staticmethod
+    def _trained(model: LoopModel, loop: Loop) -> dict[str, ast.expr]:
+        """The models the loop runs with autograd on, as the loop's function names them."""
+        trained: dict[str, ast.expr] = {}
         for event in loop.of(Kind.FORWARD, depth=2):
             if model.grad_state(event.node) == Grad.OFF:
                 continue
             expr = model.model_expression(event)
             text = dotted(expr) if expr is not None else None
             if text is not None:
-                trained.add(text)
+                trained.setdefault(text, expr)
         return trained
 
     @staticmethod
