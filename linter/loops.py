@@ -214,7 +214,6 @@ class LoopModel:
         self.index: CodeIndex = code_index(script)
         self.uses_torch = any(name == "torch" or name.startswith("torch.")
                               for name in script.aliases.values())
-        self._kinds: dict[int, list[str]] = {}
         self._events_by_function: dict[int, list[Event]] = {}
         self._positions_by_function: dict[int, list[Position]] = {}
         self._function_events: dict[tuple[int, int], list[Event]] = {}
@@ -251,7 +250,6 @@ class LoopModel:
             if isinstance(node.op, ast.Add) and has_word(name, METRIC_WORDS):
                 found.append((node, METRIC))
         for node, kind in found:
-            self._kinds.setdefault(id(node), []).append(kind)
             function = script.enclosing_function(node)
             key = id(function) if function is not None else 0
             self._events_by_function.setdefault(key, []).append(Event(kind, node))
@@ -291,7 +289,7 @@ class LoopModel:
         elif isinstance(func, ast.Name) and _clears_by_name(func.id):
             kinds.append(CLEAR)
         if name is not None:
-            if name in AUTOCAST_FREE_BACKWARD:
+            if name in AUTOGRAD_BACKWARD:
                 kinds.append(BACKWARD)
             elif name in AUTOGRAD_CALLS:
                 kinds.append(GRAD_NEEDED)
@@ -514,12 +512,6 @@ class LoopModel:
             loop = Loop(node, function, self.region_events(node), self.owned(node))
             loops.append(loop)
         return loops
-
-    def loop_of(self, node: ast.AST) -> Loop | None:
-        for loop in self.loops:
-            if loop.node is node:
-                return loop
-        return None
 
     def training_loops(self) -> list[Loop]:
         """Loops that run a backward pass and an optimizer step, innermost ones only: a loop
@@ -1236,7 +1228,7 @@ def _counts_matches(node: ast.Compare) -> bool:
 
 
 # `torch.autograd.backward(tensors)` is a backward pass too.
-AUTOCAST_FREE_BACKWARD = frozenset({"torch.autograd.backward"})
+AUTOGRAD_BACKWARD = frozenset({"torch.autograd.backward"})
 
 
 def loop_model(script: ParsedScript) -> LoopModel:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from trainlint.api import Kind, Span, dotted
 
 if TYPE_CHECKING:
-    from trainlint.loops import Loop, LoopModel
+    from trainlint.loops import Loop
     from trainlint.script import ParsedScript
 
 
@@ -55,8 +55,3 @@ def calls_in(script: ParsedScript, node: ast.AST) -> list[ast.Call]:
     return [call for call in script.calls
             if start <= (call.lineno, call.col_offset) and
             (call.end_lineno or call.lineno, call.end_col_offset or 0) <= end]
-
-
-def framework_loop(model: LoopModel) -> bool:
-    """The script hands its loop to a framework (no hand-written loop to judge)."""
-    return model.uses_framework("lightning", "pytorch_lightning", "composer", "fastai")
