@@ -10,6 +10,7 @@ import codecs
 import fnmatch
 import importlib
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -348,7 +349,7 @@ def analyze(path: str, text: str, fmt: str, rules: RuleSet, errors: list[str],
 
     A launcher's findings can lie in other files (a script default the launch uses); those are
     suppressed by the comments of the file they are in."""
-    index = LineIndex(text)
+    index = LineIndex.for_file(path, text)
     found: list[Diagnostic] = []
     try:
         parsed = parse_file(path, text, index, fmt, views=bool(rules.config))
@@ -449,7 +450,7 @@ def _suppressions_in(path: str) -> list | None:
         except (OSError, ParseError):
             _SUPPRESSIONS_READ[key] = None
         else:
-            _SUPPRESSIONS_READ[key] = find_suppressions(text, LineIndex(text))
+            _SUPPRESSIONS_READ[key] = find_suppressions(text, LineIndex.for_file(path, text))
     return _SUPPRESSIONS_READ[key]
 
 
@@ -525,6 +526,7 @@ def check_file(path: str, rules: RuleSet, options: RunOptions, stdin_text: str |
     diagnostics, parsed_ok = analyze(path, text, fmt, rules, result.errors, result.notes,
                                      result.facts)
     if (options.fix or options.diff) and parsed_ok:
+        found = diagnostics
         fixed_text, diagnostics = _fix_loop(path, text, fmt, rules, options, diagnostics, result)
         if fixed_text != text:
             if options.diff:
@@ -532,7 +534,11 @@ def check_file(path: str, rules: RuleSet, options: RunOptions, stdin_text: str |
             elif stdin_text is not None:
                 result.output = fixed_text
             else:
-                write_atomically(Path(path), bom + fixed_text.encode(codec))
+                try:
+                    write_atomically(Path(path), bom + fixed_text.encode(codec))
+                except OSError as exc:
+                    result.errors.append(f"{path}: fixes not written: {exc.strerror or exc}")
+                    result.fixed, diagnostics = 0, found
         elif stdin_text is not None and options.fix:
             result.output = text
     result.diagnostics = _per_file_ignored(diagnostics, settings)
@@ -541,24 +547,77 @@ def check_file(path: str, rules: RuleSet, options: RunOptions, stdin_text: str |
 
 def _fix_loop(path: str, text: str, fmt: str, rules: RuleSet, options: RunOptions,
               diagnostics: list[Diagnostic], result: FileResult) -> tuple[str, list[Diagnostic]]:
+    """Apply fixes pass by pass until nothing changes. A batch whose result does not parse, or
+    has more error findings of some code than before (a rename onto an existing key makes a
+    TL005), is retried one fix at a time; the fixes that do that are refused with a note."""
     unsafe = options.unsafe_fixes
+    refused: set[tuple[str, str, str]] = set()
     for _ in range(MAX_PASSES):
         fixable = [d for d in _per_file_ignored(diagnostics, rules.settings)
-                   if d.path == path and applicable(d, unsafe)]
+                   if d.path == path and applicable(d, unsafe) and _fix_key(d) not in refused]
         if not fixable:
             break
-        candidate, applied = apply_edits(text, fixable, unsafe)
-        if not applied or candidate == text:
+        attempt = _attempt_fixes(path, text, fmt, rules, unsafe, diagnostics, fixable)
+        if attempt is None:
             break
-        new_facts: dict[str, Any] = {}
-        new_diagnostics, parsed_ok = analyze(path, candidate, fmt, rules, [], None, new_facts)
-        if not parsed_ok:
-            codes = ", ".join(sorted({d.code for d in applied}))
-            result.notes.append(f"{path}: fix refused ({codes}): the result would not parse")
-            break
-        result.fixed += len(applied)
-        text, diagnostics, result.facts = candidate, new_diagnostics, new_facts
+        if attempt.problem and len(attempt.applied) > 1:
+            for diagnostic in attempt.applied:
+                single = _attempt_fixes(path, text, fmt, rules, unsafe, diagnostics, [diagnostic])
+                if single is not None and not single.problem:
+                    attempt = single
+                    break
+                if single is not None:
+                    _refuse(path, [diagnostic], single.problem, refused, result)
+            else:
+                continue
+        elif attempt.problem:
+            _refuse(path, attempt.applied, attempt.problem, refused, result)
+            continue
+        result.fixed += len(attempt.applied)
+        text, diagnostics, result.facts = attempt.text, attempt.diagnostics, attempt.facts
     return text, diagnostics
+
+
+class _Attempt(Struct):
+    text: str
+    applied: list[Diagnostic]
+    diagnostics: list[Diagnostic]
+    facts: dict[str, Any]
+    problem: str = ""  # why the result cannot be kept
+
+
+def _attempt_fixes(path: str, text: str, fmt: str, rules: RuleSet, unsafe: bool,
+                   before: list[Diagnostic], fixes: list[Diagnostic]) -> _Attempt | None:
+    """Apply the fixes and check the result again; None when nothing would change."""
+    candidate, applied = apply_edits(text, fixes, unsafe)
+    if not applied or candidate == text:
+        return None
+    facts: dict[str, Any] = {}
+    after, parsed_ok = analyze(path, candidate, fmt, rules, [], None, facts)
+    attempt = _Attempt(candidate, applied, after, facts)
+    if not parsed_ok:
+        attempt.problem = "the result would not parse"
+    else:
+        added = _error_counts(after, path) - _error_counts(before, path)
+        if added:
+            attempt.problem = f"it would add {', '.join(sorted(added))} error findings"
+    return attempt
+
+
+def _error_counts(diagnostics: list[Diagnostic], path: str) -> Counter:
+    return Counter(d.code for d in diagnostics if d.path == path and d.severity is Severity.ERROR)
+
+
+def _fix_key(diagnostic: Diagnostic) -> tuple[str, str, str]:
+    """What identifies a finding's fix across passes (its position moves as others apply)."""
+    return diagnostic.code, diagnostic.message, diagnostic.fix.message if diagnostic.fix else ""
+
+
+def _refuse(path: str, diagnostics: list[Diagnostic], problem: str,
+            refused: set[tuple[str, str, str]], result: FileResult) -> None:
+    refused.update(_fix_key(d) for d in diagnostics)
+    codes = ", ".join(sorted({d.code for d in diagnostics}))
+    result.notes.append(f"{path}: fix refused ({codes}): {problem}")
 
 
 # ---------------------------------------------------------------- many files

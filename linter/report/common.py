@@ -6,6 +6,8 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from trainlint.text import LineIndex
+
 
 def display_path(path: str) -> str:
     """The file name as given, or relative to the working directory when it is absolute."""
@@ -25,4 +27,5 @@ def source_lines(path: str) -> tuple[str, ...]:
     except OSError:
         return ()
     text = data.decode("utf-8-sig", errors="replace")
-    return tuple(line.rstrip("\r") for line in text.split("\n"))
+    index = LineIndex.for_file(path, text)  # the lines the findings' positions count
+    return tuple(index.line_text(line) for line in range(1, index.lines + 1))
