@@ -279,7 +279,10 @@ def _paths_to_check(args: argparse.Namespace, settings) -> list[str] | None:
         from trainlint.changed import ChangedFilesError, select_changed
         from trainlint.engine import discover
 
-        candidates, _ = discover(paths or ["."], settings)
+        problems: list[str] = []
+        candidates, _ = discover(paths or ["."], settings, problems)
+        if problems:
+            raise UsageError(problems[0])
         first = Path(paths[0]) if paths else Path.cwd()
         where = first if first.is_dir() else first.parent
         try:
@@ -298,8 +301,8 @@ def _force_excluded(path: str, settings) -> bool:
         return False
     if candidate.name in NOT_TRAINING_CONFIGS or candidate.suffix.lower() not in FORMAT_BY_SUFFIX:
         return True
-    absolute = candidate.resolve()
-    root = (settings.root or Path.cwd()).resolve()
+    absolute = Path(os.path.realpath(candidate))  # never raises on a link loop
+    root = Path(os.path.realpath(settings.root or Path.cwd()))
     try:
         relative = absolute.relative_to(root)
     except ValueError:

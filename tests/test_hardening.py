@@ -55,6 +55,9 @@ def test_a_typo_in_a_ci_path_fails_in_every_output_format(tmp_path):
         code, out, err = run_cli("check", "configz/", "--output-format", output_format, cwd=tmp_path)
         assert code == 2, output_format
         assert err.strip() == "trainlint: error: configz/: No such file or directory"
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    code, out, err = run_cli("check", "--since", "HEAD", "configz/", cwd=tmp_path)
+    assert code == 2 and err.strip() == "trainlint: error: configz/: No such file or directory"
 
 
 # ---------------------------------------------------------------- crashes become one line
