@@ -261,6 +261,8 @@ def _warn_unselectable_preview(options, settings) -> None:
 
     named = {code.upper() for code in [*options.select, *options.extend_select,
                                        *settings.select, *settings.extend_select]}
+    if not named:
+        return  # nothing named: no need to read the rule modules
     for code in sorted(named & preview_codes()):
         print(f"trainlint: warning: `{code}` is a preview rule: selecting it has no effect "
               "without --preview (or `preview = true`)", file=sys.stderr)
