@@ -191,7 +191,7 @@ def walk_folder(root: Path, settings: Settings, wanted=None,
             with os.scandir(folder) as scan:
                 entries = sorted(scan, key=lambda entry: entry.name)
         except OSError as exc:
-            if errors is not None and folder is not root:
+            if errors is not None:
                 errors.append(f"{folder}: cannot list the folder ({exc.strerror or exc})")
             continue
         if any(entry.name == ".gitignore" for entry in entries):
@@ -313,8 +313,8 @@ def _spec(lines: list[str], source: Path | None = None, errors: list[str] | None
             if errors is not None:
                 from trainlint.report.common import display_path
 
-                errors.append(f"{display_path(str(source))}:{number}: pattern `{line.strip()}` cannot be read "
-                              f"({_pattern_error(exc)}); it is left out")
+                errors.append(f"{display_path(str(source))}:{number}: pattern `{line.strip()}` "
+                              f"cannot be read ({_pattern_error(exc)}); it is left out")
             continue
         kept.append(line)
     return pathspec.GitIgnoreSpec.from_lines(kept) if kept else None
