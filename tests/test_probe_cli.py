@@ -124,7 +124,7 @@ def test_torch_missing_says_how_to_install(capsys, monkeypatch):
     assert probe_cli(f"{FIXTURES}/example_classifier.py") == 2
     err = capsys.readouterr().err
     assert err.strip() == ("trainlint probe: error: the probe needs PyTorch, which is not "
-                           "installed: pip install 'trainlint[probe]'")
+                           "installed: pip install 'trainlint-ml[probe]'")
 
 
 def test_unknown_device_and_bad_numbers_exit_2(capsys):

@@ -190,4 +190,4 @@ def _as_dict(d: Diagnostic) -> dict[str, Any]:
     return {"code": d.code, "name": d.name, "severity": d.severity.value, "message": d.message,
             "filename": d.path, "location": {"row": d.span.line, "column": d.span.col},
             "end_location": {"row": d.span.end_line, "column": d.span.end_col}, "fix": None,
-            "url": d.url}
+            "url": d.url, "basis": d.basis}
