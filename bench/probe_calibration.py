@@ -7,6 +7,10 @@ probe's wall time (median of `--runs`, after one warm-up run that pays torch's l
 
     python bench/probe_calibration.py [--device cpu|cuda|auto] [--runs 3] [--threads 1]
                                       [--format text|markdown] [--only NAME ...]
+                                      [--write docs/probe.md]
+
+`--write FILE` puts the markdown table between the `<!-- calibration:start -->` and
+`<!-- calibration:end -->` lines of FILE.
 
 `--device cuda` builds every model and batch on the GPU (it fails with a message where
 there is none). Exit status 1 when a healthy setup was flagged or a planted bug missed.
@@ -83,6 +87,7 @@ def main() -> int:
                         help="torch CPU threads (1: tiny models gain nothing from more)")
     parser.add_argument("--format", choices=("text", "markdown"), default="text")
     parser.add_argument("--only", nargs="*", help="setup names to run")
+    parser.add_argument("--write", type=Path, help="put the markdown table into this file")
     args = parser.parse_args()
 
     import torch
@@ -106,15 +111,27 @@ def main() -> int:
         print(f"{setup.name}: {rows[-1][VERDICT]} in {seconds:.2f} s", file=sys.stderr)
     healthy = [r for r, s in zip(rows, setups) if s.healthy]
     planted = [r for r, s in zip(rows, setups) if not s.healthy]
-    print(f"probe calibration on {device} (torch {torch.__version__}, {args.threads} thread"
-          f"{'s' * (args.threads != 1)}, median of {args.runs}):")
-    print(render(rows, args.format))
     flagged = sum(r[VERDICT] == "FLAGGED" for r in healthy)
     missed = sum(r[VERDICT] == "MISSED" for r in planted)
-    print(f"\n{len(healthy) - flagged} of {len(healthy)} healthy setups clean, "
-          f"{len(planted) - missed} of {len(planted)} planted bugs caught; "
-          f"{time.perf_counter() - started:.1f} s in all")
+    title = (f"probe calibration on {device} (torch {torch.__version__}, {args.threads} thread"
+             f"{'s' * (args.threads != 1)}, median of {args.runs}):")
+    summary = (f"{len(healthy) - flagged} of {len(healthy)} healthy setups clean, "
+               f"{len(planted) - missed} of {len(planted)} planted bugs caught; "
+               f"{time.perf_counter() - started:.1f} s in all")
+    print(title)
+    print(render(rows, args.format))
+    print(f"\n{summary}")
+    if args.write:
+        write_between_markers(args.write, f"{render(rows, 'markdown')}\n\n{title[:-1]}: {summary}.")
     return 1 if flagged or missed else 0
+
+
+def write_between_markers(path: Path, text: str) -> None:
+    start, end = "<!-- calibration:start -->", "<!-- calibration:end -->"
+    content = path.read_text(encoding="utf-8")
+    head, rest = content.split(start, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{start}\n{text}\n{end}{tail}", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -46,8 +46,9 @@ class CtcCollapse(ProbeRule):
     optimizer = Adam(model.parameters(), lr=1e-5)
     ```
     `TL904 after 50 steps on one batch the CTC predictions collapsed and the loss stopped
-    falling: the output is still near uniform (mean frame entropy 99% of ln(C)); loss 10.96
-    (step 0) -> 10.86 (step 50, 16% blank), -0.9% over the last 50 steps`
+    falling: token 4 is the only non-blank prediction while the targets use 6 tokens; the
+    output is still near uniform (mean frame entropy 100% of ln(C)); loss 2.414 (step 0) ->
+    2.406 (step 50, 70% blank), -0.3% over the last 50 steps`
 
     ## Use instead
     ```python
@@ -66,9 +67,9 @@ class CtcCollapse(ProbeRule):
       output counts as uniform.
     - `min_fall` (default 0.02) and `plateau_steps` (default 50): the loss has stopped
       falling when its fitted line over the last `plateau_steps` steps fell by less than
-      `min_fall` of its value. On the calibration suite (bench/probe_calibration.py) healthy
-      CTC models fall 8% or more per 50 steps in their all-blank phase; a model at 1e-5
-      (seed 004's warmup start) falls under 1%.
+      `min_fall` of its value. On the calibration suite (bench/probe_calibration.py) the
+      healthy CTC models fall 18% or more per 50 steps while all blank; a model at 1e-5
+      (seed 004's warmup start) falls 0.3%, one fed zeroed frames 1.6%.
     - `extend_factor` (default 20): how many times `--steps` the probe may train while the
       loss still falls before it leaves the verdict open.
 
