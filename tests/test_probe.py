@@ -7,11 +7,11 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
 
-from trainlint.probe import ProbeFailed, ProbeTarget, probe  # noqa: E402
-from trainlint.probe import library, loader  # noqa: E402
+from trainlint.probe import ProbeFailed, ProbeTarget, probe
+from trainlint.probe import library, loader
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "probe"
