@@ -160,7 +160,7 @@ def write_report(result: ProbeResult, context: Context, output_format: str, stre
         return
     m = result.measurements
     if m is not None:
-        extra = (f" (+{m.steps_trained - m.steps_run} more for TL904)"
+        extra = (f" (+{m.steps_trained - m.steps_run} more on the same batch)"
                  if m.steps_trained > m.steps_run else "")
         title = (f"{context.title} on {m.device}: {m.steps_run} of {m.steps_requested} steps"
                  f"{extra} in {m.seconds:.2f} s")

@@ -78,8 +78,6 @@ class Measurements:
     lr_source: str = ""
     optimizer_name: str = ""
     optimizer_eps: float | None = None
-    lr_floor: float | None = None
-    lr_floor_source: str = ""
     grad_norm: float | None = None
     trainable_params: int = 0
     total_params: int = 0
