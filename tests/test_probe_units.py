@@ -165,6 +165,7 @@ def test_tl904_asks_for_more_steps_while_the_loss_falls():
     assert not rule.wants_more_steps(ctc_run(ctc_stats(), flat_losses(fall_per_step=0.02)))
     assert not rule.wants_more_steps(ctc_run(stats, flat_losses(1000, fall_per_step=0.002),
                                              steps=1000))  # 20 x 50 steps: the cap
+    assert rule.wants_more_steps(ctc_run(stats, flat_losses(3), steps=3))  # too few to tell
     options = ProbeOptions()
     from trainlint.probe.findings import prepare
 

@@ -102,7 +102,7 @@ class CtcCollapse(ProbeRule):
         if m.steps_trained >= self.options.extend_factor * m.steps_requested:
             return False
         fall = self.loss_fall(m.losses)
-        return fall is not None and fall >= self.options.min_fall
+        return fall is None or fall >= self.options.min_fall  # None: too few steps to tell
 
     def check_measurements(self, m: Any, where: Any) -> Iterator[Diagnostic]:
         if m.task != "ctc":
