@@ -158,7 +158,7 @@ def test_argparse_set_defaults_ignores_unknown_keys_and_converts_strings():
 
 
 def test_namespace_update_ignores_unknown_keys_without_conversion():
-    found, _, root = consumer("argparse_defaults", "exps/sweep.yaml")
+    found, _, root = consumer("argparse_defaults", "exps/configs/sweep.yaml")
     assert found.basis == "project"
     assert found.unknown_keys == "ignored" and not found.converts_strings
     assert found.sites[0].call == "yaml.safe_load -> vars(args).update(cfg)"
@@ -166,7 +166,11 @@ def test_namespace_update_ignores_unknown_keys_without_conversion():
 
 def test_yacs_merge_from_file_with_the_defaults_tree_as_closed_schema():
     project, root = scan("yacs")
-    found = project.for_config(str(root / "configs/faster_rcnn.yaml"))
+    config = str(root / "configs/faster_rcnn.yaml")
+    # tools/ and configs/ are side by side: nothing but a launcher says which script reads it
+    assert project.for_config(config).basis == "unknown"
+    found = project.link(config, str(root / "tools/train_net.py"), "--config-file",
+                         site=(str(root / "README.md"), 3))
     assert found.loader.name == "yacs" and found.unknown_keys == "raise"
     assert found.converts_strings  # yacs literal_evals strings
     schema = found.schema
@@ -176,7 +180,7 @@ def test_yacs_merge_from_file_with_the_defaults_tree_as_closed_schema():
     assert schema.knows("SOLVER.MAX_ITER") is True
     assert schema.knows("SOLVER.BASE_LRR") is False
     assert schema.knows("SOLVER.AMP.ENABLED") is None  # a new_allowed node
-    assert site_labels(found, root) == ["tools/train_net.py:8"]
+    assert site_labels(found, root) == ["README.md:3", "tools/train_net.py:8"]
 
 
 def test_yacs_base_include_of_a_launcher_linked_config():
@@ -192,10 +196,11 @@ def test_yacs_base_include_of_a_launcher_linked_config():
 def test_mmengine_python_configs_and_base_includes():
     project, root = scan("mmengine")
     config = str(root / "configs/resnet/resnet50_8xb32.py")
-    found = project.for_config(config)
-    assert found.loader.name == "mmengine.Config" and found.basis == "project"
+    assert project.for_config(config).basis == "unknown"  # no launcher names it yet
+    found = project.link(config, str(root / "tools/train.py"), None, site=(str(root / "README.md"), 1))
+    assert found.loader.name == "mmengine.Config" and found.basis == "consumer"
     assert "base-include" in found.value_language
-    project.link(config, str(root / "tools/train.py"), "config", site=(str(root / "tools/train.py"), 1))
+    assert site_labels(found, root) == ["README.md:1", "tools/train.py:10"]
     base = project.for_config(str(root / "configs/_base_/schedules/sgd.py"))
     assert base.basis == "consumer" and base.loader.name == "mmengine.Config"
     assert base.via == "`_base_` of configs/resnet/resnet50_8xb32.py"

@@ -22,6 +22,8 @@ from __future__ import annotations
 import ast
 import os
 import posixpath
+import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -29,7 +31,8 @@ from msgspec import Struct, field
 
 from trainlint.consumers.includes import Include, includes_of
 from trainlint.consumers.loaders import IGNORED, KEPT, LOADERS, RAISE, UNKNOWN, UNKNOWN_LOADER, Loader
-from trainlint.consumers.paths import Hole, PathRef, normalize
+from trainlint.consumers.paths import CONFIG_NAME, Hole, PathRef, normalize
+from trainlint.consumers.paths import _merge as _merge_parts
 from trainlint.consumers.schema import ProjectSchema
 from trainlint.consumers.sites import NEEDLES, FileFacts, HelperDef, LoadSite, SchemaRef
 
@@ -37,10 +40,10 @@ __all__ = ["CallSite", "Consumer", "ProjectConsumers"]
 
 CONFIG_SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".py": "python"}
 BASES = ("consumer", "framework", "project", "unknown")
-_TEXT_NEEDLES = tuple(needle.decode() for needle in NEEDLES)
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", "env",
               ".tox", ".nox", "build", "dist", ".mypy_cache", ".pytest_cache", ".ruff_cache",
               "site-packages", ".eggs"}
+_FOLDER = re.compile(r"(^|/)[^/*]+/")  # a literal folder name in a path part
 _DEEPSPEED_FLAGS = ("--deepspeed", "--deepspeed_config", "--deepscale_config", "--ds_config")
 
 ReadText = Callable[[str], "str | None"]
@@ -162,7 +165,7 @@ class ProjectConsumers:
         for path in self.python_files:
             text = self._text(path)
             self.read += 1
-            if text is None or not any(needle in text for needle in _TEXT_NEEDLES):
+            if text is None or not any(needle in text for needle in NEEDLES):
                 continue
             reader = self._file_reader(path, text, parse)
             if reader is None:
@@ -197,9 +200,11 @@ class ProjectConsumers:
         by_name: dict[str, list[HelperDef]] = {}
         for helper in self.helpers:
             by_name.setdefault(helper.name.rsplit(".", 1)[-1], []).append(helper)
+        evidence = [self._call_evidence(helper) for helper in self.helpers]
         for path in self.python_files:
             text = self._text(path)
-            if text is None or not any(name in text for name in by_name):
+            if text is None or not any(path == file or (call in text and any(word in text for word in words))
+                                       for file, call, words in evidence):
                 continue
             reader = readers.get(path) or self._file_reader(path, text, parse)
             if reader is None:
@@ -209,45 +214,56 @@ class ProjectConsumers:
                 name = _called_name(call)
                 if name not in by_name:
                     continue
-                helper = self._helper_for(reader, call, by_name[name])
-                if helper is None or (helper.file == path and helper.site.line == call.lineno):
-                    continue
-                site = reader.helper_site(call, helper)
-                if site is not None:
-                    self.sites.append(site)
+                for helper in self._helpers_for(reader, call, by_name[name]):
+                    if helper.file == path and helper.site.line == call.lineno:
+                        continue
+                    site = reader.helper_site(call, helper)
+                    if site is not None:
+                        self.sites.append(site)
 
-    def _helper_for(self, reader, call: ast.Call, candidates: list[HelperDef]) -> HelperDef | None:
-        """The helper a call runs: a def of the same file, an imported project function, or a
-        method of a project class the receiver was made from."""
+    def _call_evidence(self, helper: HelperDef) -> tuple[str, str, tuple[str, ...]]:
+        """Text a file must hold to call `helper` from outside its own file: the call, and
+        the name of its module (an import) or of its class (an object made from it)."""
+        if "." in helper.name:
+            cls, _, method = helper.name.rpartition(".")
+            return helper.file, f".{method}(", (cls,)
+        module = (self.module_of(helper.file) or "").rpartition(".")[2]
+        words = (f"import {helper.name}", f" {helper.name},", f" {helper.name}\n", f"{module}.{helper.name}(")
+        return helper.file, f"{helper.name}(", words
+
+    def _helpers_for(self, reader, call: ast.Call, candidates: list[HelperDef]) -> list[HelperDef]:
+        """The helper loads a call runs: a def of the same file, an imported project function,
+        or a method of a project class the receiver was made from (a helper may load twice)."""
         func = call.func
         if isinstance(func, ast.Name):
-            for helper in candidates:
-                if helper.file == reader.script.path and helper.name == func.id:
-                    return helper
+            local = [h for h in candidates if h.file == reader.script.path and h.name == func.id]
+            if local:
+                return local
         target = reader.qualname(func)
         if target is None and isinstance(func, ast.Attribute):
             cls = reader.receiver_class(func.value)
             if cls is None:
-                return None
-            file, _, class_name = cls.rpartition(":") if ":" in cls else (None, None, None)
-            if file:
-                name = f"{class_name}.{func.attr}"
-                return next((h for h in candidates if h.file == file and h.name == name), None)
-            module, _, class_name = cls.rpartition(".")
-            for file in self.files_of_module(module):
-                name = f"{class_name}.{func.attr}"
-                found = next((h for h in candidates if h.file == file and h.name == name), None)
-                if found is not None:
+                return []
+            if ":" in cls:
+                file, _, class_name = cls.rpartition(":")
+                files = [file]
+            else:
+                module, _, class_name = cls.rpartition(".")
+                files = self.files_of_module(module)
+            name = f"{class_name}.{func.attr}"
+            for file in files:
+                found = [h for h in candidates if h.file == file and h.name == name]
+                if found:
                     return found
-            return None
+            return []
         if target is None:
-            return None
+            return []
         module, _, function = target.rpartition(".")
         for file in self.files_of_module(module):
-            found = next((h for h in candidates if h.file == file and h.name == function), None)
-            if found is not None:
+            found = [h for h in candidates if h.file == file and h.name == function]
+            if found:
                 return found
-        return None
+        return []
 
     # -- modules -------------------------------------------------------------------------------
     def module_of(self, path: str) -> str | None:
@@ -313,7 +329,9 @@ class ProjectConsumers:
         elif consumer.via:
             text += f" ({consumer.via})"
         if consumer.schema is not None:
-            text += f"; schema `{consumer.schema.name}` (`{_shown(consumer.schema.path, self.root)}:{consumer.schema.line}`)"
+            text += f"; schema `{consumer.schema.name}`"
+            if consumer.schema.path:
+                text += f" (`{_shown(consumer.schema.path, self.root)}:{consumer.schema.line}`)"
         if consumer.alternatives:
             others = ", ".join(f"`{alt.loader.display}`" for alt in consumer.alternatives)
             text += f"; also read via {others}"
@@ -336,6 +354,7 @@ class ProjectConsumers:
         if reader is None:
             return None
         self._links.append((config, reader))
+        self._by_folder = None
         if self._readers is not None:
             self._readers.setdefault(config, []).append(reader)
             self._add_includes({config}, self._readers)
@@ -411,7 +430,11 @@ class ProjectConsumers:
                     flag = next(iter(defaults))
                     found.append((path, f"default of `--{flag}`"))
         if ref.open_hole is None:
+            spec = LOADERS.get(load.loader, UNKNOWN_LOADER)
             for path in self._matching(ref, load.file, configs):
+                # a pattern without a literal suffix names only files its loader reads
+                if ref.suffix is None and _kind_of(path) not in spec.formats:
+                    continue
                 found.append((path, f"path pattern `{ref.describe()}`"))
         return found
 
@@ -441,8 +464,9 @@ class ProjectConsumers:
         if leading:
             while parts and isinstance(parts[0], Hole):
                 parts.pop(0)
-            literal = "".join(p for p in parts if isinstance(p, str))
-            if not literal.startswith("/") or literal.count("/") < 2:
+            # a path that starts with a run-time value must still name a folder and a file
+            # type literally: `{root}/configs/{name}.yaml`, not `{dir}/*/{name}`
+            if not any(isinstance(p, str) and _FOLDER.search(p) for p in parts) or ref.suffix is None:
                 return []
             pattern = PathRef("cwd", tuple(parts)).regex()
             return sorted(path for path in configs if path.startswith(self.root + "/")
@@ -458,13 +482,31 @@ class ProjectConsumers:
         else:
             return []
         found: list[str] = []
+        ordered = self._sorted_known()
+        lead = parts[0] if parts and isinstance(parts[0], str) else ""
+        rest = parts[1:] if lead else parts
         for base in bases:
-            pattern = PathRef("cwd", (base.rstrip("/") + "/", *parts)).regex()
-            hits = [path for path in configs if pattern.fullmatch(path)]
+            joined = base.rstrip("/") + "/" + lead
+            head = normalize(joined) + ("/" if joined.endswith("/") else "")
+            pattern = PathRef("cwd", _merge_parts((head, *rest))).regex()
+            prefix = head if head.endswith("/") else posixpath.dirname(head) + "/"
+            start = bisect_left(ordered, prefix)
+            hits = []
+            for path in ordered[start:]:
+                if not path.startswith(prefix):
+                    break
+                if pattern.fullmatch(path):
+                    hits.append(path)
             if hits:
                 found = hits
                 break
         return sorted(found)
+
+    def _sorted_known(self) -> list[str]:
+        ordered = getattr(self, "_ordered", None)
+        if ordered is None:
+            ordered = self._ordered = sorted(self._known_files())
+        return ordered
 
     # -- hydra -------------------------------------------------------------------------------------
     def _hydra_readers(self, hydra, facts: FileFacts, readers: dict[str, list[_Reader]]) -> None:
@@ -605,45 +647,81 @@ class ProjectConsumers:
         if kind == "python" and not self._looks_like_config(path):
             return []
         folder = posixpath.dirname(path)
-        siblings = [reader for other, found in readers.items()
-                    if posixpath.dirname(other) == folder and other != path
-                    and _kind_of(other) == kind
-                    for reader in found if reader.basis == "consumer"]
-        if siblings:
-            kinds = {_reader_kind(reader) for reader in siblings}
-            if len(kinds) == 1:
-                first = siblings[0]
-                return [_Reader(first.loader, "project", _unique_sites(siblings),
-                                f"the files beside it in `{_shown(folder, self.root)}/` are read so",
-                                first.site, first.package, first.hydra_root, first.schema)]
-            return []
-        candidates = [load for load in self.sites if _reads_runtime(load, kind)
-                      and not _is_test_path(posixpath.relpath(load.file, self.root))]
-        if not candidates:
-            return []
-        by_folder: dict[str, list[LoadSite]] = {}
-        for load in candidates:
-            by_folder.setdefault(posixpath.dirname(load.file), []).append(load)
+        # 1. the linked files beside it (a wider circle of "linked files under a folder"
+        #    was measured wrong too often: examples/ and src/ trees mix unrelated readers)
+        linked = [reader for other, found in self._readers_by_folder(readers).get(folder, ())
+                  if other != path and _kind_of(other) == kind
+                  for reader in found if reader.basis == "consumer"]
+        # a test that reads the files says less about the run than the code that trains
+        trained = [reader for reader in linked if not all(
+            _is_test_path(posixpath.relpath(site.path, self.root)) for site in reader.sites)]
+        if trained or linked:
+            return self._agreed(trained or linked,
+                                f"the files beside it in `{_shown(folder, self.root)}/` are read so")
+        # 2. the scripts of the nearest folder above it that load a run-time config path,
+        #    when the path from there names it a config (`configs/`, `hparams/`, `config.yml`)
+        candidates, sites_by_folder = self._runtime_sites(kind)
         for base in _ancestors(folder, self.root):
-            local = by_folder.get(base)
+            local = sites_by_folder.get(base)
             if local:
+                if not _names_a_config(posixpath.relpath(path, base)):
+                    return []
                 where = "the project root" if base == self.root else f"`{_shown(base, self.root)}/`"
                 return self._sole_kind(local, f"the scripts of {where}", kind)
-        return self._sole_kind(candidates, "this project", kind)
+        return []
 
-    def _sole_kind(self, loads: list[LoadSite], where: str, kind: str) -> list[_Reader]:
-        kinds = {(load.loader, load.wrapper) for load in loads}
+    def _agreed(self, linked: list[_Reader], where: str) -> list[_Reader]:
+        """One project-basis reader when the linked files agree on how they are read."""
+        kinds = {_reader_kind(reader) for reader in linked}
         if len(kinds) != 1:
             return []
-        first = loads[0]
-        sites = tuple(dict.fromkeys(CallSite(l.file, l.line, l.call) for l in loads))
-        # the schema is known only when every site applies the same one
-        schemas = {load.schema for load in loads}
-        same = len(schemas) == 1
-        return [_Reader(first.loader, "project", sites,
-                        f"the only {kind.upper() if kind != 'python' else 'Python config'} "
-                        f"loader of {where} for a run-time path", first,
-                        schema=first.schema if same else None)]
+        first = linked[0]
+        return [_Reader(first.loader, "project", _unique_sites(linked), where, first.site,
+                        first.package, first.hydra_root, first.schema)]
+
+    def _readers_by_folder(self, readers: dict[str, list[_Reader]]) -> dict[str, list]:
+        index = getattr(self, "_by_folder", None)
+        if index is None or index[0] != len(readers):
+            grouped: dict[str, list] = {}
+            for other, found in readers.items():
+                grouped.setdefault(posixpath.dirname(other), []).append((other, found))
+            index = self._by_folder = (len(readers), grouped)
+        return index[1]
+
+    def _runtime_sites(self, kind: str) -> tuple[list[LoadSite], dict[str, list[LoadSite]]]:
+        """The load sites that read a run-time config path of type `kind` (tests left out),
+        and the same grouped by the folder of their file."""
+        cache = getattr(self, "_runtime", None)
+        if cache is None:
+            cache = self._runtime = {}
+        if kind not in cache:
+            loads = [load for load in self.sites if _reads_runtime(load, kind)
+                     and not _is_test_path(posixpath.relpath(load.file, self.root))]
+            by_folder: dict[str, list[LoadSite]] = {}
+            for load in loads:
+                by_folder.setdefault(posixpath.dirname(load.file), []).append(load)
+            cache[kind] = (loads, by_folder)
+        return cache[kind]
+
+    def _sole_kind(self, loads: list[LoadSite], where: str, kind: str) -> list[_Reader]:
+        """The readers when every load of these scripts reads the same way. A call that reads
+        the file with two loaders (a YAML peek, then `merge_from_file`) counts as one way."""
+        by_call: dict[tuple[str, int], set[tuple]] = {}
+        for load in loads:
+            by_call.setdefault((load.file, load.line), set()).add((load.loader, load.wrapper))
+        if len({frozenset(kinds) for kinds in by_call.values()}) != 1:
+            return []
+        found: list[_Reader] = []
+        for loader, wrapper in sorted(next(iter(by_call.values())), key=str):
+            same = [load for load in loads if (load.loader, load.wrapper) == (loader, wrapper)]
+            first = same[0]
+            sites = tuple(dict.fromkeys(CallSite(l.file, l.line, l.call) for l in same))
+            # the schema is known only when every site applies the same one
+            schema = first.schema if len({load.schema for load in same}) == 1 else None
+            found.append(_Reader(loader, "project", sites,
+                                 f"the only {kind.upper() if kind != 'python' else 'Python config'} "
+                                 f"loader of {where} for a run-time path", first, schema=schema))
+        return found
 
     def _looks_like_config(self, path: str) -> bool:
         """A Python file that only assigns values (and imports / `_base_`): a config module."""
@@ -669,7 +747,15 @@ class ProjectConsumers:
             return None
         script = normalize(os.path.abspath(script_path))
         dest = _dest_of(flag)
-        loads = [load for load in self._sites_of(script) if _reads_flag(load, dest)]
+        if dest is None:  # the first positional: sys.argv[1], or the first positional option
+            facts = self.facts.get(script)
+            positional = [a.dest for a in facts.arguments.values()
+                          if a.flags and not a.flags[0].startswith("-")] if facts else []
+            dest = None if not positional else positional[0]
+            loads = [load for load in self._sites_of(script)
+                     if _reads_flag(load, None) or (dest is not None and _reads_flag(load, dest))]
+        else:
+            loads = [load for load in self._sites_of(script) if _reads_flag(load, dest)]
         if not loads and dest is not None:
             # the option is read in another module of the project (`Trainer(args)`)
             loads = [load for load in self.sites if _reads_flag(load, dest)
@@ -858,6 +944,14 @@ def _reads_runtime(load: LoadSite, kind: str) -> bool:
         return _kind_of("x" + suffix) == kind
     spec = LOADERS.get(load.loader)
     return spec is not None and kind in spec.formats
+
+
+def _names_a_config(relative: str) -> bool:
+    """`configs/x.yaml`, `hparams/train.yaml`, `Utils/ASR/config.yml`: a folder or the file
+    name says it holds configs."""
+    parts = relative.split("/")
+    parts[-1] = parts[-1].rsplit(".", 1)[0]
+    return any(CONFIG_NAME.search(part.replace("-", "_")) for part in parts)
 
 
 def _reads_flag(load: LoadSite, dest: str | None) -> bool:

@@ -22,11 +22,12 @@ from trainlint.script import ParsedScript, dotted
 
 __all__ = ["FileFacts", "FileReader", "HelperDef", "HydraSite", "LoadSite", "SchemaRef", "read_facts"]
 
-# Bytes a file must hold to be parsed for load sites (a file without any is skipped unread).
-NEEDLES = (b"yaml", b"json", b"toml", b"OmegaConf", b"omegaconf", b"hydra", b"TrlParser",
-           b"merge_from_file", b"fromfile", b"LazyConfig", b"draccus", b"pyrallis",
-           b"LightningCLI", b"jsonargparse", b"configargparse", b"deepspeed", b"exec(",
-           b"ConfigStore", b"initialize", b"ArgumentParser")
+# Text a file must hold to be parsed for load sites: a file without any is skipped unparsed.
+NEEDLES = ("safe_load", "yaml.load", "full_load", "unsafe_load", "load_all", "json.load",
+           "tomllib", "tomli", "toml.load", "OmegaConf", "hydra", "TrlParser", "parse_json_file",
+           "parse_yaml_file", "parse_dict", "parse_args_and_config", "merge_from_file",
+           "fromfile", "LazyConfig", "hyperpyyaml", "draccus", "pyrallis", "YAML(", "exec(",
+           "deepspeed.initialize", "ConfigStore", "initialize_config")
 
 _MAX_DEPTH = 12
 _CONFIG_HELP = re.compile(r"\b(config(uration)?|yaml|yml|hparams|hyper-?param(eter)?s?|recipe)\b", re.I)
@@ -782,7 +783,8 @@ class FileReader:
             return True
         name = dotted(node)
         return name is not None and name.rsplit(".", 1)[-1] in (
-            "args", "opt", "opts", "options", "flags", "cli_args", "cmd_args", "arguments")
+            "args", "opt", "opts", "options", "flags", "cli_args", "cmd_args", "arguments",
+            "namespace", "ns", "parsed_args", "known_args")
 
     def _subscript_path(self, node: ast.Subscript) -> PathRef | None:
         if (self.qualname(node.value) or "") == "sys.argv":
@@ -1047,12 +1049,11 @@ def _with_suffix(ref: PathRef, suffix: str) -> PathRef:
 
 
 def _imports(tree: ast.Module, module: str | None) -> dict[str, str]:
-    """Local name -> qualified name for every import of the file, relative ones resolved
-    against `module` (the scope of an import is ignored: a name imported in a function is
-    listed too)."""
+    """Local name -> qualified name for every import statement of the file (in any block or
+    function: an import's scope is ignored), relative imports resolved against `module`."""
     table: dict[str, str] = {}
     package = module.rsplit(".", 1)[0] if module and "." in module else ""
-    for node in ast.walk(tree):
+    for node in _import_statements(tree.body):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
@@ -1060,16 +1061,33 @@ def _imports(tree: ast.Module, module: str | None) -> dict[str, str]:
                 else:
                     top = alias.name.split(".", 1)[0]
                     table.setdefault(top, top)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".") if package else []
-                up = node.level - 1
-                if up > len(parts):
-                    continue
-                parts = parts[:len(parts) - up] if up else parts
-                base = ".".join([*parts, base] if base else parts)
-            for alias in node.names:
-                if alias.name != "*":
-                    table[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+            continue
+        base = node.module or ""
+        if node.level:
+            parts = package.split(".") if package else []
+            up = node.level - 1
+            if up > len(parts):
+                continue
+            parts = parts[:len(parts) - up] if up else parts
+            base = ".".join([*parts, base] if base else parts)
+        for alias in node.names:
+            if alias.name != "*":
+                table[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
     return table
+
+
+_BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _import_statements(statements: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Import statements at any depth of statement blocks (expressions are not walked)."""
+    stack = list(reversed(statements))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+            continue
+        for name in _BLOCK_FIELDS:
+            block = getattr(node, name, None)
+            if block:
+                stack.extend(reversed(block))

@@ -1,0 +1,186 @@
+"""Who reads each config of real repositories: consumer links per basis, and the scan's cost.
+
+Not a test: figures for docs/consumers.md. For every repository folder under CORPUS (a plain
+checkout or an extracted snapshot), the files trainlint would read are listed with the
+engine's own walker; the Python files are scanned with `ProjectConsumers.scan`; the launch
+commands of its shell scripts and Markdown blocks are fed in with `link()` (what the engine
+will do once the load path is wired); then every YAML / JSON / TOML config gets a consumer.
+
+    python bench/consumers_corpus.py CORPUS [--repo NAME] [--show BASIS|all] [--sample N]
+
+`--show` prints each config's one-line description (for reading the links against the
+code); `--sample N` prints N configs per basis and repository, spread by a fixed seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from trainlint.consumers import ProjectConsumers
+from trainlint.engine import decode, discover
+from trainlint.formats import shell
+from trainlint.settings import load_settings
+from trainlint.text import LineIndex
+
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
+LAUNCHER_SUFFIXES = (".sh", ".bash", ".md")
+BASES = ("consumer", "framework", "project", "unknown")
+MAX_BYTES = 1 << 20  # the engine's default max-file-size
+
+
+def read_text(path: str) -> str | None:
+    """The engine's decoding, with its size limit."""
+    try:
+        if os.path.getsize(path) > MAX_BYTES:
+            return None
+        with open(path, "rb") as handle:
+            data = handle.read()
+        return decode(data)[0]
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def find(relative: str, bases: list[Path], known: set[str]) -> str | None:
+    for base in bases:
+        candidate = os.path.normpath(base / relative)
+        if candidate in known:
+            return candidate
+    return None
+
+
+def feed_launches(project: ProjectConsumers, root: Path, launchers: list[str], known: set[str]) -> int:
+    """`link()` every config file a launch command passes to a script or framework CLI."""
+    linked = 0
+    for path in launchers:
+        text = read_text(path)
+        if text is None:
+            continue
+        try:
+            launch_file = shell.parse(path, text, LineIndex(text))
+        except Exception:  # noqa: BLE001 - a launcher the lexer rejects is skipped
+            continue
+        folder = Path(path).parent
+        bases = [folder, *[p for p in folder.parents if str(p).startswith(str(root))]]
+        for launch in launch_file.launches:
+            script = None
+            if launch.script is not None and launch.script.known:
+                script = find(str(launch.script.value), bases, known)
+            elif launch.module is not None and launch.module.known:
+                files = project.files_of_module(str(launch.module.value))
+                script = files[0] if len(files) == 1 else None
+            for option in launch.launcher_options:
+                if option.flag is None or option.value is None or not option.value.known:
+                    continue
+                value = str(option.value.value)
+                config = find(value, bases, known) if value.endswith(CONFIG_SUFFIXES) else None
+                if config is not None and launch.launcher == "accelerate" and \
+                        option.flag.value in ("--config_file", "--config-file"):
+                    linked += project.link(config, None, option.flag.value, loader="accelerate",
+                                           site=(path, launch.line)) is not None
+                elif config is not None and option.flag.value in ("--deepspeed_config", "--deepspeed"):
+                    linked += project.link(config, None, option.flag.value, loader="deepspeed",
+                                           site=(path, launch.line)) is not None
+            if script is None:
+                continue
+            words = [w for w in launch.words if w.known]
+            position = 0
+            index = 0
+            while index < len(words):
+                word = words[index].text
+                flag, value = None, None
+                if word.startswith("-") and len(word) > 1:
+                    if "=" in word:
+                        flag, value = word.split("=", 1)
+                    elif index + 1 < len(words) and not words[index + 1].text.startswith("-"):
+                        flag, value = word, words[index + 1].text
+                        index += 1
+                else:
+                    position += 1
+                    value = word if position == 1 else None
+                index += 1
+                if value is None or not value.endswith(CONFIG_SUFFIXES + (".py",)):
+                    continue
+                config = find(value, bases, known)
+                if config is None:
+                    continue
+                linked += project.link(config, script, flag, site=(path, launch.line)) is not None
+    return linked
+
+
+def measure(repo: Path, show: str | None, sample: int) -> dict:
+    settings = load_settings(repo)
+    files, _ = discover([str(repo)], settings)
+    files = [os.path.normpath(f) for f in files]
+    python = [f for f in files if f.endswith(".py")]
+    configs = [f for f in files if f.endswith(CONFIG_SUFFIXES) and os.path.basename(f) != "pyproject.toml"]
+    launchers = [f for f in files if f.endswith(LAUNCHER_SUFFIXES)]
+    ProjectConsumers.clear_cache()
+    start = time.perf_counter()
+    project = ProjectConsumers.scan(str(repo), python, read_text, config_files=configs)
+    scanned = time.perf_counter()
+    links = feed_launches(project, repo, launchers, set(configs) | set(python))
+    fed = time.perf_counter()
+    consumers = {path: project.for_config(path) for path in configs}
+    done = time.perf_counter()
+    counts = Counter(consumer.basis for consumer in consumers.values())
+    families = Counter(consumer.loader.family for consumer in consumers.values() if consumer.known)
+    if show or sample:
+        rng = random.Random(13)
+        by_basis: dict[str, list[str]] = {}
+        for path, consumer in sorted(consumers.items()):
+            by_basis.setdefault(consumer.basis, []).append(path)
+        for basis in BASES:
+            paths = by_basis.get(basis, [])
+            if sample:
+                paths = sorted(rng.sample(paths, min(sample, len(paths))))
+            elif show not in ("all", basis):
+                continue
+            for path in paths:
+                print(f"  {basis:9} {os.path.relpath(path, repo)}: {project.describe(path)}")
+    return {"repo": repo.name, "python": len(python), "parsed": project.parsed, "configs": len(configs),
+            "sites": len(project.sites), "links": links, "counts": counts, "families": families,
+            "scan_ms": (scanned - start) * 1000, "link_ms": (done - fed) * 1000,
+            "feed_ms": (fed - scanned) * 1000, "files": len(files)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--repo", action="append", default=[])
+    parser.add_argument("--show", choices=("all", *BASES))
+    parser.add_argument("--sample", type=int, default=0)
+    args = parser.parse_args()
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    repos = sorted(p for p in args.corpus.iterdir() if p.is_dir())
+    if args.repo:
+        repos = [p for p in repos if p.name in args.repo]
+    header = f"{'repository':42} {'py':>5} {'parsed':>6} {'cfg':>5} " + " ".join(
+        f"{b[:9]:>9}" for b in BASES) + f" {'scan ms':>8} {'link ms':>8} {'files/s':>8}  loaders"
+    print(header)
+    total = Counter()
+    for repo in repos:
+        row = measure(repo, args.show, args.sample)
+        rate = row["files"] / max((row["scan_ms"] + row["link_ms"]) / 1000, 1e-9)
+        families = ", ".join(f"{name} {count}" for name, count in row["families"].most_common())
+        print(f"{row['repo']:42} {row['python']:5} {row['parsed']:6} {row['configs']:5} "
+              + " ".join(f"{row['counts'].get(b, 0):9}" for b in BASES)
+              + f" {row['scan_ms']:8.0f} {row['link_ms']:8.0f} {rate:8.0f}  {families}")
+        for key in ("python", "parsed", "configs", "files"):
+            total[key] += row[key]
+        for basis in BASES:
+            total[basis] += row["counts"].get(basis, 0)
+        total["ms"] += row["scan_ms"] + row["link_ms"]
+    rate = total["files"] / max(total["ms"] / 1000, 1e-9)
+    print(f"{'total':42} {total['python']:5} {total['parsed']:6} {total['configs']:5} "
+          + " ".join(f"{total[b]:9}" for b in BASES) + f" {total['ms']:17.0f} {rate:8.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
