@@ -88,6 +88,8 @@ def test_hydra_primary_config_defaults_list_and_group_options():
     assert model.package == "model" and model.schema is None
     optim = project.for_config(str(root / "app/conf/optim/adam.yaml"))
     assert optim.package == "optimizer"  # `optim@optimizer: adam`
+    logging = project.for_config(str(root / "app/conf/logging.yaml"))  # `- logging@log`
+    assert logging.basis == "consumer" and logging.package == "log"
     other = project.for_config(str(root / "app/conf/model/vit.yaml"))
     assert other.basis == "framework" and other.loader.name == "hydra"
     assert other.via == "in the Hydra config dir of `config`, group `model`"
@@ -102,6 +104,16 @@ def test_hyperpyyaml_recipe_folder_beside_its_training_script():
     assert {"ref-tags", "object-tags", "include"} <= set(found.value_language)
     assert site_labels(found, root) == ["recipes/asr/train.py:9"]
     assert "the scripts of `recipes/asr/`" in found.via
+
+
+def test_a_framework_argument_parser_fed_sys_argv_links_the_first_argument():
+    project, root = scan("hyperpyyaml")
+    config = str(root / "recipes/asr/hparams/finetune.yaml")
+    linked = project.link(config, str(root / "recipes/asr/train.py"), None,
+                          site=(str(root / "recipes/asr/README.md"), 5))
+    assert linked.basis == "consumer" and linked.loader.name == "hyperpyyaml"
+    assert site_labels(linked, root) == ["recipes/asr/README.md:5", "recipes/asr/train.py:9"]
+    assert project.config_flags(str(root / "recipes/asr/train.py"))["argv[1]"].name == "hyperpyyaml"
 
 
 def test_hf_argument_parser_json_from_argv_with_dataclass_schema():
@@ -332,3 +344,60 @@ def test_scanning_never_imports_the_project_or_pydantic():
         "print('ok')\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def write_project(root: Path, files: dict[str, str]) -> ProjectConsumers:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return ProjectConsumers.scan(str(root), [str(p) for p in root.rglob("*.py")], cache=False)
+
+
+def test_a_launcher_flag_is_followed_only_into_modules_the_script_imports(tmp_path):
+    project = write_project(tmp_path, {
+        "configs/exp.yaml": "lr: 0.1\n",
+        "train.py": ("import argparse\nfrom pkg.trainer import Trainer\n"
+                     "parser = argparse.ArgumentParser()\nparser.add_argument('--config')\n"
+                     "Trainer(parser.parse_args()).fit()\n"),
+        "pkg/__init__.py": "from .trainer import Trainer\n",
+        "pkg/trainer.py": ("import yaml\n\nclass Trainer:\n    def __init__(self, args):\n"
+                           "        self.args = args\n\n    def fit(self):\n"
+                           "        return yaml.safe_load(open(self.args.config))\n"),
+        "tools/export.py": ("import argparse\nfrom omegaconf import OmegaConf\n"
+                            "args = argparse.ArgumentParser().parse_args()\nOmegaConf.load(args.config)\n"),
+        "launch_remote.py": "import subprocess\nsubprocess.run(['sbatch'])\n",
+    })
+    config = str(tmp_path / "configs/exp.yaml")
+    linked = project.link(config, str(tmp_path / "train.py"), "--config", site=(str(tmp_path / "run.sh"), 1))
+    assert linked.loader.name == "pyyaml.safe_load"  # not tools/export.py's OmegaConf.load
+    assert site_labels(linked, tmp_path) == ["run.sh:1", "pkg/trainer.py:8"]
+    other = str(tmp_path / "configs/other.yaml")
+    Path(other).write_text("lr: 0.2\n")
+    project = ProjectConsumers.scan(str(tmp_path), [str(p) for p in tmp_path.rglob("*.py")], cache=False)
+    assert project.link(other, str(tmp_path / "launch_remote.py"), "--config") is None
+
+
+def test_paths_a_list_gathers_from_globs(tmp_path):
+    project = write_project(tmp_path, {
+        "pkg/model_configs/a.json": "{}",
+        "pkg/model_configs/b.json": "{}",
+        "pkg/factory.py": ("import json\nfrom pathlib import Path\n\n"
+                           "PATHS = [Path(__file__).parent / 'model_configs/']\n\n"
+                           "def rescan():\n    files = []\n    for base in PATHS:\n"
+                           "        for ext in ('.json',):\n            files.extend(base.glob(f'*{ext}'))\n"
+                           "    for cf in files:\n        with open(cf) as f:\n            json.load(f)\n"),
+    })
+    found = project.for_config(str(tmp_path / "pkg/model_configs/b.json"))
+    assert found.basis == "consumer" and found.via == "path pattern `<here>/model_configs/*.json`"
+
+
+def test_a_path_made_by_code_that_is_not_followed_is_not_a_run_time_config(tmp_path):
+    project = write_project(tmp_path, {
+        "configs/model.json": "{}",
+        "hub.py": ("import json\nfrom huggingface_hub import hf_hub_download\n\n"
+                   "def fetch(repo):\n    config_path = hf_hub_download(repo, 'config.json')\n"
+                   "    return json.load(open(config_path))\n"),
+    })
+    assert project.sites[0].path is None
+    assert project.for_config(str(tmp_path / "configs/model.json")).basis == "unknown"

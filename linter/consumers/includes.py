@@ -72,10 +72,11 @@ def hydra_defaults(root, path: str, config_root: str) -> Iterator[Include]:
     own_group = "" if own_group == "." else own_group
     for item in defaults.value:
         if item.id == "scalar":
-            name = item.value
-            if not name or name == "_self_":
+            written = item.value
+            if not written or written == "_self_":
                 continue
-            yield _hydra_file(config_root, own_group, name, None, f"- {name}", package="")
+            name, _, package = written.partition("@")  # `- reward_manager@reward_manager`
+            yield _hydra_file(config_root, own_group, name, None, f"- {written}", package=package)
         elif item.id == "mapping":
             for key_node, value_node in item.value:
                 key = str(key_node.value).strip()

@@ -203,7 +203,8 @@ class SchemaResolver:
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 tree = None
             if tree is not None:
-                module = _Module(path, tree, _imports(tree, self.project.module_of(path)))
+                module = _Module(path, tree, _imports(tree, self.project.module_of(path),
+                                                       path.endswith("__init__.py")))
         self.modules[path] = module
         return module
 

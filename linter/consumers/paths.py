@@ -140,7 +140,10 @@ class PathRef(Struct, frozen=True):
 
     def describe(self) -> str:
         text = "".join(part if isinstance(part, str) else _hole_text(part) for part in self.parts)
-        return text if self.anchor != "file" else f"<here>/{text}" if text else "<here>"
+        if self.anchor != "file":
+            return text
+        text = text.replace("<self>", "").lstrip("/")
+        return f"<here>/{text}" if text else "<here>"
 
 
 def _hole_text(hole: Hole) -> str:

@@ -757,9 +757,10 @@ class ProjectConsumers:
         else:
             loads = [load for load in self._sites_of(script) if _reads_flag(load, dest)]
         if not loads and dest is not None:
-            # the option is read in another module of the project (`Trainer(args)`)
-            loads = [load for load in self.sites if _reads_flag(load, dest)
-                     and not _is_test_path(posixpath.relpath(load.file, self.root))]
+            # the option is read in a module the script imports (`Trainer(args)`), up to three
+            # imports away: never a module the script does not reach
+            reached = self._reached_from(script)
+            loads = [load for load in self.sites if _reads_flag(load, dest) and load.file in reached]
             if len({(l.loader, l.wrapper) for l in loads}) != 1:
                 loads = []
         if loads:
@@ -769,6 +770,47 @@ class ProjectConsumers:
         if flag in _DEEPSPEED_FLAGS and self._uses_deepspeed(script):
             return _Reader("deepspeed", "consumer", launch_sites, via)
         return None
+
+    def _reached_from(self, script: str, depth: int = 3) -> set[str]:
+        """The project files a script imports, directly or through up to two more modules (package
+        `__init__` files, which re-export, are not counted as a hop)."""
+        reached: set[str] = set()
+        frontier = [script]
+        for _ in range(depth):
+            following = []
+            while frontier:
+                path = frontier.pop()
+                for module in self._imported_modules(path):
+                    for file in self.files_of_module(module):
+                        if file in reached:
+                            continue
+                        reached.add(file)
+                        # a package's __init__ only re-exports: its imports are the same hop
+                        (frontier if file.endswith("/__init__.py") else following).append(file)
+            frontier = following
+        return reached
+
+    def _imported_modules(self, path: str) -> set[str]:
+        facts = self.facts.get(path)
+        if facts is not None:
+            table = facts.imports
+        else:
+            text = self._text(path)
+            if text is None:
+                return set()
+            try:
+                tree = ast.parse(text)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                return set()
+            from trainlint.consumers.sites import _imports
+
+            table = _imports(tree, self.module_of(path), path.endswith("__init__.py"))
+        modules = set()
+        for target in table.values():
+            modules.add(target)
+            modules.add(target.rpartition(".")[0])  # `from pkg.mod import name`
+        modules.discard("")
+        return modules
 
     def _sites_of(self, script: str) -> list[LoadSite]:
         return [load for load in self.sites if load.file == script]

@@ -180,7 +180,7 @@ class FileReader:
         self.script = script
         self.module = module
         self.facts = FileFacts(script.path)
-        self.facts.imports = _imports(script.tree, module)
+        self.facts.imports = _imports(script.tree, module, script.path.endswith("__init__.py"))
         self.dests: dict[str, Argument] = {}
 
     # -- top level -------------------------------------------------------------------------
@@ -712,7 +712,13 @@ class FileReader:
             found = self.path_of(value, depth + 1)
             if found is not None:
                 return found
-        return PathRef("cwd", (Hole("name", node.id),))
+        assigned = value if value is not None else _assigned_value(binding.node)
+        if assigned is None:
+            return PathRef("cwd", (Hole("name", node.id),))
+        if _mentions_argv(assigned, self):
+            # `hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:])`
+            return PathRef("cwd", (Hole("argv", "1"),))
+        return None  # made by code trainlint does not follow (a download, a lookup): unknown
 
     def _click_dest(self, param: ast.AST) -> str | None:
         """The option dest when `param` belongs to a click command."""
@@ -735,8 +741,13 @@ class FileReader:
             iterable = iterable.args[0]
         if isinstance(iterable, ast.Name):
             value = self.script.value_of(iterable, defaults=False)
+            if isinstance(value, (ast.List, ast.Tuple)) and not value.elts:
+                return self._accumulated_path(iterable, depth)
             if value is not None:
                 return self._iterated_path(value, depth + 1)
+        if isinstance(iterable, (ast.List, ast.Tuple)):  # `for path in [a]`, `for ext in (".json",)`
+            refs = {self.path_of(item, depth + 1) for item in iterable.elts}
+            return refs.pop() if len(refs) == 1 else None
         if not isinstance(iterable, ast.Call):
             return None
         name = self.qualname(iterable.func) or ""
@@ -756,6 +767,20 @@ class FileReader:
             base = self.path_of(iterable.args[0], depth + 1)
             return base.join(PathRef("cwd", (Hole("wild", "*"),))) if base is not None else None
         return None
+
+    def _accumulated_path(self, name: ast.Name, depth: int) -> PathRef | None:
+        """The paths a list gathers with `.extend(...)` / `.append(...)` in the same scope,
+        when they all fit one pattern."""
+        scope = self.script.enclosing_function(name) or self.script.tree
+        found: list[PathRef] = []
+        for call in self.script.method_calls("extend"):
+            if _called_on(call, name.id) and call.args and self.script.enclosing_function(call) is (
+                    None if scope is self.script.tree else scope):
+                ref = self._iterated_path(call.args[0], depth + 1)
+                if ref is None:
+                    return None
+                found.append(ref)
+        return found[0] if len(set(found)) == 1 else None
 
     def _attribute_path(self, node: ast.Attribute, depth: int) -> PathRef | None:
         if node.attr == "parent":
@@ -991,6 +1016,25 @@ def _helper_candidate(site: LoadSite) -> bool:
     return site.schema is not None and site.schema.kind == "hf" and not site.schema.classes
 
 
+def _called_on(call: ast.Call, name: str) -> bool:
+    return isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name) and \
+        call.func.value.id == name
+
+
+def _assigned_value(node: ast.AST) -> ast.AST | None:
+    """The right-hand side a tuple-unpacking assignment binds from."""
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        return node.value
+    return None
+
+
+def _mentions_argv(node: ast.AST, reader) -> bool:
+    for part in ast.walk(node):
+        if isinstance(part, (ast.Name, ast.Attribute)) and reader.qualname(part) == "sys.argv":
+            return True
+    return False
+
+
 def _called(call: ast.Call) -> str:
     return dotted(call.func) or "call"
 
@@ -1048,11 +1092,15 @@ def _with_suffix(ref: PathRef, suffix: str) -> PathRef:
     return PathRef(ref.anchor, (*ref.parts, suffix))
 
 
-def _imports(tree: ast.Module, module: str | None) -> dict[str, str]:
+def _imports(tree: ast.Module, module: str | None, is_package: bool = False) -> dict[str, str]:
     """Local name -> qualified name for every import statement of the file (in any block or
-    function: an import's scope is ignored), relative imports resolved against `module`."""
+    function: an import's scope is ignored), relative imports resolved against `module` (a
+    package's `__init__` is its own package)."""
     table: dict[str, str] = {}
-    package = module.rsplit(".", 1)[0] if module and "." in module else ""
+    if is_package:
+        package = module or ""
+    else:
+        package = module.rsplit(".", 1)[0] if module and "." in module else ""
     for node in _import_statements(tree.body):
         if isinstance(node, ast.Import):
             for alias in node.names:
