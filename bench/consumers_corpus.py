@@ -6,7 +6,7 @@ engine's own walker; the Python files are scanned with `ProjectConsumers.scan`; 
 commands of its shell scripts and Markdown blocks are fed in with `link()` (what the engine
 will do once the load path is wired); then every YAML / JSON / TOML config gets a consumer.
 
-    python bench/consumers_corpus.py CORPUS [--repo NAME] [--show BASIS|all] [--sample N]
+    python bench/consumers_corpus.py CORPUS [--repo NAME] [--show BASIS|all] [--sample N] [--seed S]
 
 `--show` prints each config's one-line description (for reading the links against the
 code); `--sample N` prints N configs per basis and repository, spread by a fixed seed.
@@ -113,7 +113,7 @@ def feed_launches(project: ProjectConsumers, root: Path, launchers: list[str], k
     return linked
 
 
-def measure(repo: Path, show: str | None, sample: int) -> dict:
+def measure(repo: Path, show: str | None, sample: int, seed: int = 13) -> dict:
     settings = load_settings(repo)
     files, _ = discover([str(repo)], settings)
     files = [os.path.normpath(f) for f in files]
@@ -128,10 +128,16 @@ def measure(repo: Path, show: str | None, sample: int) -> dict:
     fed = time.perf_counter()
     consumers = {path: project.for_config(path) for path in configs}
     done = time.perf_counter()
+    # Python configs (mmengine, LazyConfig, nanoGPT): files under a config folder that only
+    # assign values; counted apart from the YAML / JSON / TOML figures
+    python_configs = {path: project.for_config(path) for path in python
+                      if "config" in os.path.relpath(path, repo).lower().rsplit("/", 1)[0]
+                      and project._looks_like_config(path)}
+    families_py = Counter(c.loader.family for c in python_configs.values() if c.known)
     counts = Counter(consumer.basis for consumer in consumers.values())
     families = Counter(consumer.loader.family for consumer in consumers.values() if consumer.known)
     if show or sample:
-        rng = random.Random(13)
+        rng = random.Random(seed)
         by_basis: dict[str, list[str]] = {}
         for path, consumer in sorted(consumers.items()):
             by_basis.setdefault(consumer.basis, []).append(path)
@@ -146,7 +152,9 @@ def measure(repo: Path, show: str | None, sample: int) -> dict:
     return {"repo": repo.name, "python": len(python), "parsed": project.parsed, "configs": len(configs),
             "sites": len(project.sites), "links": links, "counts": counts, "families": families,
             "scan_ms": (scanned - start) * 1000, "link_ms": (done - fed) * 1000,
-            "feed_ms": (fed - scanned) * 1000, "files": len(files)}
+            "feed_ms": (fed - scanned) * 1000, "files": len(files),
+            "py_configs": len(python_configs), "py_linked": sum(c.known for c in python_configs.values()),
+            "py_families": families_py}
 
 
 def main() -> int:
@@ -155,6 +163,7 @@ def main() -> int:
     parser.add_argument("--repo", action="append", default=[])
     parser.add_argument("--show", choices=("all", *BASES))
     parser.add_argument("--sample", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
     repos = sorted(p for p in args.corpus.iterdir() if p.is_dir())
@@ -165,9 +174,12 @@ def main() -> int:
     print(header)
     total = Counter()
     for repo in repos:
-        row = measure(repo, args.show, args.sample)
+        row = measure(repo, args.show, args.sample, args.seed)
         rate = row["files"] / max((row["scan_ms"] + row["link_ms"]) / 1000, 1e-9)
         families = ", ".join(f"{name} {count}" for name, count in row["families"].most_common())
+        if row["py_configs"]:
+            families += f" | Python configs {row['py_linked']}/{row['py_configs']}: " + ", ".join(
+                f"{name} {count}" for name, count in row["py_families"].most_common())
         print(f"{row['repo']:42} {row['python']:5} {row['parsed']:6} {row['configs']:5} "
               + " ".join(f"{row['counts'].get(b, 0):9}" for b in BASES)
               + f" {row['scan_ms']:8.0f} {row['link_ms']:8.0f} {rate:8.0f}  {families}")

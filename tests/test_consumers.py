@@ -401,3 +401,18 @@ def test_a_path_made_by_code_that_is_not_followed_is_not_a_run_time_config(tmp_p
     })
     assert project.sites[0].path is None
     assert project.for_config(str(tmp_path / "configs/model.json")).basis == "unknown"
+
+
+def test_a_python_config_run_by_a_configurator_the_script_execs(tmp_path):
+    project = write_project(tmp_path, {
+        "config/train_small.py": "batch_size = 12\nlearning_rate = 6e-4\n",
+        "configurator.py": ("import sys\nfor arg in sys.argv[1:]:\n    if '=' not in arg:\n"
+                            "        config_file = arg\n        exec(open(config_file).read())\n"),
+        "train.py": "batch_size = 64\nexec(open('configurator.py').read())\n",
+    })
+    config = str(tmp_path / "config/train_small.py")
+    before = project.for_config(config)  # the root's scripts exec a run-time path; config/ holds it
+    assert before.basis == "project" and before.loader.name == "python.exec"
+    linked = project.link(config, str(tmp_path / "train.py"), None, site=(str(tmp_path / "README.md"), 9))
+    assert linked.loader.name == "python.exec" and linked.loader.unknown_keys == "kept"
+    assert site_labels(linked, tmp_path) == ["README.md:9", "configurator.py:5"]

@@ -659,7 +659,7 @@ class ProjectConsumers:
             return self._agreed(trained or linked,
                                 f"the files beside it in `{_shown(folder, self.root)}/` are read so")
         # 2. the scripts of the nearest folder above it that load a run-time config path,
-        #    when the path from there names it a config (`configs/`, `hparams/`, `config.yml`)
+        #    when a folder on the way says it holds configs (`configs/`, `hparams/`)
         candidates, sites_by_folder = self._runtime_sites(kind)
         for base in _ancestors(folder, self.root):
             local = sites_by_folder.get(base)
@@ -813,7 +813,15 @@ class ProjectConsumers:
         return modules
 
     def _sites_of(self, script: str) -> list[LoadSite]:
-        return [load for load in self.sites if load.file == script]
+        """The loads a script makes, with those of the files it runs with
+        `exec(open(file).read())` (nanoGPT's configurator)."""
+        loads = [load for load in self.sites if load.file == script]
+        for load in list(loads):
+            if load.loader == "python.exec" and load.path is not None and load.path.literal:
+                ran = self._resolve(load.path.literal, load.path.anchor, script)
+                if ran is not None and ran != script:
+                    loads.extend(other for other in self.sites if other.file == ran)
+        return loads
 
     def _uses_deepspeed(self, script: str) -> bool:
         text = self._text(script)
@@ -877,7 +885,7 @@ class ProjectConsumers:
         if any(part.startswith(".") for part in relative.split("/")):
             return "no code names it (a hidden folder)"
         kind = _kind_of(path) or "config"
-        loads = [load for load in self.sites if _reads_runtime(load, kind)]
+        loads = self._runtime_sites(kind)[0]
         kinds = sorted({LOADERS.get(l.loader, UNKNOWN_LOADER).display for l in loads})
         if len(kinds) > 1:
             return f"no code names it, and the project reads {kind.upper()} with {', '.join(kinds)}"
@@ -989,11 +997,10 @@ def _reads_runtime(load: LoadSite, kind: str) -> bool:
 
 
 def _names_a_config(relative: str) -> bool:
-    """`configs/x.yaml`, `hparams/train.yaml`, `Utils/ASR/config.yml`: a folder or the file
-    name says it holds configs."""
-    parts = relative.split("/")
-    parts[-1] = parts[-1].rsplit(".", 1)[0]
-    return any(CONFIG_NAME.search(part.replace("-", "_")) for part in parts)
+    """`configs/x.yaml`, `hparams/train.yaml`: a folder between the scripts and the file says
+    it holds configs. (A file name alone was measured wrong: `Utils/ASR/config.yml` is read by
+    another loader than the scripts above it, `server/conf.json` by none.)"""
+    return any(CONFIG_NAME.search(part.replace("-", "_")) for part in relative.split("/")[:-1])
 
 
 def _reads_flag(load: LoadSite, dest: str | None) -> bool:

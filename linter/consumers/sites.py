@@ -745,6 +745,8 @@ class FileReader:
                 return self._accumulated_path(iterable, depth)
             if value is not None:
                 return self._iterated_path(value, depth + 1)
+        if isinstance(iterable, ast.Subscript) and (self.qualname(iterable.value) or "") == "sys.argv":
+            return PathRef("cwd", (Hole("argv", "1"),))  # `for arg in sys.argv[1:]`
         if isinstance(iterable, (ast.List, ast.Tuple)):  # `for path in [a]`, `for ext in (".json",)`
             refs = {self.path_of(item, depth + 1) for item in iterable.elts}
             return refs.pop() if len(refs) == 1 else None
