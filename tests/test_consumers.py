@@ -228,6 +228,25 @@ def test_draccus_wrap_reads_config_path_into_a_strict_dataclass():
     assert project.config_flags(str(root / "train.py"))["--config_path"].name == "draccus"
 
 
+def test_lightning_cli_reads_config_files_with_jsonargparse():
+    found, project, root = consumer("lightning", "configs/fit.yaml")
+    assert found.basis == "project" and found.loader.name == "jsonargparse"
+    assert found.loader.yaml_floats == "1.2" and found.converts_strings
+    assert found.unknown_keys == "raise" and "class-path" in found.value_language
+    assert site_labels(found, root) == ["main.py:7"]
+    assert project.config_flags(str(root / "main.py"))["--config"].name == "jsonargparse"
+
+
+def test_configargparse_default_config_files_and_the_config_option():
+    project, root = scan("configargparse")
+    defaults = project.for_config(str(root / "conf/defaults.yaml"))
+    assert defaults.basis == "consumer" and defaults.loader.name == "configargparse"
+    assert defaults.unknown_keys == "raise" and defaults.converts_strings
+    assert site_labels(defaults, root) == ["train.py:3"]
+    assert project.config_flags(str(root / "train.py"))["--my-config"].name == "configargparse"
+    assert project.for_config(str(root / "conf/long.yaml")).basis == "project"
+
+
 def test_pydantic_model_validate_with_extra_forbid():
     found, _, root = consumer("pydantic", "settings/default.yaml")
     assert found.basis == "consumer" and found.loader.name == "pyyaml.safe_load"

@@ -34,7 +34,7 @@ class Loader(Struct, frozen=True):
     yaml_version: str | None = None  # the YAML spec of its parser: "1.1" | "1.2" | None
     yaml_floats: str | None = None  # "1.1": `1e-4` (no dot) is a string; "1.2": a float
     yaml_bools: str | None = None  # "1.1": yes/no/on/off are booleans; "1.2": strings
-    duplicate_keys: str = "last-wins"  # "last-wins" | "raise" | "n/a"
+    duplicate_keys: str = "last-wins"  # "last-wins" | "raise" | "n/a" (a wrapper of a parsed dict)
     unknown_keys: str = KEPT  # raise | ignored | kept | unknown (a schema may tighten it)
     converts_strings: bool = False  # a string is converted to the field's type ('1e-4' -> 1e-4)
     value_language: tuple[str, ...] = ()  # interpolation, ref-tags, time-strings, auto, ...
@@ -103,11 +103,11 @@ LOADERS: dict[str, Loader] = {spec.name: spec for spec in (
            notes="values become command-line strings converted by each argument's type; an "
                  "unknown key fails unless ignore_unknown_config_file_keys=True"),
     Loader("argparse.set_defaults", "argparse", "parser.set_defaults(**cfg)", (),
-           unknown_keys=IGNORED, converts_strings=True, schema_from="argparse",
+           duplicate_keys="n/a", unknown_keys=IGNORED, converts_strings=True, schema_from="argparse",
            notes="argparse defaults: string defaults are converted by the argument's type; a "
                  "key with no argument lands on the namespace and no code reads it"),
     Loader("argparse.namespace", "argparse", "vars(args).update(cfg)", (),
-           unknown_keys=IGNORED, schema_from="argparse",
+           duplicate_keys="n/a", unknown_keys=IGNORED, schema_from="argparse",
            notes="values written onto the argparse namespace as they are (no conversion); a key "
                  "with no argument is never read"),
     Loader("yacs", "yacs", "CfgNode.merge_from_file", ("yaml",), **_yaml11(),
@@ -130,14 +130,15 @@ LOADERS: dict[str, Loader] = {spec.name: spec for spec in (
     Loader("pyrallis", "pyrallis", "pyrallis.parse", ("yaml",), **_yaml11(), unknown_keys=RAISE,
            converts_strings=True, schema_from="dataclasses",
            notes="pyrallis: PyYAML then decoded into the dataclass; unknown fields fail"),
-    Loader("dacite", "dacite", "dacite.from_dict", (), unknown_keys=IGNORED,
+    Loader("dacite", "dacite", "dacite.from_dict", (), duplicate_keys="n/a", unknown_keys=IGNORED,
            schema_from="dataclasses",
            notes="dacite: types checked, not converted; extra keys dropped unless "
                  "Config(strict=True)"),
-    Loader("dataclass", "dataclass", "Class(**cfg)", (), unknown_keys=RAISE,
+    Loader("dataclass", "dataclass", "Class(**cfg)", (), duplicate_keys="n/a", unknown_keys=RAISE,
            schema_from="dataclasses",
            notes="a dataclass built from the dict: an unknown key is a TypeError, no conversion"),
-    Loader("pydantic", "pydantic", "Model.model_validate", (), unknown_keys=IGNORED,
+    Loader("pydantic", "pydantic", "Model.model_validate", (), duplicate_keys="n/a",
+           unknown_keys=IGNORED,
            converts_strings=True, schema_from="model",
            notes="pydantic (lax mode converts numeric strings); extra keys follow the model's "
                  "`extra` setting: ignored by default, raise with extra='forbid'"),

@@ -27,7 +27,8 @@ NEEDLES = ("safe_load", "yaml.load", "full_load", "unsafe_load", "load_all", "js
            "tomllib", "tomli", "toml.load", "OmegaConf", "hydra", "TrlParser", "parse_json_file",
            "parse_yaml_file", "parse_dict", "parse_args_and_config", "merge_from_file",
            "fromfile", "LazyConfig", "hyperpyyaml", "draccus", "pyrallis", "YAML(", "exec(",
-           "deepspeed.initialize", "ConfigStore", "initialize_config")
+           "deepspeed.initialize", "ConfigStore", "initialize_config", "LightningCLI",
+           "jsonargparse", "ActionConfigFile", "configargparse", "is_config_file", "torchtune")
 
 _MAX_DEPTH = 12
 _CONFIG_HELP = re.compile(r"\b(config(uration)?|yaml|yml|hparams|hyper-?param(eter)?s?|recipe)\b", re.I)
@@ -145,6 +146,11 @@ _FUNCTIONS: dict[str, tuple[str, int, str]] = {
     "pyrallis.parse": ("pyrallis", -1, "config_path"),
     "deepspeed.initialize": ("deepspeed", -1, "config"),
 }
+_CONFIG_CLIS = {"lightning.pytorch.cli.LightningCLI", "pytorch_lightning.cli.LightningCLI",
+                "lightning.pytorch.LightningCLI", "lightning.LightningCLI", "jsonargparse.CLI",
+                "jsonargparse.auto_cli", "pytorch_lightning.utilities.cli.LightningCLI"}
+_CONFIGARGPARSE_PARSERS = {"configargparse.ArgumentParser", "configargparse.ArgParser",
+                           "configargparse.getArgumentParser"}
 _YAML_SAFE_LOADERS = {"SafeLoader", "CSafeLoader", "BaseLoader", "CBaseLoader"}
 _HF_PARSERS = {"transformers.HfArgumentParser", "transformers.hf_argparser.HfArgumentParser"}
 _TRL_PARSERS = {"trl.TrlParser", "trl.scripts.utils.TrlParser", "trl.commands.cli_utils.TrlParser",
@@ -192,7 +198,7 @@ class FileReader:
             self._read_call(call)
         if "hydra" in text or "initialize" in text:
             self._read_hydra()
-        if "draccus" in text or "pyrallis" in text:
+        if "draccus" in text or "pyrallis" in text or "torchtune" in text:
             self._read_wrap_decorators()
         for site in self.facts.sites:
             if _helper_candidate(site):
@@ -262,9 +268,11 @@ class FileReader:
 
         for call in self.script.calls:
             func = call.func
-            if isinstance(func, ast.Attribute) and func.attr == "add_argument":
+            if isinstance(func, ast.Attribute) and func.attr in ("add_argument", "add"):
                 flags = tuple(a.value for a in call.args
                               if isinstance(a, ast.Constant) and isinstance(a.value, str))
+                if func.attr == "add" and (not flags or not all(f.startswith("-") for f in flags)):
+                    continue  # configargparse's alias, not `set.add(...)`
                 dest_kw = ParsedScript.keyword(call, "dest")
                 explicit = dest_kw.value.value if dest_kw is not None and isinstance(
                     dest_kw.value, ast.Constant) and isinstance(dest_kw.value.value, str) else None
@@ -331,6 +339,12 @@ class FileReader:
                         return
                 self._add_site(call, loader, _short(name), argument)
                 return
+            if name in _CONFIG_CLIS:  # LightningCLI(...) / jsonargparse.CLI(...): `--config`
+                self._add_site(call, "jsonargparse", _short(name), None, raw=True)
+                return
+            if name in _CONFIGARGPARSE_PARSERS:
+                self._configargparse_defaults(call)
+                return
             if name == "exec" and call.args:
                 argument = call.args[0]
                 if isinstance(argument, ast.Call) and isinstance(argument.func, ast.Attribute) \
@@ -340,6 +354,9 @@ class FileReader:
         if not isinstance(func, ast.Attribute):
             return
         method = func.attr
+        if method in ("add_argument", "add") and call.args:
+            self._config_file_option(call)
+            return
         if method == "merge_from_file" and call.args:
             self._add_site(call, "yacs", "merge_from_file", call.args[0],
                            SchemaRef("yacs", line=call.lineno, extended=self._extends(call)))
@@ -376,6 +393,37 @@ class FileReader:
                         and dotted(call.args[0]) == receiver and call.func.attr.startswith("add_")):
                 return True
         return False
+
+    def _config_file_option(self, call: ast.Call) -> None:
+        """An option whose value is a config file the parser reads itself: configargparse's
+        `is_config_file=True`, jsonargparse's `action=ActionConfigFile`."""
+        loader = None
+        if self._true_keyword(call, "is_config_file") or self._true_keyword(call, "is_config_file_arg"):
+            loader = "configargparse"
+        else:
+            action = ParsedScript.keyword(call, "action")
+            if action is not None and (self.qualname(action.value) or dotted(action.value) or "").endswith(
+                    "ActionConfigFile"):
+                loader = "jsonargparse"
+        if loader is None:
+            return
+        from trainlint.formats.pyconfig import argparse_dest
+
+        flags = tuple(a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
+        if flags:
+            dest = argparse_dest(flags)
+            self._add_site(call, loader, f"{flags[-1]} ({loader})", None,
+                           path=PathRef("cwd", (Hole("arg", dest, True),)))
+
+    def _configargparse_defaults(self, call: ast.Call) -> None:
+        """`configargparse.ArgumentParser(default_config_files=["conf.yaml", ...])`."""
+        files = ParsedScript.keyword(call, "default_config_files")
+        if files is None or not isinstance(files.value, (ast.List, ast.Tuple)):
+            return
+        for item in files.value.elts:
+            path = self.path_of(item, 0)
+            if path is not None:
+                self._add_site(call, "configargparse", "default_config_files", None, path=path)
 
     def _yaml_load_kind(self, call: ast.Call) -> str:
         loader = ParsedScript.argument(call, 1, "Loader")
@@ -466,9 +514,12 @@ class FileReader:
 
     # -- sites -------------------------------------------------------------------------------
     def _add_site(self, call: ast.Call, loader: str, display: str, argument: ast.AST | None,
-                  schema: SchemaRef | None = None, raw: bool = False) -> None:
-        if raw:
-            path: PathRef | None = PathRef("cwd", (Hole("arg", "config"),))
+                  schema: SchemaRef | None = None, raw: bool = False,
+                  path: PathRef | None = None) -> None:
+        if path is not None:
+            pass
+        elif raw:
+            path = PathRef("cwd", (Hole("arg", "config", True),))
         elif argument is None:
             path = self._flag_path(loader)
         else:
@@ -994,6 +1045,12 @@ class FileReader:
             for decorator in node.decorator_list:
                 target = decorator.func if isinstance(decorator, ast.Call) else decorator
                 name = self.qualname(target) or ""
+                if name == "torchtune.config.parse":  # `tune run recipe --config x.yaml`
+                    self.facts.sites.append(LoadSite(
+                        self.script.path, decorator.lineno, decorator.col_offset + 1,
+                        "torchtune.config", "@config.parse",
+                        PathRef("cwd", (Hole("arg", "config", True),)), node.name))
+                    continue
                 if name not in ("draccus.wrap", "pyrallis.wrap"):
                     continue
                 args = node.args.args
