@@ -217,7 +217,8 @@ def main() -> int:
         total["ms"] += row["scan_ms"] + row["link_ms"]
     rate = total["files"] / max(total["ms"] / 1000, 1e-9)
     print(f"{'total':42} {total['python']:5} {total['parsed']:6} {total['configs']:5} "
-          + " ".join(f"{total[b]:9}" for b in BASES) + f" {total['ms']:17.0f} {rate:8.0f}")
+          + " ".join(f"{total[b]:9}" for b in BASES) + f" {total['ms']:17.0f} {rate:8.0f}"
+          + f"  ({total['files']} files trainlint reads)")
     return 0
 
 

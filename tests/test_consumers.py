@@ -435,3 +435,9 @@ def test_a_python_config_run_by_a_configurator_the_script_execs(tmp_path):
     linked = project.link(config, str(tmp_path / "train.py"), None, site=(str(tmp_path / "README.md"), 9))
     assert linked.loader.name == "python.exec" and linked.loader.unknown_keys == "kept"
     assert site_labels(linked, tmp_path) == ["README.md:9", "configurator.py:5"]
+
+
+def test_every_loader_of_the_table_is_documented():
+    text = (ROOT / "docs" / "consumers.md").read_text(encoding="utf-8")
+    missing = [name for name in LOADERS if f"| `{name}` (" not in text]
+    assert not missing

@@ -28,7 +28,7 @@ NEEDLES = ("safe_load", "yaml.load", "full_load", "unsafe_load", "load_all", "js
            "parse_yaml_file", "parse_dict", "parse_args_and_config", "merge_from_file",
            "fromfile", "LazyConfig", "hyperpyyaml", "draccus", "pyrallis", "YAML(", "exec(",
            "deepspeed.initialize", "ConfigStore", "initialize_config", "LightningCLI",
-           "jsonargparse", "ActionConfigFile", "configargparse", "is_config_file", "torchtune")
+           "jsonargparse", "ActionConfigFile", "configargparse", "is_config_file", "config.parse")
 
 _MAX_DEPTH = 12
 _CONFIG_HELP = re.compile(r"\b(config(uration)?|yaml|yml|hparams|hyper-?param(eter)?s?|recipe)\b", re.I)
@@ -198,7 +198,7 @@ class FileReader:
             self._read_call(call)
         if "hydra" in text or "initialize" in text:
             self._read_hydra()
-        if "draccus" in text or "pyrallis" in text or "torchtune" in text:
+        if "draccus" in text or "pyrallis" in text or "config.parse" in text:
             self._read_wrap_decorators()
         for site in self.facts.sites:
             if _helper_candidate(site):
