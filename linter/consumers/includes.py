@@ -80,8 +80,12 @@ def hydra_defaults(root, path: str, config_root: str) -> Iterator[Include]:
         elif item.id == "mapping":
             for key_node, value_node in item.value:
                 key = str(key_node.value).strip()
-                options = [value_node.value] if value_node.id == "scalar" else [
-                    v.value for v in value_node.value if v.id == "scalar"] if value_node.id == "sequence" else []
+                if value_node.id == "scalar":
+                    options = [value_node.value]
+                elif value_node.id == "sequence":
+                    options = [v.value for v in value_node.value if v.id == "scalar"]
+                else:
+                    options = []
                 for prefix in ("override ", "optional "):
                     key = key.removeprefix(prefix)
                 group, _, package = key.partition("@")
@@ -110,7 +114,7 @@ def _hydra_file(config_root: str, own_group: str, name: str, group: str | None, 
                    written, package)
 
 
-# -- YAML nodes ---------------------------------------------------------------------------------
+# -- YAML nodes ------------------------------------------------------------------------------------
 
 def _compose(text: str, path: str):
     import yaml
@@ -154,14 +158,14 @@ def _include_tags(node, depth: int = 0) -> Iterator[str]:
     elif tag == "!include" and node.id == "scalar":
         yield node.value
     if node.id == "mapping":
-        for key_node, value_node in node.value:
+        for _key, value_node in node.value:
             yield from _include_tags(value_node, depth + 1)
     elif node.id == "sequence":
         for item in node.value:
             yield from _include_tags(item, depth + 1)
 
 
-# -- Python configs -----------------------------------------------------------------------------
+# -- Python configs --------------------------------------------------------------------------------
 
 def _python_bases(text: str) -> list[str]:
     """`_base_ = [...]` / `_base_ = '...'`, and the relative imports of a new-style
@@ -180,17 +184,24 @@ def _python_bases(text: str) -> list[str]:
                 value = ast.literal_eval(statement.value)
             except (ValueError, SyntaxError, TypeError, RecursionError):
                 continue
-            names.extend([value] if isinstance(value, str) else
-                         [v for v in value if isinstance(v, str)] if isinstance(value, (list, tuple)) else [])
+            if isinstance(value, str):
+                names.append(value)
+            elif isinstance(value, (list, tuple)):
+                names.extend(v for v in value if isinstance(v, str))
         elif isinstance(statement, ast.With) and any(
                 isinstance(item.context_expr, ast.Call)
-                and (getattr(item.context_expr.func, "id", None) or getattr(item.context_expr.func, "attr", None)) == "read_base"
+                and _called_name(item.context_expr) == "read_base"
                 for item in statement.items):
             for inner in statement.body:
                 if isinstance(inner, ast.ImportFrom) and inner.level and inner.module:
                     up = "../" * (inner.level - 1)
                     names.append(f"{up}{inner.module.replace('.', '/')}.py")
     return names
+
+
+def _called_name(call: ast.Call) -> str | None:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
 
 
 def _join(folder: str, name: str) -> str:

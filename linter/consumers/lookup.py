@@ -70,7 +70,7 @@ class SchemaResolver:
         self.classes: dict[str, SchemaClass | None] = {}
         self._yacs: dict[str, SchemaClass] | None = None
 
-    # -- entry -----------------------------------------------------------------------------------
+    # -- entry -------------------------------------------------------------------------------------
     def resolve(self, ref: SchemaRef | None, source: str | None) -> ProjectSchema | None:
         if ref is None:
             return None
@@ -128,7 +128,9 @@ class SchemaResolver:
             if short in ("BaseModel", "BaseSettings", "Enum", "IntEnum", "StrEnum", "ABC", "Generic",
                          "ChoiceRegistry", "object", "str", "int", "Protocol"):
                 continue
-            resolved = self.class_schema(base_name, module.path, depth + 1) if depth < _MAX_DEPTH else None
+            resolved = None
+            if depth < _MAX_DEPTH:
+                resolved = self.class_schema(base_name, module.path, depth + 1)
             if resolved is None or resolved.kind == "external":
                 external.append(base_name)
                 continue
@@ -208,7 +210,7 @@ class SchemaResolver:
         self.modules[path] = module
         return module
 
-    # -- argparse and yacs ---------------------------------------------------------------------------
+    # -- argparse and yacs -------------------------------------------------------------------------
     def _argparse(self, source: str | None) -> ProjectSchema | None:
         if source is None:
             return None
@@ -239,8 +241,7 @@ class SchemaResolver:
             module = self._module(source)
             imported = set(module.imports.values()) if module is not None else set()
             near = [tree for tree in candidates
-                    if any(self.project.module_of(tree.path) and (self.project.module_of(tree.path) or "").endswith(
-                        target.rsplit(".", 1)[0]) for target in imported)]
+                    if _imported(self.project.module_of(tree.path), imported)]
             candidates = near if len(near) == 1 else candidates
         if len(candidates) != 1:
             biggest = max(candidates, key=lambda tree: _size(tree))
@@ -257,7 +258,7 @@ class SchemaResolver:
             self._yacs = {}
             for path in self.project.python_files:
                 text = self.project._text(path)
-                if not text or ("CN()" not in text and "CfgNode()" not in text and "CN(new_allowed" not in text):
+                if not text or not any(n in text for n in ("CN()", "CfgNode()", "CN(new_allowed")):
                     continue
                 module = self._module(path)
                 if module is None:
@@ -266,6 +267,11 @@ class SchemaResolver:
                     if _size(tree) >= 3:
                         self._yacs[f"{path}:{name}"] = tree
         return self._yacs
+
+
+def _imported(module: str | None, imported: set[str]) -> bool:
+    """Whether `module` (a yacs tree's file) is what one of `imported` names."""
+    return bool(module) and any(module.endswith(target.rsplit(".", 1)[0]) for target in imported)
 
 
 def _class_in(spec: TypeSpec) -> str | None:

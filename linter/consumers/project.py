@@ -27,7 +27,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from msgspec import Struct, field
+from msgspec import Struct
 
 from trainlint.consumers.includes import Include, includes_of
 from trainlint.consumers.loaders import IGNORED, KEPT, LOADERS, RAISE, UNKNOWN, UNKNOWN_LOADER, Loader
@@ -119,7 +119,7 @@ class ProjectConsumers:
         self.parsed = 0  # Python files parsed by the scan
         self.read = 0  # Python files read by the scan
 
-    # -- building ----------------------------------------------------------------------------
+    # -- building ----------------------------------------------------------------------------------
     @classmethod
     def scan(cls, root: str, python_files: Iterable[str], read_text: ReadText | None = None,
              config_files: Iterable[str] | None = None,
@@ -203,8 +203,9 @@ class ProjectConsumers:
         evidence = [self._call_evidence(helper) for helper in self.helpers]
         for path in self.python_files:
             text = self._text(path)
-            if text is None or not any(path == file or (call in text and any(word in text for word in words))
-                                       for file, call, words in evidence):
+            if text is None or not any(
+                    path == file or (call in text and any(word in text for word in words))
+                    for file, call, words in evidence):
                 continue
             reader = readers.get(path) or self._file_reader(path, text, parse)
             if reader is None:
@@ -228,7 +229,8 @@ class ProjectConsumers:
             cls, _, method = helper.name.rpartition(".")
             return helper.file, f".{method}(", (cls,)
         module = (self.module_of(helper.file) or "").rpartition(".")[2]
-        words = (f"import {helper.name}", f" {helper.name},", f" {helper.name}\n", f"{module}.{helper.name}(")
+        name = helper.name
+        words = (f"import {name}", f" {name},", f" {name}\n", f"{module}.{name}(")
         return helper.file, f"{helper.name}(", words
 
     def _helpers_for(self, reader, call: ast.Call, candidates: list[HelperDef]) -> list[HelperDef]:
@@ -265,7 +267,7 @@ class ProjectConsumers:
                 return found
         return []
 
-    # -- modules -------------------------------------------------------------------------------
+    # -- modules -----------------------------------------------------------------------------------
     def module_of(self, path: str) -> str | None:
         relative = posixpath.relpath(path, self.root)
         if relative.startswith(".."):
@@ -296,7 +298,7 @@ class ProjectConsumers:
             self._modules = index
         return index
 
-    # -- the public questions -----------------------------------------------------------------
+    # -- the public questions ----------------------------------------------------------------------
     def for_config(self, path: str) -> Consumer | None:
         """The consumer of a config file (basis "unknown" when none is found); None for a
         path that is not a config file of this project."""
@@ -349,7 +351,9 @@ class ProjectConsumers:
         file itself passes `loader=` ("accelerate", "deepspeed"). Returns the consumer the
         config then has, or None when the script reads no config from that flag."""
         config = normalize(os.path.abspath(config_path))
-        launcher = CallSite(normalize(os.path.abspath(site[0])), site[1], flag or "argument") if site else None
+        launcher = None
+        if site is not None:
+            launcher = CallSite(normalize(os.path.abspath(site[0])), site[1], flag or "argument")
         reader = self._launch_reader(config, script_path, flag, loader, launcher)
         if reader is None:
             return None
@@ -379,7 +383,7 @@ class ProjectConsumers:
                 flags[f"argv[{hole.name}]"] = LOADERS.get(load.loader, UNKNOWN_LOADER)
         return flags
 
-    # -- readers ---------------------------------------------------------------------------------
+    # -- readers -----------------------------------------------------------------------------------
     def _all_readers(self) -> dict[str, list[_Reader]]:
         if self._readers is None:
             readers: dict[str, list[_Reader]] = {}
@@ -514,8 +518,10 @@ class ProjectConsumers:
         if folder is None or hydra.config_name is None:
             return
         name = hydra.config_name
-        primary = normalize(posixpath.join(folder, name if name.endswith((".yaml", ".yml")) else f"{name}.yaml"))
-        site = CallSite(hydra.file, hydra.line, "@hydra.main" if hydra.kind == "main" else "hydra.compose")
+        file_name = name if name.endswith((".yaml", ".yml")) else f"{name}.yaml"
+        primary = normalize(posixpath.join(folder, file_name))
+        call = "@hydra.main" if hydra.kind == "main" else "hydra.compose"
+        site = CallSite(hydra.file, hydra.line, call)
         schema = self._hydra_schema(facts, primary, name)
         reader = _Reader("hydra", "consumer", (site,), f"config_name `{name}`", None, "",
                          folder, schema)
@@ -529,7 +535,8 @@ class ProjectConsumers:
             if text is None:
                 return None
             if hydra.config_dir.anchor == "file":
-                return normalize(posixpath.join(posixpath.dirname(hydra.file), text.replace("<self>", ".")))
+                folder = posixpath.dirname(hydra.file)
+                return normalize(posixpath.join(folder, text.replace("<self>", ".")))
             if hydra.config_dir.anchor == "abs":
                 return normalize(text)
             for base in _ancestors(posixpath.dirname(hydra.file), self.root):
@@ -571,7 +578,7 @@ class ProjectConsumers:
                 return SchemaRef("structured", (entry.node,), line=entry.line)
         return None
 
-    # -- includes ------------------------------------------------------------------------------------
+    # -- includes ----------------------------------------------------------------------------------
     def _add_includes(self, start: set[str], readers: dict[str, list[_Reader]]) -> None:
         queue = sorted(start)
         seen = set(queue)
@@ -735,11 +742,13 @@ class ProjectConsumers:
         return not any(isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If,
                                       ast.For, ast.While)) for s in tree.body)
 
-    # -- launchers -------------------------------------------------------------------------------------
+    # -- launchers ---------------------------------------------------------------------------------
     def _launch_reader(self, config: str, script_path: str | None, flag: str | None,
                        loader: str | None, launcher: CallSite | None) -> _Reader | None:
         shown_flag = flag or "its first argument"
-        via = f"{shown_flag} of {_shown(launcher.path, self.root)}:{launcher.line}" if launcher else f"{shown_flag}"
+        via = shown_flag
+        if launcher is not None:
+            via = f"{shown_flag} of {_shown(launcher.path, self.root)}:{launcher.line}"
         launch_sites = (launcher,) if launcher else ()
         if loader is not None:
             return _Reader(loader, "consumer", launch_sites, via)
@@ -828,7 +837,7 @@ class ProjectConsumers:
         return bool(text) and any(word in text for word in (
             "deepspeed", "TrainingArguments", "HfArgumentParser", "TrlParser", "Trainer"))
 
-    # -- consumers -------------------------------------------------------------------------------------
+    # -- consumers ---------------------------------------------------------------------------------
     def _consumer(self, path: str, readers: list[_Reader]) -> Consumer:
         if not readers:
             return Consumer(path, "unknown", UNKNOWN_LOADER, via=self._unknown_reason(path))
@@ -891,7 +900,7 @@ class ProjectConsumers:
             return f"no code names it, and the project reads {kind.upper()} with {', '.join(kinds)}"
         return "no code names it"
 
-    # -- schemas -----------------------------------------------------------------------------------------
+    # -- schemas -----------------------------------------------------------------------------------
     def schema_for(self, reader: _Reader) -> ProjectSchema | None:
         from trainlint.consumers.lookup import SchemaResolver
 
@@ -901,7 +910,7 @@ class ProjectConsumers:
         return self._schemas.resolve(reader.schema, source)
 
 
-# -- helpers -----------------------------------------------------------------------------------------
+# -- helpers ---------------------------------------------------------------------------------------
 
 def _read_text(path: str) -> str | None:
     try:

@@ -28,8 +28,6 @@ _DATACLASS_DECORATORS = {"dataclass", "dataclasses.dataclass", "attr.s", "attr.a
                          "attrs.frozen", "mutable", "attr.mutable", "pydantic.dataclasses.dataclass",
                          "flax.struct.dataclass", "chex.dataclass"}
 _MODEL_BASES = {"BaseModel", "BaseSettings", "pydantic.BaseModel", "pydantic_settings.BaseSettings"}
-_ENUM_BASES = {"Enum", "enum.Enum", "IntEnum", "enum.IntEnum", "StrEnum", "enum.StrEnum",
-               "str", "int"}
 _TYPING_MODULES = {"typing", "typing_extensions", "collections", "pathlib", "os", "builtins"}
 _SCALARS = {"float": "float", "int": "int", "str": "str", "bool": "bool", "bytes": "str",
             "None": "none", "NoneType": "none", "Path": "str", "pathlib.Path": "str",
@@ -133,7 +131,6 @@ class ProjectSchema(Struct):
         head = key.split(".", 1)[0]
         if head in self.known_external:
             return True
-        node: SchemaClass | None = None
         parts = key.split(".")
         if len(parts) > 1:
             parent = self.field(".".join(parts[:-1]))
@@ -155,7 +152,7 @@ class ProjectSchema(Struct):
             return None
         return _check_value(item.type, value, converts_strings, item.choices)
 
-    # -- pydantic (lazy) ---------------------------------------------------------------------
+    # -- pydantic (lazy) ---------------------------------------------------------------------------
     def validate(self, data: dict, strict: bool = False) -> list[tuple[str, str]]:
         """Validate a whole config with a Pydantic model built from this schema: (dotted
         key, message) per error. Imports pydantic on first use."""
@@ -179,7 +176,7 @@ class ProjectSchema(Struct):
         return self._model[cache_key]
 
 
-# -- checking values without pydantic ---------------------------------------------------------
+# -- checking values without pydantic --------------------------------------------------------------
 
 def _check_value(spec: TypeSpec, value: Any, converts: bool, choices: tuple | None) -> str | None:
     if value is UNRESOLVED:
@@ -231,7 +228,7 @@ def _fits(spec: TypeSpec, value: Any, converts: bool) -> bool:
     return True
 
 
-# -- reading annotations ----------------------------------------------------------------------
+# -- reading annotations ---------------------------------------------------------------------------
 
 class TypeReader:
     """Annotations to TypeSpecs; `resolve(name)` names project classes and enums."""
@@ -288,8 +285,9 @@ class TypeReader:
             return self._read(items[0], depth + 1)
         base = _SCALARS.get(outer)
         if base in ("list", "dict"):
-            return TypeSpec(base, tuple(self._read(item, depth + 1) for item in items
-                                        if not isinstance(item, ast.Constant) or item.value is not Ellipsis))
+            kept = [item for item in items
+                    if not (isinstance(item, ast.Constant) and item.value is Ellipsis)]
+            return TypeSpec(base, tuple(self._read(item, depth + 1) for item in kept))
         return TypeSpec("unknown")
 
 
@@ -300,22 +298,24 @@ def _union(members: list[TypeSpec]) -> TypeSpec:
     return flat[0] if len(flat) == 1 else TypeSpec("union", tuple(flat))
 
 
-# -- reading classes ----------------------------------------------------------------------------
+# -- reading classes -------------------------------------------------------------------------------
 
 def class_kind(node: ast.ClassDef, qualify: Callable[[ast.AST], str | None]) -> str | None:
     """dataclass / pydantic / attrs / enum for a class that declares a schema, else None."""
     for decorator in node.decorator_list:
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
         name = qualify(target) or dotted(target) or ""
-        if name in _DATACLASS_DECORATORS or name.rsplit(".", 1)[-1] in ("dataclass", "define", "frozen"):
-            return "attrs" if name.startswith("attr") or name in ("define", "frozen", "mutable") else "dataclass"
+        short = name.rsplit(".", 1)[-1]
+        if name in _DATACLASS_DECORATORS or short in ("dataclass", "define", "frozen"):
+            attrs = name.startswith("attr") or name in ("define", "frozen", "mutable")
+            return "attrs" if attrs else "dataclass"
         if name.rsplit(".", 1)[-1] == "configclass":  # isaaclab / orbit style
             return "dataclass"
     for base in node.bases:
         name = qualify(base) or dotted(base) or ""
         if name in _MODEL_BASES or name.rsplit(".", 1)[-1] in ("BaseModel", "BaseSettings"):
             return "pydantic"
-        if name in _ENUM_BASES - {"str", "int"} or name.rsplit(".", 1)[-1] in ("Enum", "IntEnum", "StrEnum"):
+        if name.rsplit(".", 1)[-1] in ("Enum", "IntEnum", "StrEnum"):
             return "enum"
     return None
 
@@ -348,14 +348,19 @@ def read_class(node: ast.ClassDef, path: str, kind: str, qualify: Callable[[ast.
                 continue
             schema.fields[name] = _field(name, reader.read(annotation), statement.value, path,
                                          statement.lineno, fold)
-        elif kind == "attrs" and isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
-                and isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, ast.Call) \
-                and (dotted(statement.value.func) or "").rsplit(".", 1)[-1] in ("ib", "attrib", "field"):
+        elif kind == "attrs" and _is_attrib(statement):
             name = statement.targets[0].id
             type_node = next((k.value for k in statement.value.keywords if k.arg == "type"), None)
             schema.fields[name] = _field(name, reader.read(type_node), statement.value, path,
                                          statement.lineno, fold)
     return schema
+
+
+def _is_attrib(statement: ast.AST) -> bool:
+    """`x = attr.ib(...)` in an attrs class without annotations."""
+    return (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, ast.Call)
+            and (dotted(statement.value.func) or "").rsplit(".", 1)[-1] in ("ib", "attrib", "field"))
 
 
 def _pydantic_extra(node: ast.ClassDef, fold: Callable[[ast.AST], Any]) -> str | None:
@@ -420,7 +425,7 @@ def _field(name: str, spec: TypeSpec, value: ast.AST | None, path: str, line: in
     return item
 
 
-# -- argparse and yacs --------------------------------------------------------------------------
+# -- argparse and yacs -----------------------------------------------------------------------------
 
 _ARGPARSE_TYPES = {"float": "float", "int": "int", "str": "str", "bool": "bool"}
 

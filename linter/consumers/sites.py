@@ -112,7 +112,7 @@ class FileFacts(Struct):
     imports: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
 
 
-# -- loader calls ---------------------------------------------------------------------------
+# -- loader calls ----------------------------------------------------------------------------------
 
 # qualified name -> (loader, index of the path argument, its keyword, reads a stream)
 _FUNCTIONS: dict[str, tuple[str, int, str]] = {
@@ -189,7 +189,7 @@ class FileReader:
         self.facts.imports = _imports(script.tree, module, script.path.endswith("__init__.py"))
         self.dests: dict[str, Argument] = {}
 
-    # -- top level -------------------------------------------------------------------------
+    # -- top level ---------------------------------------------------------------------------------
     def read(self) -> None:
         self._read_arguments()
         self.facts.arguments = self.dests
@@ -206,7 +206,7 @@ class FileReader:
                 if helper is not None:
                     self.facts.helpers.append(helper)
 
-    # -- calls of helpers (asked by the project once every file's helpers are known) ---------
+    # -- calls of helpers (asked by the project once every file's helpers are known) ---------------
     def helper_site(self, call: ast.Call, helper: HelperDef) -> LoadSite | None:
         """The load a call of `helper` makes: the helper's site with the caller's arguments in
         place of its parameters, at the caller."""
@@ -257,12 +257,13 @@ class FileReader:
         target = self.facts.imports.get(head)
         if target is None:
             if head in _BUILTINS and isinstance(node, (ast.Name, ast.Attribute)) and \
-                    self.script.lookup(head, self.script.scope_of(node), (node.lineno, node.col_offset)) is None:
+                    self.script.lookup(head, self.script.scope_of(node),
+                                       (node.lineno, node.col_offset)) is None:
                 return text
             return None
         return f"{target}.{rest}" if rest else target
 
-    # -- argparse / click --------------------------------------------------------------------
+    # -- argparse / click --------------------------------------------------------------------------
     def _read_arguments(self) -> None:
         from trainlint.formats.pyconfig import argparse_dest
 
@@ -321,7 +322,7 @@ class FileReader:
         if dest:
             self._argument(dest, flags, call)
 
-    # -- calls -------------------------------------------------------------------------------
+    # -- calls -------------------------------------------------------------------------------------
     def _read_call(self, call: ast.Call) -> None:
         name = self.qualname(call.func)
         func = call.func
@@ -388,9 +389,10 @@ class FileReader:
         for call in self.script.calls:
             if call.lineno >= merge.lineno or self.script.enclosing_function(call) is not function:
                 continue
-            if call.args and dotted(call.args[0]) == receiver and not isinstance(call.func, ast.Attribute) \
-                    or (isinstance(call.func, ast.Attribute) and call.args
-                        and dotted(call.args[0]) == receiver and call.func.attr.startswith("add_")):
+            if not call.args or dotted(call.args[0]) != receiver:
+                continue
+            # `add_deeplab_config(cfg)`, or a method `self.add_x_config(cfg)`
+            if not isinstance(call.func, ast.Attribute) or call.func.attr.startswith("add_"):
                 return True
         return False
 
@@ -402,14 +404,15 @@ class FileReader:
             loader = "configargparse"
         else:
             action = ParsedScript.keyword(call, "action")
-            if action is not None and (self.qualname(action.value) or dotted(action.value) or "").endswith(
-                    "ActionConfigFile"):
+            action_name = (self.qualname(action.value) or dotted(action.value) or "") if action else ""
+            if action_name.endswith("ActionConfigFile"):
                 loader = "jsonargparse"
         if loader is None:
             return
         from trainlint.formats.pyconfig import argparse_dest
 
-        flags = tuple(a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
+        flags = tuple(a.value for a in call.args
+                      if isinstance(a, ast.Constant) and isinstance(a.value, str))
         if flags:
             dest = argparse_dest(flags)
             self._add_site(call, loader, f"{flags[-1]} ({loader})", None,
@@ -512,18 +515,17 @@ class FileReader:
         return isinstance(made, ast.Call) and (self.qualname(made.func) or "") in (
             "ruamel.yaml.YAML", "ruamel.yaml.main.YAML")
 
-    # -- sites -------------------------------------------------------------------------------
+    # -- sites -------------------------------------------------------------------------------------
     def _add_site(self, call: ast.Call, loader: str, display: str, argument: ast.AST | None,
                   schema: SchemaRef | None = None, raw: bool = False,
                   path: PathRef | None = None) -> None:
-        if path is not None:
-            pass
-        elif raw:
-            path = PathRef("cwd", (Hole("arg", "config", True),))
-        elif argument is None:
-            path = self._flag_path(loader)
-        else:
-            path = self.source_of(argument, 0)
+        if path is None:
+            if raw:  # the parser reads `--config` itself
+                path = PathRef("cwd", (Hole("arg", "config", True),))
+            elif argument is None:
+                path = self._flag_path(loader)
+            else:
+                path = self.source_of(argument, 0)
         wrapper = None
         if schema is None and loader in _PLAIN_LOADERS:
             found = self._usage(call)
@@ -550,7 +552,7 @@ class FileReader:
                 names.append(ancestor.name)
         return ".".join(reversed(names))
 
-    # -- what the code does with a loaded dict -----------------------------------------------
+    # -- what the code does with a loaded dict -----------------------------------------------------
     def _usage(self, call: ast.Call, depth: int = 0) -> tuple[tuple[str, str] | None,
                                                                SchemaRef | None] | None:
         """((wrapper loader, display), schema) for the first schema the result of `call` is
@@ -608,7 +610,8 @@ class FileReader:
     def _kwargs_wrapper(self, call: ast.Call):
         func = call.func
         if isinstance(func, ast.Attribute) and func.attr in ("set_defaults", "set_defaults_with_config"):
-            return ("argparse.set_defaults", "set_defaults(**cfg)"), SchemaRef("argparse", line=call.lineno)
+            return (("argparse.set_defaults", "set_defaults(**cfg)"),
+                    SchemaRef("argparse", line=call.lineno))
         name = self.class_name(func)
         if name is None or name in _DICT_WRAPPERS:
             return None
@@ -652,9 +655,11 @@ class FileReader:
     def _update_wrapper(self, call: ast.Call):
         receiver = call.func.value  # type: ignore[attr-defined]
         if isinstance(receiver, ast.Call) and (self.qualname(receiver.func) or "") == "vars":
-            return ("argparse.namespace", "vars(args).update(cfg)"), SchemaRef("argparse", line=call.lineno)
+            return (("argparse.namespace", "vars(args).update(cfg)"),
+                    SchemaRef("argparse", line=call.lineno))
         if isinstance(receiver, ast.Attribute) and receiver.attr == "__dict__":
-            return ("argparse.namespace", "args.__dict__.update(cfg)"), SchemaRef("argparse", line=call.lineno)
+            return (("argparse.namespace", "args.__dict__.update(cfg)"),
+                    SchemaRef("argparse", line=call.lineno))
         return None
 
     @staticmethod
@@ -672,7 +677,7 @@ class FileReader:
             return self.class_name(made.args[0])
         return None
 
-    # -- path expressions --------------------------------------------------------------------
+    # -- path expressions --------------------------------------------------------------------------
     def source_of(self, node: ast.AST, depth: int) -> PathRef | None:
         """The path a loader argument reads: a stream (`open(p)`, `f` of `with open(p) as
         f`, `f.read()`, `Path(p).read_text()`) or a path."""
@@ -731,7 +736,9 @@ class FileReader:
                 if index == 0 and str(value.value).startswith(("/", "~")):
                     anchor = "abs"
                 continue
-            inner = self.path_of(value.value, depth + 1) if isinstance(value, ast.FormattedValue) else None
+            inner = None
+            if isinstance(value, ast.FormattedValue):
+                inner = self.path_of(value.value, depth + 1)
             if inner is None:
                 parts.append(Hole("wild"))
             else:
@@ -929,7 +936,8 @@ class FileReader:
             if func.attr == "with_suffix" and node.args:
                 base = self.path_of(func.value, depth + 1)
                 suffix = node.args[0]
-                if base is not None and isinstance(suffix, ast.Constant) and isinstance(suffix.value, str):
+                if base is not None and isinstance(suffix, ast.Constant) and \
+                        isinstance(suffix.value, str):
                     return _with_suffix(base, suffix.value)
         return None
 
@@ -950,7 +958,7 @@ class FileReader:
         anchor = "abs" if template.startswith(("/", "~")) else "cwd"
         return PathRef(anchor, _merge(parts))
 
-    # -- helpers, hydra, decorators ------------------------------------------------------------
+    # -- helpers, hydra, decorators ----------------------------------------------------------------
     def _helper_of(self, site: LoadSite) -> HelperDef | None:
         function = None
         for node in self.script.nodes(ast.FunctionDef) + self.script.nodes(ast.AsyncFunctionDef):
@@ -1009,7 +1017,7 @@ class FileReader:
                 if text.startswith("pkg://"):
                     module = text[len("pkg://"):]
                 else:
-                    config_dir = PathRef("file", (text,)) if not text.startswith("/") else PathRef("abs", (text,))
+                    config_dir = PathRef("abs" if text.startswith("/") else "file", (text,))
             elif path_node is not None:
                 config_dir = self.path_of(path_node, 0)
             elif kind == "main":
@@ -1065,7 +1073,7 @@ class FileReader:
                     SchemaRef("class", classes, line=node.lineno)))
 
 
-# -- small helpers ----------------------------------------------------------------------------
+# -- small helpers ---------------------------------------------------------------------------------
 
 def _helper_candidate(site: LoadSite) -> bool:
     """A load inside a def that its callers complete: a path from a parameter, or an
@@ -1147,7 +1155,8 @@ def _with_suffix(ref: PathRef, suffix: str) -> PathRef:
         last = ref.parts[-1]
         head, _, name = last.rpartition("/")
         stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
-        return PathRef(ref.anchor, (*ref.parts[:-1], f"{head}/{stem}{suffix}" if head else f"{stem}{suffix}"))
+        name = f"{head}/{stem}{suffix}" if head else f"{stem}{suffix}"
+        return PathRef(ref.anchor, (*ref.parts[:-1], name))
     return PathRef(ref.anchor, (*ref.parts, suffix))
 
 
