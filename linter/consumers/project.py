@@ -43,6 +43,8 @@ BASES = ("consumer", "framework", "project", "unknown")
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", "env",
               ".tox", ".nox", "build", "dist", ".mypy_cache", ".pytest_cache", ".ruff_cache",
               "site-packages", ".eggs"}
+# loaders whose files can name other config files (defaults lists, _base_, !include, ...)
+_INCLUDING_FAMILIES = frozenset({"mmengine", "yacs", "hydra", "hf", "trl", "hyperpyyaml", "draccus"})
 _FOLDER = re.compile(r"(^|/)[^/*]+/")  # a literal folder name in a path part
 _DEEPSPEED_FLAGS = ("--deepspeed", "--deepspeed_config", "--deepscale_config", "--ds_config")
 
@@ -589,6 +591,8 @@ class ProjectConsumers:
                 if reader.basis != "consumer":
                     continue
                 family = LOADERS.get(reader.loader, UNKNOWN_LOADER).family
+                if family not in _INCLUDING_FAMILIES:
+                    continue
                 text = self._config_text(path)
                 if not text:
                     continue
