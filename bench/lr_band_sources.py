@@ -20,13 +20,10 @@ from __future__ import annotations
 import argparse
 import csv
 import re
-import sys
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
 import yaml
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 class Row(NamedTuple):
