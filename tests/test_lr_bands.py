@@ -14,7 +14,7 @@ import pytest
 
 from helpers import FIXTURES, ROOT, check, codes
 from test_derive import derived_of
-from trainlint.probe import lr_bands as probe_bands
+from trainlint.rules.probe import lr_bands as probe_bands
 from trainlint.rules.data_tables import (band_of, bands, fix_target, in_band, outside_factor,
                                          recipe_band)
 from trainlint.rules.schedule.tl102_lr_outside_band import LrOutsideBand
