@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 DOCS_BASE_URL = "https://github.com/trainlint/trainlint/blob/main/docs/rules"
 
 __all__ = [
-    "Applicability", "ConfigRule", "ConfigView", "Diagnostic", "DocumentRule", "Edit",
+    "Applicability", "BASES", "ConfigRule", "ConfigView", "Diagnostic", "DocumentRule", "Edit",
     "Example", "Fix", "FixAvailability", "LineIndex", "ParseErrorRule", "ParsedDocument", "ProbeRule", "Rule", "RuleOptions",
     "ScriptRule", "Sentinel", "Severity", "Span", "SuppressionRule", "UNRESOLVED", "Value",
 ]
@@ -84,6 +84,10 @@ class Diagnostic(Struct):
     # A hint that says the same for every file (which setting would let a rule decide): the
     # report keeps its first occurrence only (RULES.md: "once per run, not per file").
     once_per_run: bool = False
+    # How the finding knows what it says (BASES): "consumer" (the code that reads the config
+    # is known), "schema" (a framework's own table of its keys), "guessed" (from key names
+    # alone); None where the rule does not say. Shown in JSON output.
+    basis: str | None = None
 
     @property
     def fixable(self) -> bool:
@@ -246,6 +250,9 @@ class Example(Struct, frozen=True):
     settings: dict[str, Any] = field(default_factory=dict)
 
 
+BASES = ("consumer", "schema", "guessed")
+
+
 class Rule:
     code: ClassVar[str]
     name: ClassVar[str]
@@ -253,6 +260,12 @@ class Rule:
     fix_availability: ClassVar[FixAvailability] = FixAvailability.NONE
     message: ClassVar[str]
     fix_title: ClassVar[str | None] = None
+    # A preview rule runs only with `--preview` or `preview = true` (as in ruff), until its
+    # measured precision meets the bar for the default set (DESIGN.md, "Precision").
+    preview: ClassVar[bool] = False
+    # The measured precision, for its doc page and `trainlint rules`, e.g.
+    # "97% (34 findings, 2026-12 corpus)"; None: not measured yet.
+    precision: ClassVar[str | None] = None
     Options: ClassVar[type[RuleOptions] | None] = None
     bad: ClassVar[tuple[Example, ...]] = ()
     good: ClassVar[tuple[Example, ...]] = ()
@@ -267,18 +280,23 @@ class Rule:
         return f"{DOCS_BASE_URL}/{cls.code}.md"
 
     def diagnostic(self, path: str, span: Span, message: str | None = None,
-                   fix: Fix | None = None, severity: Severity | None = None) -> Diagnostic:
+                   fix: Fix | None = None, severity: Severity | None = None,
+                   basis: str | None = None) -> Diagnostic:
+        if basis is not None and basis not in BASES:
+            raise ValueError(f"basis must be one of {BASES}, not {basis!r}")
         return Diagnostic(
             code=self.code, name=self.name,
             severity=self.severity_override or severity or self.severity,
             message=message or self.message, path=path, span=span, fix=fix, url=self.url(),
+            basis=basis,
         )
 
     def at(self, value: Value, message: str | None = None, fix: Fix | None = None,
-           severity: Severity | None = None, whole_entry: bool = False) -> Diagnostic:
+           severity: Severity | None = None, whole_entry: bool = False,
+           basis: str | None = None) -> Diagnostic:
         """A diagnostic at a value (or at its key, when `whole_entry`)."""
         span = value.key_span if whole_entry and value.key_span else value.span
-        return self.diagnostic(value.path, span, message, fix, severity)
+        return self.diagnostic(value.path, span, message, fix, severity, basis)
 
     def replace_value(self, value: Value, new_text: str, message: str,
                       applicability: Applicability = Applicability.UNSAFE) -> Fix:

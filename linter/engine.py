@@ -10,6 +10,7 @@ import codecs
 import fnmatch
 import importlib
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from trainlint.api import (
 )
 from trainlint.fix.apply import MAX_PASSES, applicable, apply_edits, unified_diff, write_atomically
 from trainlint.formats.base import ParseError
-from trainlint.registry import all_rules, is_selected
+from trainlint.registry import all_rules, is_selected, runs
 from trainlint.settings import Settings
 from trainlint.suppress import apply_suppressions, find_suppressions
 from trainlint.text import LineIndex, Span
@@ -65,6 +66,7 @@ class Report(Struct):
     errors: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     unsafe_fixable: int = 0
+    dry_run: bool = False  # --diff: `fixed` counts fixes shown, not written
 
     @property
     def exit_code(self) -> int:
@@ -81,6 +83,7 @@ class RunOptions(Struct):
     select: list[str] = field(default_factory=list)
     extend_select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
+    preview: bool | None = None  # None: the settings decide
 
 
 KINDS_BY_FORMAT = {
@@ -113,7 +116,9 @@ class RuleSet:
         ignore = [*settings.ignore, *options.ignore]
         self._selection = (select, extend, ignore)
         self._severities = ctx.severities
-        classes = [cls for cls in all_rules(kinds) if is_selected(cls.code, select, extend, ignore)]
+        self.preview = settings.preview if options.preview is None else options.preview
+        classes = [cls for cls in all_rules(kinds)
+                   if is_selected(cls.code, select, extend, ignore) and runs(cls, self.preview)]
         ctx.selected = frozenset(cls.code for cls in classes)
         rules = [cls(ctx) for cls in classes]
         self.parse_error = [r for r in rules if isinstance(r, ParseErrorRule)]
@@ -140,92 +145,184 @@ class RuleSet:
 
 # ---------------------------------------------------------------- discovery
 
-def discover(paths: Iterable[str], settings: Settings) -> tuple[list[str], list[str]]:
-    """Files to check (explicit files always; folders walked) and skip notes."""
+def discover(paths: Iterable[str], settings: Settings,
+             errors: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """Files to check (explicit files always; folders walked) and skip notes. A path that
+    does not exist, a dangling link or a link loop is an error (as in ruff): a CI gate with
+    a typo in its path must not pass."""
     files: list[str] = []
     notes: list[str] = []
+    errors = notes if errors is None else errors
     for given in paths:
         path = Path(given)
-        if path.is_file():
-            files.append(given)
-        elif path.is_dir():
-            files.extend(walk_folder(path, settings))
+        try:
+            os.stat(path)
+        except OSError as exc:
+            errors.append(_missing_path(given, exc))
+            continue
+        if path.is_dir():
+            files.extend(walk_folder(path, settings, errors=errors))
         else:
-            notes.append(f"{given}: no such file or directory")
+            files.append(given)
     return files, notes
 
 
-def walk_folder(root: Path, settings: Settings, wanted=None) -> Iterator[str]:
-    """The files a check of the folder reads; with `wanted(path)`, only those it accepts. The
-    ignore files are read at the first path that needs them."""
-    ignore = _lazy_ignore_matcher(root, settings)
-    for folder, dirs, names in os.walk(root):
-        base = Path(folder)
-        dirs[:] = sorted(
-            d for d in dirs
-            if d not in SKIPPED_DIRS and not d.endswith(".egg-info")
-            and not (base / d / "pyvenv.cfg").exists() and not ignore(base / d, True)
-        )
-        for name in sorted(names):
-            if Path(name).suffix.lower() in FORMAT_BY_SUFFIX and name not in NOT_TRAINING_CONFIGS:
-                candidate = base / name
+def _missing_path(given: str, exc: OSError) -> str:
+    import errno
+
+    if exc.errno == errno.ELOOP:
+        return f"{given}: symbolic link loop"
+    if os.path.islink(given):
+        return f"{given}: dangling symbolic link (to {os.readlink(given)})"
+    return f"{given}: {exc.strerror or 'cannot be read'}"
+
+
+def walk_folder(root: Path, settings: Settings, wanted=None,
+                errors: list[str] | None = None) -> Iterator[str]:
+    """The files a check of the folder reads; with `wanted(path)`, only those it accepts.
+    Iterative, so that a tree thousands of folders deep is walked like any other; a folder
+    that cannot be listed, or an ignore pattern that cannot be read, is one line in `errors`.
+    Links to folders are not followed (as `os.walk`)."""
+    ignore = _IgnoreRules(root, settings, errors)
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError as exc:
+            if errors is not None:
+                errors.append(f"{folder}: cannot list the folder ({exc.strerror or exc})")
+            continue
+        if any(entry.name == ".gitignore" for entry in entries):
+            ignore.read_gitignore(folder)
+        subfolders = []
+        for entry in entries:
+            name = entry.name
+            candidate = folder / name
+            if _is_folder(entry):
+                if (name not in SKIPPED_DIRS and not name.endswith(".egg-info")
+                        and not entry.is_symlink()
+                        and not (candidate / "pyvenv.cfg").exists()
+                        and not ignore(candidate, True)):
+                    subfolders.append(candidate)
+            elif Path(name).suffix.lower() in FORMAT_BY_SUFFIX and name not in NOT_TRAINING_CONFIGS:
                 if (wanted is None or wanted(candidate)) and not ignore(candidate, False):
                     yield str(candidate)
+        stack.extend(reversed(subfolders))
 
 
-def _lazy_ignore_matcher(root: Path, settings: Settings):
-    matcher = None
-
-    def ignored(path: Path, is_dir: bool) -> bool:
-        nonlocal matcher
-        if matcher is None:
-            matcher = _ignore_matcher(root, settings)  # may import pathspec: 5 ms
-        return matcher(path, is_dir)
-
-    return ignored
+def _is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
-def _ignore_matcher(root: Path, settings: Settings):
-    patterns = list(settings.exclude)
-    gitignores = []
-    for folder in (root.resolve(), *root.resolve().parents):
-        if (folder / ".gitignore").is_file():
-            gitignores.append(folder)
-        if (folder / ".git").exists():
-            break
-    if not patterns and not gitignores and not any(root.rglob(".gitignore")):
-        return lambda path, is_dir: False
-    import pathspec
+class _IgnoreRules:
+    """`.gitignore` files (those of the folders above the walk up to the repository's root,
+    read at the first path that needs them, and those met while walking) and `exclude`.
+    pathspec (5 ms to import) is imported only when there is a pattern. A `.gitignore`
+    pattern that cannot be compiled (`[z-a]`) is one line in `errors`; the others apply."""
 
-    specs = []
-    for folder in gitignores:
-        lines = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
-        specs.append((folder, pathspec.GitIgnoreSpec.from_lines(lines)))
-    for nested in root.rglob(".gitignore"):
-        if nested.parent.resolve() not in gitignores:
-            lines = nested.read_text(encoding="utf-8", errors="replace").splitlines()
-            specs.append((nested.parent.resolve(), pathspec.GitIgnoreSpec.from_lines(lines)))
-    excluded = pathspec.GitIgnoreSpec.from_lines(patterns) if patterns else None
-    anchor = (settings.root or root).resolve()
+    def __init__(self, root: Path, settings: Settings, errors: list[str] | None) -> None:
+        self.root = root
+        self.settings = settings
+        self.errors = errors
+        self.specs: list[tuple[Path, Any]] | None = None  # (folder, spec), read on first use
+        self.pending: list[Path] = []  # folders met while walking whose .gitignore is unread
+        self.excluded: Any = None
 
-    def ignored(path: Path, is_dir: bool) -> bool:
-        absolute = path.resolve()
-        for folder, spec in specs:
+    def read_gitignore(self, folder: Path) -> None:
+        self.pending.append(folder)
+
+    def _start(self) -> None:
+        self.specs = []
+        above = []
+        resolved = _resolved(self.root)
+        for folder in (resolved, *resolved.parents):
+            if (folder / ".gitignore").is_file():
+                above.append(folder)
+            if (folder / ".git").exists():
+                break
+        for folder in above:
+            self._add(folder)
+        if self.settings.exclude:
+            self.excluded = _spec(self.settings.exclude)
+
+    def _add(self, folder: Path) -> None:
+        folder = _resolved(folder)
+        if any(known == folder for known, _ in self.specs):
+            return
+        try:
+            lines = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return
+        spec = _spec(lines, folder / ".gitignore", self.errors)
+        if spec is not None:
+            self.specs.append((folder, spec))
+
+    def __call__(self, path: Path, is_dir: bool) -> bool:
+        if self.specs is None:
+            self._start()
+        while self.pending:
+            self._add(self.pending.pop())
+        if not self.specs and self.excluded is None:
+            return False
+        absolute = _resolved(path)
+        suffix = "/" if is_dir else ""
+        for folder, spec in self.specs:
             try:
                 relative = absolute.relative_to(folder).as_posix()
             except ValueError:
                 continue
-            if spec.match_file(relative + ("/" if is_dir else "")):
+            if spec.match_file(relative + suffix):
                 return True
-        if excluded is not None:
+        if self.excluded is not None:
+            anchor = _resolved(self.settings.root or self.root)
             try:
                 relative = absolute.relative_to(anchor).as_posix()
             except ValueError:
                 relative = path.as_posix()
-            return excluded.match_file(relative + ("/" if is_dir else ""))
+            return self.excluded.match_file(relative + suffix)
         return False
 
-    return ignored
+
+def _resolved(path: Path) -> Path:
+    """The absolute path with links resolved; never raises (a link loop stays as it is)."""
+    return Path(os.path.realpath(path))
+
+
+def _spec(lines: list[str], source: Path | None = None, errors: list[str] | None = None):
+    """A gitignore-style matcher of `lines`; with `source`, a pattern that cannot be compiled
+    is reported in `errors` and left out (git matches nothing with it either)."""
+    import re
+
+    import pathspec
+
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except (ValueError, re.error):
+        if source is None:
+            raise
+    kept = []
+    for number, line in enumerate(lines, 1):
+        try:
+            pathspec.GitIgnoreSpec.from_lines([line])
+        except (ValueError, re.error) as exc:
+            if errors is not None:
+                from trainlint.report.common import display_path
+
+                errors.append(f"{display_path(str(source))}:{number}: pattern `{line.strip()}` "
+                              f"cannot be read ({_pattern_error(exc)}); it is left out")
+            continue
+        kept.append(line)
+    return pathspec.GitIgnoreSpec.from_lines(kept) if kept else None
+
+
+def _pattern_error(exc: Exception) -> str:
+    message = getattr(exc, "msg", None) or str(exc)
+    return message.split(" at position")[0]
 
 
 # ---------------------------------------------------------------- reading
@@ -348,7 +445,7 @@ def analyze(path: str, text: str, fmt: str, rules: RuleSet, errors: list[str],
 
     A launcher's findings can lie in other files (a script default the launch uses); those are
     suppressed by the comments of the file they are in."""
-    index = LineIndex(text)
+    index = LineIndex.for_file(path, text)
     found: list[Diagnostic] = []
     try:
         parsed = parse_file(path, text, index, fmt, views=bool(rules.config))
@@ -449,7 +546,7 @@ def _suppressions_in(path: str) -> list | None:
         except (OSError, ParseError):
             _SUPPRESSIONS_READ[key] = None
         else:
-            _SUPPRESSIONS_READ[key] = find_suppressions(text, LineIndex(text))
+            _SUPPRESSIONS_READ[key] = find_suppressions(text, LineIndex.for_file(path, text))
     return _SUPPRESSIONS_READ[key]
 
 
@@ -525,6 +622,7 @@ def check_file(path: str, rules: RuleSet, options: RunOptions, stdin_text: str |
     diagnostics, parsed_ok = analyze(path, text, fmt, rules, result.errors, result.notes,
                                      result.facts)
     if (options.fix or options.diff) and parsed_ok:
+        found = diagnostics
         fixed_text, diagnostics = _fix_loop(path, text, fmt, rules, options, diagnostics, result)
         if fixed_text != text:
             if options.diff:
@@ -532,7 +630,11 @@ def check_file(path: str, rules: RuleSet, options: RunOptions, stdin_text: str |
             elif stdin_text is not None:
                 result.output = fixed_text
             else:
-                write_atomically(Path(path), bom + fixed_text.encode(codec))
+                try:
+                    write_atomically(Path(path), bom + fixed_text.encode(codec))
+                except OSError as exc:
+                    result.errors.append(f"{path}: fixes not written: {exc.strerror or exc}")
+                    result.fixed, diagnostics = 0, found
         elif stdin_text is not None and options.fix:
             result.output = text
     result.diagnostics = _per_file_ignored(diagnostics, settings)
@@ -541,24 +643,77 @@ def check_file(path: str, rules: RuleSet, options: RunOptions, stdin_text: str |
 
 def _fix_loop(path: str, text: str, fmt: str, rules: RuleSet, options: RunOptions,
               diagnostics: list[Diagnostic], result: FileResult) -> tuple[str, list[Diagnostic]]:
+    """Apply fixes pass by pass until nothing changes. A batch whose result does not parse, or
+    has more error findings of some code than before (a rename onto an existing key makes a
+    TL005), is retried one fix at a time; the fixes that do that are refused with a note."""
     unsafe = options.unsafe_fixes
+    refused: set[tuple[str, str, str]] = set()
     for _ in range(MAX_PASSES):
         fixable = [d for d in _per_file_ignored(diagnostics, rules.settings)
-                   if d.path == path and applicable(d, unsafe)]
+                   if d.path == path and applicable(d, unsafe) and _fix_key(d) not in refused]
         if not fixable:
             break
-        candidate, applied = apply_edits(text, fixable, unsafe)
-        if not applied or candidate == text:
+        attempt = _attempt_fixes(path, text, fmt, rules, unsafe, diagnostics, fixable)
+        if attempt is None:
             break
-        new_facts: dict[str, Any] = {}
-        new_diagnostics, parsed_ok = analyze(path, candidate, fmt, rules, [], None, new_facts)
-        if not parsed_ok:
-            codes = ", ".join(sorted({d.code for d in applied}))
-            result.notes.append(f"{path}: fix refused ({codes}): the result would not parse")
-            break
-        result.fixed += len(applied)
-        text, diagnostics, result.facts = candidate, new_diagnostics, new_facts
+        if attempt.problem and len(attempt.applied) > 1:
+            for diagnostic in attempt.applied:
+                single = _attempt_fixes(path, text, fmt, rules, unsafe, diagnostics, [diagnostic])
+                if single is not None and not single.problem:
+                    attempt = single
+                    break
+                if single is not None:
+                    _refuse(path, [diagnostic], single.problem, refused, result)
+            else:
+                continue
+        elif attempt.problem:
+            _refuse(path, attempt.applied, attempt.problem, refused, result)
+            continue
+        result.fixed += len(attempt.applied)
+        text, diagnostics, result.facts = attempt.text, attempt.diagnostics, attempt.facts
     return text, diagnostics
+
+
+class _Attempt(Struct):
+    text: str
+    applied: list[Diagnostic]
+    diagnostics: list[Diagnostic]
+    facts: dict[str, Any]
+    problem: str = ""  # why the result cannot be kept
+
+
+def _attempt_fixes(path: str, text: str, fmt: str, rules: RuleSet, unsafe: bool,
+                   before: list[Diagnostic], fixes: list[Diagnostic]) -> _Attempt | None:
+    """Apply the fixes and check the result again; None when nothing would change."""
+    candidate, applied = apply_edits(text, fixes, unsafe)
+    if not applied or candidate == text:
+        return None
+    facts: dict[str, Any] = {}
+    after, parsed_ok = analyze(path, candidate, fmt, rules, [], None, facts)
+    attempt = _Attempt(candidate, applied, after, facts)
+    if not parsed_ok:
+        attempt.problem = "the result would not parse"
+    else:
+        added = _error_counts(after, path) - _error_counts(before, path)
+        if added:
+            attempt.problem = f"it would add {', '.join(sorted(added))} error findings"
+    return attempt
+
+
+def _error_counts(diagnostics: list[Diagnostic], path: str) -> Counter:
+    return Counter(d.code for d in diagnostics if d.path == path and d.severity is Severity.ERROR)
+
+
+def _fix_key(diagnostic: Diagnostic) -> tuple[str, str, str]:
+    """What identifies a finding's fix across passes (its position moves as others apply)."""
+    return diagnostic.code, diagnostic.message, diagnostic.fix.message if diagnostic.fix else ""
+
+
+def _refuse(path: str, diagnostics: list[Diagnostic], problem: str,
+            refused: set[tuple[str, str, str]], result: FileResult) -> None:
+    refused.update(_fix_key(d) for d in diagnostics)
+    codes = ", ".join(sorted({d.code for d in diagnostics}))
+    result.notes.append(f"{path}: fix refused ({codes}): {problem}")
 
 
 # ---------------------------------------------------------------- many files
@@ -640,13 +795,13 @@ def check_paths(paths: Iterable[str], settings: Settings | None = None,
     settings = settings or load_settings(Path(paths[0]))
     if settings.unsafe_fixes:
         options.unsafe_fixes = True
-    report = Report()
+    report = Report(dry_run=options.diff, errors=list(settings.errors))
     _SUPPRESSIONS_READ.clear()
     if stdin is not None:
         rules = RuleSet(settings, options, kinds_for([stdin[0]]))
         results = [_safe_check(stdin[0], rules, options, stdin[1])]
     else:
-        files, report.notes = discover(paths, settings)
+        files, report.notes = discover(paths, settings, report.errors)
         rules = RuleSet(settings, options, kinds_for(files))
         results = _check_all(files, rules, options)
     for result in results:

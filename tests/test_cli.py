@@ -117,8 +117,8 @@ def test_rules_lists_every_registered_rule_in_text_and_json():
     assert [row["code"] for row in listed] == [rule.code for rule in all_rules()]
     for row, rule in zip(listed, all_rules()):
         assert row == {"code": rule.code, "name": rule.name, "severity": rule.severity.value,
-                       "fix": rule.fix_availability.value, "message": rule.message,
-                       "url": rule.url()}
+                       "fix": rule.fix_availability.value, "status": "default",
+                       "precision": None, "message": rule.message, "url": rule.url()}
     assert run_cli("rules", "--output-format", "sarif")[0] == 2
 
 

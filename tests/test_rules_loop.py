@@ -9,6 +9,7 @@ from test_rules_checkpoint import ODD_RULE_SOURCES, assert_fix, fixture_findings
 from trainlint.registry import all_rules
 
 CODES = [f"TL7{number:02d}" for number in range(1, 13)]
+PREVIEW = {"preview": True}  # the TL7xx rules are preview rules
 
 # fixture -> every finding of its own rule: (code, line, column, severity)
 EXPECTED = {
@@ -118,19 +119,19 @@ def test_every_fixture_has_its_expectation():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_rule_fixture(name):
-    assert fixture_findings(name) == sorted(EXPECTED[name])
+    assert fixture_findings(name, PREVIEW) == sorted(EXPECTED[name])
 
 
 @pytest.mark.parametrize("name", FIXED)
 def test_fixes(tmp_path, name):
-    assert_fix(tmp_path, name, unsafe=True)
+    assert_fix(tmp_path, name, unsafe=True, table=PREVIEW)
 
 
 def test_fixes_wait_for_unsafe_fixes(tmp_path):
     target = tmp_path / "train.py"
     source = (FIXTURES / "TL701" / "bad_classifier_no_zero_grad.py").read_text(encoding="utf-8")
     target.write_text(source, encoding="utf-8")
-    report = check(target, select=["TL701"], fix=True)
+    report = check(target, PREVIEW, select=["TL701"], fix=True)
     assert report.fixed == 0 and target.read_text(encoding="utf-8") == source
 
 
@@ -140,9 +141,15 @@ def test_every_loop_rule_is_preview():
     assert all(getattr(rule, "preview", False) is True for rule in rules)
 
 
+def test_loop_rules_stay_off_without_preview():
+    path = FIXTURES / "TL701" / "bad_classifier_no_zero_grad.py"
+    assert check(path, select=["TL7"]).diagnostics == []
+    assert [d.code for d in check(path, PREVIEW, select=["TL7"]).diagnostics] == ["TL701"]
+
+
 def test_json_output_carries_the_fix():
     code, findings, _ = run_json("check", str(FIXTURES / "TL704" / "bad_running_loss.py"),
-                                 "--select", "TL704")
+                                 "--select", "TL704", "--preview")
     assert code == 1
     (finding,) = findings
     assert finding["name"] == "loss-accumulated-as-tensor"
@@ -154,13 +161,13 @@ def test_json_output_carries_the_fix():
 def test_odd_code_does_not_break_the_loop_rules(tmp_path, source):
     path = tmp_path / "odd.py"
     path.write_text(source, encoding="utf-8")
-    assert check(path, select=["TL7"]).errors == []
+    assert check(path, PREVIEW, select=["TL7"]).errors == []
 
 
 def _findings(tmp_path, source: str, code: str, **options):
     path = tmp_path / "train.py"
     path.write_text(source, encoding="utf-8")
-    report = check(path, select=[code], **options)
+    report = check(path, PREVIEW, select=[code], **options)
     assert report.errors == []
     return [d for d in report.diagnostics if d.code == code], path
 
@@ -220,7 +227,7 @@ def test_tl703_crlf_line_endings_are_kept(tmp_path):
               "    for x in val_loader:\r\n        model(x)\r\n\r\n\r\nvalidate(model, val_loader)\r\n")
     path = tmp_path / "train.py"
     path.write_bytes(source.encode("utf-8"))
-    check(path, select=["TL703"], fix=True, unsafe_fixes=True)
+    check(path, PREVIEW, select=["TL703"], fix=True, unsafe_fixes=True)
     assert path.read_bytes().decode("utf-8") == source.replace(
         "    for x in val_loader:\r\n        model(x)\r\n",
         "    with torch.no_grad():\r\n        for x in val_loader:\r\n            model(x)\r\n")
@@ -254,7 +261,7 @@ def test_tl706_optimizers_option(tmp_path):
     source = (FIXTURES / "TL706" / "good_adamw.py").read_text(encoding="utf-8")
     path = tmp_path / "train.py"
     path.write_text(source, encoding="utf-8")
-    table = {"rules": {"TL706": {"optimizers": ["AdamW"]}}}
+    table = {**PREVIEW, "rules": {"TL706": {"optimizers": ["AdamW"]}}}
     report = check(path, table, select=["TL706"])
     assert [d.code for d in report.diagnostics] == ["TL706"]
 
@@ -265,8 +272,8 @@ def test_tl712_seed_functions_option(tmp_path):
     path.write_text(source.replace("    train(parser.parse_args())",
                                    "    reproducible()\n    train(parser.parse_args())"),
                     encoding="utf-8")
-    assert check(path, select=["TL712"]).diagnostics != []
-    table = {"rules": {"TL712": {"seed-functions": ["reproducible"]}}}
+    assert check(path, PREVIEW, select=["TL712"]).diagnostics != []
+    table = {**PREVIEW, "rules": {"TL712": {"seed-functions": ["reproducible"]}}}
     assert check(path, table, select=["TL712"]).diagnostics == []
 
 
@@ -278,5 +285,6 @@ def test_framework_scripts_stay_quiet():
              FIXTURES / "TL701" / "good_accelerate_accumulate.py",
              FIXTURES / "TL701" / "good_deepspeed_engine.py"]
     for path in paths:
-        loud = [d for d in check(path, select=["TL7"]).diagnostics if d.severity.value != "info"]
+        loud = [d for d in check(path, PREVIEW, select=["TL7"]).diagnostics
+                if d.severity.value != "info"]
         assert loud == [], path

@@ -29,7 +29,7 @@ from typing import Any, NoReturn
 
 from trainlint.api import UNRESOLVED, ParsedDocument, Value
 from trainlint.formats.base import ArgumentSpec, ParseError
-from trainlint.script import ParsedScript, dotted, script_of, walk_breadth_first
+from trainlint.script import ParsedScript, dotted, parse_python, script_of, walk_breadth_first
 from trainlint.text import LineIndex, Span
 
 __all__ = ["parse"]
@@ -69,7 +69,7 @@ def parse(path: str, text: str, index: LineIndex,
 
 def _parse_tree(path: str, text: str, index: LineIndex) -> ast.Module:
     try:
-        return ast.parse(text, filename=path)
+        return parse_python(text, path)
     except SyntaxError as exc:
         if exc.lineno is None:  # e.g. "source code string cannot contain null bytes"
             _raise_at_nul(exc.msg, text, index)

@@ -91,7 +91,7 @@ class UnusedSuppression(SuppressionRule):
         if not candidates:
             return
         comments = _python_comment_lines(text) if path.endswith(".py") else None
-        index = LineIndex(text)
+        index = LineIndex.for_file(path, text)  # the lines the suppressions' spans count
         for suppression, unused in candidates:
             if comments is not None and comments.get(suppression.span.line, 1 << 30) > suppression.span.col:
                 continue  # a `#` inside a string, not a comment
@@ -187,7 +187,8 @@ def _python_comment_lines(text: str) -> dict[int, int] | None:
     """Line -> 1-based column where a real comment starts (not a `#` inside a string)."""
     lines = {}
     try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        # newline=None: lines end where Python's own tokenizer ends them (a lone CR too)
+        for token in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
             if token.type == tokenize.COMMENT:
                 lines[token.start[0]] = token.start[1] + 1
     except (tokenize.TokenError, SyntaxError):
