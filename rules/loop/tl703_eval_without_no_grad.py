@@ -80,6 +80,7 @@ class EvalWithoutNoGrad(ScriptRule):
     message = "evaluation loop runs the model with autograd on"
     fix_title = "Wrap the loop in `with torch.no_grad():`"
     preview = True
+    precision = "100% (1 finding, dev corpus)"
     needles = (b".eval(", b".train(")
 
     bad = (

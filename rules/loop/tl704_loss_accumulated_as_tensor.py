@@ -68,6 +68,7 @@ class LossAccumulatedAsTensor(ScriptRule):
     message = "loss added to a running total with its autograd history"
     fix_title = "Add `loss.item()` instead"
     preview = True
+    precision = "no findings on the dev corpus"
     needles = (b"backward",)
 
     bad = (

@@ -78,6 +78,7 @@ class TrainModeNotRestored(ScriptRule):
     message = "model put in eval mode inside the training loop is never switched back"
     fix_title = "Call `model.train()` before the training steps"
     preview = True
+    precision = "no findings on the dev corpus"
     needles = (b".eval()",)
 
     bad = (

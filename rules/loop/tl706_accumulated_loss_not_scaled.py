@@ -75,6 +75,7 @@ class AccumulatedLossNotScaled(ScriptRule):
     fix_availability = FixAvailability.NONE
     message = "gradient accumulation without dividing the loss by the number of steps"
     preview = True
+    precision = "no findings on the dev corpus"
     needles = (b"backward",)
 
     class Options(RuleOptions):

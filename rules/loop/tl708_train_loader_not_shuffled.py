@@ -76,6 +76,7 @@ class TrainLoaderNotShuffled(ScriptRule):
     message = "the training DataLoader does not shuffle"
     fix_title = "Set `shuffle=True`"
     preview = True
+    precision = "no judged findings (1 debatable, dev corpus)"
     needles = (b"DataLoader",)
 
     bad = (

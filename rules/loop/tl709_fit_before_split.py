@@ -93,6 +93,7 @@ class FitBeforeSplit(ScriptRule):
     fix_availability = FixAvailability.NONE
     message = "preprocessing fitted on the whole data before the train/test split"
     preview = True
+    precision = "no findings on the dev corpus"
     needles = (b"train_test_split", b"cross_val", b"cross_validate", b"Fold", b"SearchCV",
                b"_curve", b"ShuffleSplit")
 

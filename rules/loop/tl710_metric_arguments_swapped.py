@@ -83,6 +83,7 @@ class MetricArgumentsSwapped(ScriptRule):
     message = "metric called with predictions and targets swapped"
     fix_title = "Swap the two arguments"
     preview = True
+    precision = "no findings on the dev corpus"
     needles = (b"sklearn", b"torchmetrics")
 
     bad = (

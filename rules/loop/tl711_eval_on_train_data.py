@@ -69,6 +69,7 @@ class EvalOnTrainData(ScriptRule):
     fix_availability = FixAvailability.NONE
     message = "validation or test metrics computed on the training data"
     preview = True
+    precision = "no findings on the dev corpus"
     needles = (b"train_test_split", b"DataLoader")
 
     bad = (
