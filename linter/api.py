@@ -28,6 +28,7 @@ import msgspec.structs
 from msgspec import Struct, field
 
 from trainlint.records import (
+    BASES,
     DOCS_BASE_URL,
     UNRESOLVED,
     Applicability,
@@ -44,10 +45,11 @@ from trainlint.records import (
 from trainlint.text import LineIndex, Span
 
 if TYPE_CHECKING:
+    from trainlint.bands import packaged_bands
     from trainlint.context import ProjectContext, RuleContext
     from trainlint.derive import (
         Derived, Patience, Quantity, derive, described, fmt, is_constant_schedule, is_ctc,
-        run_epochs, term,
+        optimizer_family_of, run_epochs, term,
     )
     from trainlint.dialects import GENERIC, canonical_name, dialects
     from trainlint.fix.cst import (
@@ -56,19 +58,25 @@ if TYPE_CHECKING:
     )
     from trainlint.fix.insert import dialect_key_near, insert_key_after
     from trainlint.formats.base import ArgumentSpec
-    from trainlint.formats.python.ast_index import NOTHING, ParsedScript, walk_breadth_first
+    from trainlint.formats.python.ast_index import (
+        NOTHING, ParsedScript, dotted, walk_breadth_first,
+    )
     from trainlint.formats.python.training_code import (
         PLATEAU, SCHEDULER_PREFIX, WRAPPERS, Build, CodeIndex, StepCall, code_index,
         feasible_builds, literal, position, read_arguments, walk_local,
     )
     from trainlint.launch_arguments import ArgumentProblem
+    from trainlint.loops import (
+        Event, Grad, Kind, Loop, LoopModel, argument_for, has_word, loop_model, map_text,
+    )
     from trainlint.schemas.canonical import SETTINGS
 
 # name -> the module it is imported from on first use
 _LAZY = {
     **dict.fromkeys(("ProjectContext", "RuleContext"), "trainlint.context"),
     **dict.fromkeys(("Derived", "Patience", "Quantity", "derive", "described", "fmt",
-                     "is_constant_schedule", "is_ctc", "run_epochs", "term"), "trainlint.derive"),
+                     "is_constant_schedule", "is_ctc", "optimizer_family_of", "run_epochs",
+                     "term"), "trainlint.derive"),
     **dict.fromkeys(("GENERIC", "canonical_name", "dialects"), "trainlint.dialects"),
     **dict.fromkeys(("ensure_module_name", "insert_keyword", "rename_keyword", "replace_node",
                      "rewrite_call_text", "string_literal"), "trainlint.fix.cst"),
@@ -80,10 +88,14 @@ _LAZY = {
                      "code_index", "feasible_builds", "literal", "position", "read_arguments",
                      "walk_local"), "trainlint.formats.python.training_code"),
     "SETTINGS": "trainlint.schemas.canonical",
+    "packaged_bands": "trainlint.bands",
+    **dict.fromkeys(("Event", "Grad", "Kind", "Loop", "LoopModel", "argument_for", "has_word",
+                     "loop_model", "map_text"), "trainlint.loops"),
+    "dotted": "trainlint.formats.python.ast_index",
 }
 
 __all__ = [
-    "DOCS_BASE_URL", "UNRESOLVED", "Applicability", "ConfigRule", "ConfigView", "Diagnostic",
+    "BASES", "DOCS_BASE_URL", "UNRESOLVED", "Applicability", "ConfigRule", "ConfigView", "Diagnostic",
     "DocumentRule", "Edit", "Example", "Fix", "FixAvailability", "LaunchRule", "LineIndex",
     "ParseErrorRule", "ParsedDocument", "ProbeRule", "Rule", "RuleOptions", "ScriptRule",
     "Sentinel", "Severity", "Span", "SuppressionRule", "Value", "options_fields", *_LAZY,
@@ -132,6 +144,12 @@ class Rule:
     # What the rule's fixes do, in a few words ("rename the key"): set exactly when the rule
     # can fix (fix_availability is not NONE); shown on its doc page and by `trainlint rules`.
     fix_title: ClassVar[str | None] = None
+    # A preview rule runs only with `--preview` or `preview = true` (as in ruff), until its
+    # measured precision meets the bar for the default set (DESIGN.md, "Precision").
+    preview: ClassVar[bool] = False
+    # The measured precision, for its doc page and `trainlint rules`, e.g.
+    # "97% (34 findings, 2026-12 corpus)"; None: not measured yet.
+    precision: ClassVar[str | None] = None
     Options: ClassVar[type[RuleOptions] | None] = None
     bad: ClassVar[tuple[Example, ...]] = ()
     good: ClassVar[tuple[Example, ...]] = ()
@@ -146,18 +164,23 @@ class Rule:
         return f"{DOCS_BASE_URL}/{cls.code}.md"
 
     def diagnostic(self, path: str, span: Span, message: str | None = None,
-                   fix: Fix | None = None, severity: Severity | None = None) -> Diagnostic:
+                   fix: Fix | None = None, severity: Severity | None = None,
+                   basis: str | None = None) -> Diagnostic:
+        if basis is not None and basis not in BASES:
+            raise ValueError(f"basis must be one of {BASES}, not {basis!r}")
         return Diagnostic(
             code=self.code, name=self.name,
             severity=self.severity_override or severity or self.severity,
             message=message or self.message, path=path, span=span, fix=fix, url=self.url(),
+            basis=basis,
         )
 
     def at(self, value: Value, message: str | None = None, fix: Fix | None = None,
-           severity: Severity | None = None, whole_entry: bool = False) -> Diagnostic:
+           severity: Severity | None = None, whole_entry: bool = False,
+           basis: str | None = None) -> Diagnostic:
         """A diagnostic at a value (or at its key, when `whole_entry`)."""
         span = value.key_span if whole_entry and value.key_span else value.span
-        return self.diagnostic(value.path, span, message, fix, severity)
+        return self.diagnostic(value.path, span, message, fix, severity, basis)
 
     def replace_value(self, value: Value, new_text: str, message: str,
                       applicability: Applicability = Applicability.UNSAFE) -> Fix:

@@ -73,7 +73,7 @@ def fingerprint(diagnostic: Diagnostic, root: Path | None = None,
                 sources: SourceLines | None = None) -> str:
     """A short stable hash of (code, file, line content): SARIF partialFingerprints use it too."""
     key = key_for(diagnostic, root or Path.cwd().resolve(), sources)
-    data = "\0".join((key.code, key.file, key.content)).encode("utf-8")
+    data = "\0".join((key.code, key.file, key.content)).encode("utf-8", "surrogateescape")
     return hashlib.sha256(data).hexdigest()[:32]
 
 

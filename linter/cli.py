@@ -20,6 +20,14 @@ class UsageError(Exception):
     """Bad input on the command line (a ref, a baseline file): one message, exit 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a mistake on the command line said in one line (as ruff does) instead
+    of the whole usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def _codes(text: str) -> list[str]:
     return [code.strip().upper() for code in text.split(",") if code.strip()]
 
@@ -43,6 +51,9 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also apply unsafe fixes (they change hyper-parameters)")
     parser.add_argument("--no-unsafe-fixes", dest="unsafe_fixes", action="store_false")
     parser.add_argument("--diff", action="store_true", help="print the fixes as a diff; write nothing")
+    parser.add_argument("--preview", action="store_true", default=None,
+                        help="also run the preview rules (not yet measured precise enough)")
+    parser.add_argument("--no-preview", dest="preview", action="store_false")
     parser.add_argument("--select", type=_codes, default=[], help="codes or prefixes, e.g. TL1,TL004")
     parser.add_argument("--extend-select", type=_codes, default=[])
     parser.add_argument("--ignore", type=_codes, default=[])
@@ -70,7 +81,7 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; the probe's arguments are only loaded for `trainlint probe`."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="trainlint", description="Lint and fix deep-learning training setups.")
     parser.add_argument("--version", action="version", version=f"trainlint {__version__}")
     sub = parser.add_subparsers(dest="command")
@@ -150,25 +161,19 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _settings_for(start: Path, explicit: Path | None, args: argparse.Namespace | None = None):
-    from trainlint.context import parse_version
-    from trainlint.settings import SettingsError, load_settings
+    from trainlint.settings import SettingsError, load_settings, validate_context
 
     if explicit is not None and not explicit.is_file():
         raise SettingsError(f"settings file {explicit} does not exist")
     settings = load_settings(start, explicit)
     if args is None:
         return settings
-    overrides = {}
-    for name in ("model_type", "dataset_size", "world_size"):
-        if getattr(args, name, None) is not None:
-            overrides[name] = getattr(args, name)
+    given = {key: getattr(args, key.replace("-", "_"), None)
+             for key in ("model-type", "dataset-size", "world-size", "target-torch",
+                         "target-transformers")}
+    overrides = validate_context(given, lambda key: f"--{key}", settings.bands)
     for name in ("target_torch", "target_transformers"):
-        value = getattr(args, name, None)
-        if value is not None:
-            version = parse_version(value)
-            if version is None:
-                raise SettingsError(f"--{name.replace('_', '-')}: `{value}` is not a version")
-            overrides[name] = version
+        if name in overrides:
             settings.project.sources[name] = "command line"
     return settings.with_overrides(**overrides) if overrides else settings
 
@@ -187,18 +192,21 @@ def _check(args: argparse.Namespace) -> int:
     from trainlint.engine import Report, RunOptions, check_paths
     from trainlint.report import render
 
-    output_format = args.output_format or _default_output_format()
+    output_format = _default_output_format() if args.output_format is None else args.output_format
     if output_format not in _output_formats():
         print(f"trainlint: error: unknown output format `{output_format}` "
               f"(choose from {', '.join(_output_formats())})", file=sys.stderr)
         return 2
     if args.since and args.stdin_filename:
         raise UsageError("--since and --stdin-filename cannot be used together")
+    _check_selectors(args)
     start = Path(args.stdin_filename or (args.paths[0] if args.paths else "."))
     settings = _settings_for(start, args.config, args)
     baseline = _load_baseline(args.baseline) if args.baseline else None
     options = RunOptions(fix=args.fix, unsafe_fixes=bool(args.unsafe_fixes), diff=args.diff,
-                         select=args.select, extend_select=args.extend_select, ignore=args.ignore)
+                         select=args.select, extend_select=args.extend_select, ignore=args.ignore,
+                         preview=args.preview)
+    _warn_unselectable_preview(options, settings)
     if args.unsafe_fixes is False:
         settings.unsafe_fixes = False
     if args.unsafe_fixes and not args.diff:
@@ -236,6 +244,34 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if args.exit_zero else report.exit_code
 
 
+def _check_selectors(args: argparse.Namespace) -> None:
+    """An unknown code in --select, --extend-select or --ignore is a mistake, not a filter
+    that passes everything."""
+    from trainlint.registry import selector_error
+
+    for option in ("select", "extend_select", "ignore"):
+        for selector in getattr(args, option):
+            problem = selector_error(selector)
+            if problem:
+                raise UsageError(f"--{option.replace('_', '-')}: {problem}")
+
+
+def _warn_unselectable_preview(options, settings) -> None:
+    """As ruff: naming a preview rule's exact code does not run it outside preview mode."""
+    preview = settings.preview if options.preview is None else options.preview
+    if preview:
+        return
+    from trainlint.registry import preview_codes
+
+    named = {code.upper() for code in [*options.select, *options.extend_select,
+                                       *settings.select, *settings.extend_select]}
+    if not named:
+        return  # nothing named: no need to read the rule modules
+    for code in sorted(named & preview_codes()):
+        print(f"trainlint: warning: `{code}` is a preview rule: selecting it has no effect "
+              "without --preview (or `preview = true`)", file=sys.stderr)
+
+
 def _paths_to_check(args: argparse.Namespace, settings) -> list[str] | None:
     """The paths for the engine (empty: the current folder), or None: nothing to check."""
     if args.stdin_filename:
@@ -249,7 +285,10 @@ def _paths_to_check(args: argparse.Namespace, settings) -> list[str] | None:
         from trainlint.changed import ChangedFilesError, select_changed
         from trainlint.discovery import discover
 
-        candidates, _ = discover(paths or ["."], settings)
+        problems: list[str] = []
+        candidates, _ = discover(paths or ["."], settings, problems)
+        if problems:
+            raise UsageError(problems[0])
         first = Path(paths[0]) if paths else Path.cwd()
         where = first if first.is_dir() else first.parent
         try:
@@ -270,8 +309,8 @@ def _force_excluded(path: str, settings) -> bool:
         return False
     if candidate.name in NOT_TRAINING_CONFIGS or candidate.suffix.lower() not in FORMAT_BY_SUFFIX:
         return True
-    absolute = candidate.resolve()
-    root = (settings.root or Path.cwd()).resolve()
+    absolute = Path(os.path.realpath(candidate))  # never raises on a link loop
+    root = Path(os.path.realpath(settings.root or Path.cwd()))
     try:
         relative = absolute.relative_to(root)
     except ValueError:

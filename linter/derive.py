@@ -20,9 +20,11 @@ from typing import Any
 
 from msgspec import Struct, field
 
+from trainlint.bands import packaged_bands
 from trainlint.context import ProjectContext
 from trainlint.records import ConfigView, Value
 from trainlint.schemas import InvalidValue
+from trainlint.training_regime import NoBand, Regime, frontend_regime, llm_regime, model_size, said
 
 CACHE_KEY = "__derived__"
 
@@ -95,7 +97,9 @@ class Patience(Struct, frozen=True):
 class Derived(Struct):
     """Everything `derive` found; a field is None when it cannot be known."""
 
-    model_type: Quantity | None = None
+    model_type: Quantity | None = None  # an LR band family: llm-lora, conformer, ...
+    model_size: Quantity | None = None  # billions of parameters, as the model name states
+    band_excluded: str | None = None  # why no LR band applies, where the evidence says so
     optimizer_family: Quantity | None = None
     peak_lr: Quantity | None = None
     per_device_batch: Quantity | None = None
@@ -192,6 +196,7 @@ class _Deriver:
     def run(self) -> Derived:
         out = self.out
         out.model_type = self.model_type()
+        out.model_size = self.model_size()
         out.optimizer_family = self.optimizer_family()
         out.peak_lr = self.single("optimizer.lr", "peak LR")
         out.dataset_size = self.dataset_size()
@@ -237,6 +242,7 @@ class _Deriver:
     # ------------------------------------------------------------ model and optimizer
 
     def model_type(self) -> Quantity | None:
+        """The LR band family (model type x training regime) with the evidence for it."""
         if self.project.model_type:
             return Quantity(self.project.model_type, "setting `model-type`")
         view = self.view
@@ -244,21 +250,39 @@ class _Deriver:
         type_text = self.text("model.type")
         name_text = self.text("model.name")
         ctc = self.value("model.ctc")
-        for candidate in (self._named_type(type_value, type_text),
-                          self._mlm_type(type_value or self.value("model.name"), type_text or name_text),
+        named = self._named_type(type_value, type_text)
+        if named is not None:
+            return named
+        frontend = self._regime(frontend_regime(view))
+        if frontend is not None or self.out.band_excluded:
+            return frontend
+        for candidate in (self._mlm_type(type_value or self.value("model.name"), type_text or name_text),
                           self._encoder_type(), self._ctc_type(ctc, type_text),
-                          self._llm_type()):
-            if candidate is not None:
+                          self._regime(llm_regime(view))):
+            if candidate is not None or self.out.band_excluded:
                 return candidate
         if view.dialect in DIALECT_MODEL_TYPES:
             model_type, why = DIALECT_MODEL_TYPES[view.dialect]
             return Quantity(model_type, f"{why} ({view.dialect} dialect)")
         return None
 
+    def _regime(self, found: Regime | NoBand | None) -> Quantity | None:
+        if isinstance(found, NoBand):
+            self.out.band_excluded = found.reason
+            return None
+        if found is None:
+            return None
+        return Quantity(found.family, found.text, "", None, found.values)
+
+    def model_size(self) -> Quantity | None:
+        size = model_size(self.view)
+        if size is None:
+            return None
+        return Quantity(size.billions, f"{fmt(size.billions)}B ({said(size.value)})", "B",
+                        size.value, (size.value,))
+
     def _named_type(self, value: Value | None, text: str) -> Quantity | None:
-        from_bands = {"bert-mlm", "conformer", "rnn-ctc", "ctc", "llm-finetune", "llm-lora",
-                      "cnn-sgd", "llm-dpo", "seq2seq-finetune"}
-        if value is not None and text in from_bands:
+        if value is not None and text in packaged_bands():
             return Quantity(text, f"{label_of(value)}: {value.value} ({_where(value)})", "", value, (value,))
         return None
 
@@ -300,48 +324,14 @@ class _Deriver:
         rnn = any(name in type_text for name in ("gru", "lstm", "rnn"))
         return Quantity("rnn-ctc" if rnn else "ctc", f"CTC loss ({_where(ctc)})", "", None, (ctc,))
 
-    def _llm_type(self) -> Quantity | None:
-        view = self.view
-        objective = self.text("model.objective")
-        adapter = self.value("model.adapter")
-        lora = self.value("model.lora")
-        type_value = self.value("model.type")
-        type_text = self.text("model.type")
-        is_lora = ((adapter is not None and "lora" in self.text("model.adapter"))
-                   or (lora is not None and lora.value is True)
-                   or (view.dialect == "torchtune" and "lora" in type_text.rsplit(".", 1)[-1]))
-        evidence = next((v for v in (adapter, lora, type_value) if v is not None), None)
-        is_dpo = "dpo" in objective
-        if is_lora and is_dpo:
-            return None  # LoRA DPO has no band of its own: stay quiet
-        if is_dpo:
-            objective_value = self.value("model.objective")
-            return Quantity("llm-dpo", f"{label_of(objective_value)}: {objective_value.value} "
-                            f"({_where(objective_value)})", "", None, (objective_value,))
-        if is_lora and evidence is not None:
-            return Quantity("llm-lora", f"{label_of(evidence)}: {evidence.value} ({_where(evidence)})",
-                            "", None, (evidence,))
-        full_finetune = (view.dialect == "axolotl" and "pretraining_dataset" not in view.raw
-                         and "base_model" in view.raw) or (
-            view.dialect == "torchtune" and type_value is not None)
-        if full_finetune:
-            anchor = type_value or view.raw.get("base_model")
-            where = f"{label_of(anchor)}: {anchor.value} ({_where(anchor)})" if anchor else view.dialect
-            return Quantity("llm-finetune", f"{view.dialect} fine-tuning without an adapter, {where}")
-        return None
-
     def optimizer_family(self) -> Quantity | None:
         value = self.value("optimizer.name")
         if value is None:
             if self.view.dialect in ("hf", "axolotl"):
                 return Quantity("adam", "framework default optimizer (AdamW)")
             return None
-        text = str(value.value).lower().replace("-", "_").rsplit(".", 1)[-1]
-        for fragment, family in OPTIMIZER_FAMILIES:
-            if fragment in text:
-                return Quantity(family, f"{label_of(value)}: {value.value} ({_where(value)})",
-                                "", value, (value,))
-        return Quantity("other", f"{label_of(value)}: {value.value} ({_where(value)})", "", value, (value,))
+        return Quantity(optimizer_family_of(str(value.value)),
+                        f"{label_of(value)}: {value.value} ({_where(value)})", "", value, (value,))
 
     # ------------------------------------------------------------ batch
 
@@ -654,6 +644,12 @@ class _Deriver:
             return Patience(PLATEAU_DEFAULT_PATIENCE, PLATEAU_DEFAULT_PATIENCE, "epochs", "1 epoch",
                             None, name, default=True)
         return None
+
+
+def optimizer_family_of(name: str) -> str:
+    """'adamw_bnb_8bit' -> 'adam', 'torch.optim.SGD' -> 'sgd', 'Lamb' -> 'lamb', else 'other'."""
+    text = name.lower().replace("-", "_").rsplit(".", 1)[-1]
+    return next((family for fragment, family in OPTIMIZER_FAMILIES if fragment in text), "other")
 
 
 def run_epochs(derived: Derived) -> Quantity | None:

@@ -8,12 +8,15 @@ engine, `--since` and the project scan of the rules that link files (trainlint.p
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from trainlint.formats.base import format_of
+from trainlint.paths import display_path
 
 if TYPE_CHECKING:
     from trainlint.settings import Settings
@@ -27,93 +30,176 @@ SKIPPED_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "
 
 def discover(paths: Iterable[str], settings: Settings,
              errors: list[str] | None = None) -> tuple[list[str], list[str]]:
-    """Files to check (explicit files always; folders walked) and skip notes. A named path that
-    is no regular file or folder (a FIFO, a device, a link to one) is an error in `errors`
-    (a note without it): it is never read."""
+    """Files to check (explicit files always; folders walked) and skip notes. A path that
+    does not exist, a dangling link or a link loop is an error (as in ruff): a CI gate with
+    a typo in its path must not pass."""
     files: list[str] = []
     notes: list[str] = []
+    errors = notes if errors is None else errors
     for given in paths:
         path = Path(given)
-        if path.is_file():
+        try:
+            os.stat(path)
+        except OSError as exc:
+            errors.append(_missing_path(given, exc))
+            continue
+        if path.is_dir():
+            files.extend(walk_folder(path, settings, errors=errors))
+        elif path.is_file():
             files.append(given)
-        elif path.is_dir():
-            files.extend(walk_folder(path, settings))
-        elif path.exists():
-            message = f"{given}: not a regular file or folder; trainlint reads neither FIFOs nor devices"
-            (errors if errors is not None else notes).append(message)
         else:
-            notes.append(f"{given}: no such file or directory")
+            errors.append(f"{given}: not a regular file or folder; trainlint reads neither FIFOs "
+                          "nor devices")
     return files, notes
 
 
-def walk_folder(root: Path, settings: Settings, wanted=None) -> Iterator[str]:
-    """The files a check of the folder reads; with `wanted(path)`, only those it accepts. The
-    ignore files are read at the first path that needs them."""
-    ignore = _lazy_ignore_matcher(root, settings)
-    for folder, dirs, names in os.walk(root):
-        base = Path(folder)
-        dirs[:] = sorted(
-            d for d in dirs
-            if d not in SKIPPED_DIRS and not d.endswith(".egg-info")
-            and not (base / d / "pyvenv.cfg").exists() and not ignore(base / d, True)
-        )
-        for name in sorted(names):
-            if format_of(name) is not None and name not in NOT_TRAINING_CONFIGS:
-                candidate = base / name
+def _missing_path(given: str, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return f"{given}: symbolic link loop"
+    if os.path.islink(given):
+        return f"{given}: dangling symbolic link (to {os.readlink(given)})"
+    return f"{given}: {exc.strerror or 'cannot be read'}"
+
+
+def walk_folder(root: Path, settings: Settings, wanted=None,
+                errors: list[str] | None = None) -> Iterator[str]:
+    """The files a check of the folder reads; with `wanted(path)`, only those it accepts.
+    Iterative, so that a tree thousands of folders deep is walked like any other; a folder
+    that cannot be listed, or an ignore pattern that cannot be read, is one line in `errors`.
+    Links to folders are not followed (as `os.walk`)."""
+    ignore = _IgnoreRules(root, settings, errors)
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError as exc:
+            if errors is not None:
+                errors.append(f"{folder}: cannot list the folder ({exc.strerror or exc})")
+            continue
+        if any(entry.name == ".gitignore" for entry in entries):
+            ignore.read_gitignore(folder)
+        subfolders = []
+        for entry in entries:
+            name = entry.name
+            candidate = folder / name
+            if _is_folder(entry):
+                if (name not in SKIPPED_DIRS and not name.endswith(".egg-info")
+                        and not entry.is_symlink()
+                        and not (candidate / "pyvenv.cfg").exists()
+                        and not ignore(candidate, True)):
+                    subfolders.append(candidate)
+            elif format_of(name) is not None and name not in NOT_TRAINING_CONFIGS:
                 if (wanted is None or wanted(candidate)) and not ignore(candidate, False):
                     yield str(candidate)
+        stack.extend(reversed(subfolders))
 
 
-def _lazy_ignore_matcher(root: Path, settings: Settings):
-    matcher = None
-
-    def ignored(path: Path, is_dir: bool) -> bool:
-        nonlocal matcher
-        if matcher is None:
-            matcher = _ignore_matcher(root, settings)  # may import pathspec: 5 ms
-        return matcher(path, is_dir)
-
-    return ignored
+def _is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
-def _ignore_matcher(root: Path, settings: Settings):
-    patterns = list(settings.exclude)
-    gitignores = []
-    for folder in (root.resolve(), *root.resolve().parents):
-        if (folder / ".gitignore").is_file():
-            gitignores.append(folder)
-        if (folder / ".git").exists():
-            break
-    if not patterns and not gitignores and not any(root.rglob(".gitignore")):
-        return lambda path, is_dir: False
-    import pathspec  # 5 ms: only where an ignore file or `exclude` exists
+class _IgnoreRules:
+    """`.gitignore` files (those of the folders above the walk up to the repository's root,
+    read at the first path that needs them, and those met while walking) and `exclude`.
+    pathspec (5 ms to import) is imported only when there is a pattern. A `.gitignore`
+    pattern that cannot be compiled (`[z-a]`) is one line in `errors`; the others apply."""
 
-    specs = []
-    for folder in gitignores:
-        lines = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
-        specs.append((folder, pathspec.GitIgnoreSpec.from_lines(lines)))
-    for nested in root.rglob(".gitignore"):
-        if nested.parent.resolve() not in gitignores:
-            lines = nested.read_text(encoding="utf-8", errors="replace").splitlines()
-            specs.append((nested.parent.resolve(), pathspec.GitIgnoreSpec.from_lines(lines)))
-    excluded = pathspec.GitIgnoreSpec.from_lines(patterns) if patterns else None
-    anchor = (settings.root or root).resolve()
+    def __init__(self, root: Path, settings: Settings, errors: list[str] | None) -> None:
+        self.root = root
+        self.settings = settings
+        self.errors = errors
+        self.specs: list[tuple[Path, Any]] | None = None  # (folder, spec), read on first use
+        self.pending: list[Path] = []  # folders met while walking whose .gitignore is unread
+        self.excluded: Any = None
 
-    def ignored(path: Path, is_dir: bool) -> bool:
-        absolute = path.resolve()
-        for folder, spec in specs:
+    def read_gitignore(self, folder: Path) -> None:
+        self.pending.append(folder)
+
+    def _start(self) -> None:
+        self.specs = []
+        above = []
+        resolved = _resolved(self.root)
+        for folder in (resolved, *resolved.parents):
+            if (folder / ".gitignore").is_file():
+                above.append(folder)
+            if (folder / ".git").exists():
+                break
+        for folder in above:
+            self._add(folder)
+        if self.settings.exclude:
+            self.excluded = _spec(self.settings.exclude)
+
+    def _add(self, folder: Path) -> None:
+        folder = _resolved(folder)
+        if any(known == folder for known, _ in self.specs):
+            return
+        try:
+            lines = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return
+        spec = _spec(lines, folder / ".gitignore", self.errors)
+        if spec is not None:
+            self.specs.append((folder, spec))
+
+    def __call__(self, path: Path, is_dir: bool) -> bool:
+        if self.specs is None:
+            self._start()
+        while self.pending:
+            self._add(self.pending.pop())
+        if not self.specs and self.excluded is None:
+            return False
+        absolute = _resolved(path)
+        suffix = "/" if is_dir else ""
+        for folder, spec in self.specs:
             try:
                 relative = absolute.relative_to(folder).as_posix()
             except ValueError:
                 continue
-            if spec.match_file(relative + ("/" if is_dir else "")):
+            if spec.match_file(relative + suffix):
                 return True
-        if excluded is not None:
+        if self.excluded is not None:
+            anchor = _resolved(self.settings.root or self.root)
             try:
                 relative = absolute.relative_to(anchor).as_posix()
             except ValueError:
                 relative = path.as_posix()
-            return excluded.match_file(relative + ("/" if is_dir else ""))
+            return self.excluded.match_file(relative + suffix)
         return False
 
-    return ignored
+
+def _resolved(path: Path) -> Path:
+    """The absolute path with links resolved; never raises (a link loop stays as it is)."""
+    return Path(os.path.realpath(path))
+
+
+def _spec(lines: list[str], source: Path | None = None, errors: list[str] | None = None):
+    """A gitignore-style matcher of `lines`; with `source`, a pattern that cannot be compiled
+    is reported in `errors` and left out (git matches nothing with it either)."""
+    import pathspec  # 5 ms: only where an ignore file or `exclude` exists
+
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except (ValueError, re.error):
+        if source is None:
+            raise
+    kept = []
+    for number, line in enumerate(lines, 1):
+        try:
+            pathspec.GitIgnoreSpec.from_lines([line])
+        except (ValueError, re.error) as exc:
+            if errors is not None:
+                errors.append(f"{display_path(str(source))}:{number}: pattern `{line.strip()}` "
+                              f"cannot be read ({_pattern_error(exc)}); it is left out")
+            continue
+        kept.append(line)
+    return pathspec.GitIgnoreSpec.from_lines(kept) if kept else None
+
+
+def _pattern_error(exc: Exception) -> str:
+    message = getattr(exc, "msg", None) or str(exc)
+    return message.split(" at position")[0]

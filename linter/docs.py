@@ -32,12 +32,25 @@ def _options_table(rule) -> str:
     return (f"\nSet in `[tool.trainlint.rules.{rule.code}]`:\n\n" + "\n".join(rows) + "\n")
 
 
+def status(rule) -> str:
+    """"preview" (runs only with --preview) or "default"."""
+    return "preview" if getattr(rule, "preview", False) else "default"
+
+
+def _status_line(rule) -> str:
+    line = f"Status: **{status(rule)}**"
+    if status(rule) == "preview":
+        line += " (runs only with `--preview` or `preview = true`)"
+    precision = getattr(rule, "precision", None)
+    return line + f" · Measured precision: {precision or 'not measured yet'}"
+
+
 def rule_markdown(rule) -> str:
     doc = inspect.cleandoc(rule.__doc__ or "")
     fix = f" ({rule.fix_title})" if rule.fix_title else ""
     head = (f"# {rule.code} {rule.name}\n\n"
             f"Default severity: **{rule.severity.value}** · Fix: **{rule.fix_availability.value}**"
-            f"{fix}\n\nMessage: {rule.message}\n\n")
+            f"{fix}\n\n{_status_line(rule)}\n\nMessage: {rule.message}\n\n")
     return head + doc + "\n" + _options_table(rule)
 
 
@@ -59,8 +72,8 @@ def print_rule(code: str, stream=sys.stdout) -> int:
 
 def rule_rows() -> list[dict]:
     return [{"code": r.code, "name": r.name, "severity": r.severity.value,
-             "fix": r.fix_availability.value, "fix_title": r.fix_title, "message": r.message,
-             "url": r.url()}
+             "fix": r.fix_availability.value, "fix_title": r.fix_title, "status": status(r),
+             "precision": getattr(r, "precision", None), "message": r.message, "url": r.url()}
             for r in all_rules()]
 
 
@@ -71,18 +84,22 @@ def print_rules(output_format: str, stream=sys.stdout) -> int:
         stream.write("\n")
         return 0
     width = max(len(row["name"]) for row in rows)
-    stream.write(f"{'code':<6} {'name':<{width}}  {'severity':<8}  {'fix':<9}  message\n")
+    precision = max(len("precision"), *(len(row["precision"] or "-") for row in rows))
+    stream.write(f"{'code':<6} {'name':<{width}}  {'severity':<8}  {'fix':<9}  {'status':<7}  "
+                 f"{'precision':<{precision}}  message\n")
     for row in rows:
         stream.write(f"{row['code']:<6} {row['name']:<{width}}  {row['severity']:<8}  "
-                     f"{row['fix']:<9}  {row['message']}\n")
+                     f"{row['fix']:<9}  {row['status']:<7}  {row['precision'] or '-':<{precision}}  "
+                     f"{row['message']}\n")
     return 0
 
 
 def rules_table() -> str:
-    lines = ["| code | name | severity | fix | what it finds |", "|---|---|---|---|---|"]
+    lines = ["| code | name | severity | fix | status | what it finds |",
+             "|---|---|---|---|---|---|"]
     for row in rule_rows():
         lines.append(f"| [{row['code']}](docs/rules/{row['code']}.md) | {row['name']} | "
-                     f"{row['severity']} | {row['fix']} | {row['message']} |")
+                     f"{row['severity']} | {row['fix']} | {row['status']} | {row['message']} |")
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import gc
 import os
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from trainlint.formats.base import ParseError
 from trainlint.load import Document, Loader, Source, Unreadable, format_of, preload
 from trainlint.project import project_findings
 from trainlint.records import Applicability, ConfigView, Diagnostic, Severity
-from trainlint.registry import all_rules, is_selected
+from trainlint.registry import all_rules, is_selected, runs
 from trainlint.running import facts_of, problem_findings, run_rule
 from trainlint.schemas import sanitize
 from trainlint.settings import Settings, load_settings
@@ -60,6 +61,7 @@ class Report(Struct):
     errors: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     unsafe_fixable: int = 0
+    dry_run: bool = False  # --diff: `fixed` counts fixes shown, not written
 
     @property
     def exit_code(self) -> int:
@@ -76,6 +78,7 @@ class RunOptions(Struct):
     select: list[str] = field(default_factory=list)
     extend_select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
+    preview: bool | None = None  # None: the settings decide
 
 
 KINDS_BY_FORMAT = {
@@ -107,7 +110,9 @@ class RuleSet:
         select = options.select or settings.select
         extend = [*settings.extend_select, *options.extend_select]
         ignore = [*settings.ignore, *options.ignore]
-        classes = [cls for cls in all_rules(kinds) if is_selected(cls.code, select, extend, ignore)]
+        self.preview = settings.preview if options.preview is None else options.preview
+        classes = [cls for cls in all_rules(kinds)
+                   if is_selected(cls.code, select, extend, ignore) and runs(cls, self.preview)]
         ctx.selected = frozenset(cls.code for cls in classes)
         rules = [cls(ctx) for cls in classes]
         self.parse_error = [r for r in rules if isinstance(r, ParseErrorRule)]
@@ -218,7 +223,8 @@ def _suppressions_in(path: str, loader: Loader) -> list | None:
             from trainlint.formats.comments import find_comments  # tokenize: only when asked
 
             _SUPPRESSIONS_READ[key] = find_suppressions(
-                text, LineIndex(text), lambda: find_comments(format_of(path) or "", text, path))
+                text, LineIndex.for_file(path, text),
+                lambda: find_comments(format_of(path) or "", text, path))
     return _SUPPRESSIONS_READ[key]
 
 
@@ -282,6 +288,7 @@ def check_file(path: str, rules: RuleSet, options: RunOptions,
     diagnostics, parsed_ok = analyze(document, rules, result.errors, result.notes, result.facts)
     text = document.text
     if (options.fix or options.diff) and parsed_ok:
+        found = diagnostics
         fixed_text, diagnostics = _fix_loop(document, rules, options, diagnostics, result)
         if fixed_text != text:
             if options.diff:
@@ -289,7 +296,11 @@ def check_file(path: str, rules: RuleSet, options: RunOptions,
             elif stdin is not None:
                 result.output = _with_bom(document, fixed_text)
             else:
-                write_atomically(Path(path), document.bom + fixed_text.encode(document.codec))
+                try:
+                    write_atomically(Path(path), document.bom + fixed_text.encode(document.codec))
+                except OSError as exc:
+                    result.errors.append(f"{path}: fixes not written: {exc.strerror or exc}")
+                    result.fixed, diagnostics = 0, found
         elif stdin is not None and options.fix:
             result.output = _with_bom(document, text)
     result.diagnostics = _per_file_ignored(diagnostics, rules.settings)
@@ -303,27 +314,82 @@ def _with_bom(document: Document, text: str) -> str:
 
 def _fix_loop(document: Document, rules: RuleSet, options: RunOptions,
               diagnostics: list[Diagnostic], result: FileResult) -> tuple[str, list[Diagnostic]]:
+    """Apply fixes pass by pass until nothing changes. A batch whose result does not parse, or
+    has more error findings of some code than before (a rename onto an existing key makes a
+    TL005), is retried one fix at a time; the fixes that do that are refused with a note."""
     path, text = document.path, document.text
     unsafe = options.unsafe_fixes
+    refused: set[tuple[str, str, str]] = set()
     for _ in range(MAX_PASSES):
         fixable = [d for d in _per_file_ignored(diagnostics, rules.settings)
-                   if d.path == path and applicable(d, unsafe)]
+                   if d.path == path and applicable(d, unsafe) and _fix_key(d) not in refused]
         if not fixable:
             break
-        candidate, applied = apply_edits(text, fixable, unsafe)
-        if not applied or candidate == text:
+        attempt = _attempt_fixes(document, text, rules, unsafe, diagnostics, fixable)
+        if attempt is None:
             break
-        new_facts: dict[str, Any] = {}
-        again = rules.loader.from_source(path, Source(candidate, document.bom, document.codec),
-                                        bool(rules.config))
-        new_diagnostics, parsed_ok = analyze(again, rules, [], None, new_facts)
-        if not parsed_ok:
-            codes = ", ".join(sorted({d.code for d in applied}))
-            result.notes.append(f"{path}: fix refused ({codes}): the result would not parse")
-            break
-        result.fixed += len(applied)
-        text, diagnostics, result.facts = candidate, new_diagnostics, new_facts
+        if attempt.problem and len(attempt.applied) > 1:
+            for diagnostic in attempt.applied:
+                single = _attempt_fixes(document, text, rules, unsafe, diagnostics, [diagnostic])
+                if single is not None and not single.problem:
+                    attempt = single
+                    break
+                if single is not None:
+                    _refuse(path, [diagnostic], single.problem, refused, result)
+            else:
+                continue
+        elif attempt.problem:
+            _refuse(path, attempt.applied, attempt.problem, refused, result)
+            continue
+        result.fixed += len(attempt.applied)
+        text, diagnostics, result.facts = attempt.text, attempt.diagnostics, attempt.facts
     return text, diagnostics
+
+
+class _Attempt(Struct):
+    text: str
+    applied: list[Diagnostic]
+    diagnostics: list[Diagnostic]
+    facts: dict[str, Any]
+    problem: str = ""  # why the result cannot be kept
+
+
+def _attempt_fixes(document: Document, text: str, rules: RuleSet, unsafe: bool,
+                   before: list[Diagnostic], fixes: list[Diagnostic]) -> _Attempt | None:
+    """Apply the fixes to `text` (the document's, as fixed so far) and check the result again;
+    None when nothing would change."""
+    path = document.path
+    candidate, applied = apply_edits(text, fixes, unsafe)
+    if not applied or candidate == text:
+        return None
+    facts: dict[str, Any] = {}
+    again = rules.loader.from_source(path, Source(candidate, document.bom, document.codec),
+                                     bool(rules.config))
+    after, parsed_ok = analyze(again, rules, [], None, facts)
+    attempt = _Attempt(candidate, applied, after, facts)
+    if not parsed_ok:
+        attempt.problem = "the result would not parse"
+    else:
+        added = _error_counts(after, path) - _error_counts(before, path)
+        if added:
+            attempt.problem = f"it would add {', '.join(sorted(added))} error findings"
+    return attempt
+
+
+def _error_counts(diagnostics: list[Diagnostic], path: str) -> Counter:
+    return Counter(d.code for d in diagnostics if d.path == path and d.severity is Severity.ERROR)
+
+
+def _fix_key(diagnostic: Diagnostic) -> tuple[str, str, str]:
+    """What identifies a finding's fix across passes (its position moves as others apply)."""
+    return diagnostic.code, diagnostic.message, diagnostic.fix.message if diagnostic.fix else ""
+
+
+def _refuse(path: str, diagnostics: list[Diagnostic], problem: str,
+            refused: set[tuple[str, str, str]], result: FileResult) -> None:
+    refused.update(_fix_key(d) for d in diagnostics)
+    codes = ", ".join(sorted({d.code for d in diagnostics}))
+    result.notes.append(f"{path}: fix refused ({codes}): {problem}")
 
 
 # ---------------------------------------------------------------- many files
@@ -382,7 +448,7 @@ def check_paths(paths: Iterable[str], settings: Settings | None = None,
     settings = settings or load_settings(Path(paths[0]))
     if settings.unsafe_fixes:
         options.unsafe_fixes = True
-    report = Report()
+    report = Report(dry_run=options.diff, errors=list(settings.errors))
     _SUPPRESSIONS_READ.clear()
     if stdin is not None:
         name, data = stdin

@@ -219,7 +219,7 @@ class Loader:
     def from_source(self, path: str, source: Source, views: bool = True) -> Document:
         """Parse a decoded text (also a fix's candidate text) as the file `path`."""
         fmt = format_of(path) or ""
-        index = LineIndex(source.text)
+        index = LineIndex.for_file(path, source.text)  # the line model of the format's reader
         document = Document(path, fmt, source.text, index, source.bom, source.codec)
         try:
             if fmt in CONFIG_FORMATS:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from trainlint.api import Diagnostic, ScriptRule
 from trainlint.discovery import walk_folder
 from trainlint.load import Loader, Unreadable
-from trainlint.paths import display_path
+from trainlint.paths import relative_path
 from trainlint.running import facts_of, run_rule
 
 if TYPE_CHECKING:
@@ -102,5 +102,5 @@ def _facts_elsewhere(rule: ScriptRule, needles: tuple[bytes, ...], root: str, ro
             continue  # it cannot be parsed: reported when that file is checked itself
         fact = facts_of(rule, script, errors)
         if fact is not None:
-            facts[display_path(path)] = fact
+            facts[relative_path(path)] = fact
     return facts

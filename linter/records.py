@@ -18,7 +18,7 @@ from trainlint.text import LineIndex, Span
 DOCS_BASE_URL = "https://github.com/trainlint/trainlint/blob/main/docs/rules"
 
 __all__ = [
-    "DOCS_BASE_URL", "Applicability", "ConfigView", "Diagnostic", "Edit", "Fix", "LineIndex",
+    "BASES", "DOCS_BASE_URL", "Applicability", "ConfigView", "Diagnostic", "Edit", "Fix", "LineIndex",
     "ParsedDocument", "RuleOptions", "Sentinel", "Severity", "Span", "UNRESOLVED", "Value",
 ]
 
@@ -57,6 +57,9 @@ class Fix(Struct, frozen=True):
         return cls(applicability, message, (Edit(span, content),))
 
 
+BASES = ("consumer", "schema", "guessed")
+
+
 class Diagnostic(Struct):
     code: str
     name: str
@@ -70,6 +73,10 @@ class Diagnostic(Struct):
     # A hint that says the same for every file (which setting would let a rule decide): the
     # report keeps its first occurrence only (RULES.md: "once per run, not per file").
     once_per_run: bool = False
+    # How the finding knows what it says (BASES): "consumer" (the code that reads the config
+    # is known), "schema" (a framework's own table of its keys), "guessed" (from key names
+    # alone); None where the rule does not say. Shown in JSON output.
+    basis: str | None = None
 
     @property
     def fixable(self) -> bool:

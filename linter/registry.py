@@ -115,9 +115,99 @@ def rule_by_code(code: str) -> type[Rule] | None:
     return None
 
 
+ALL = "ALL"  # ruff's selector of every rule (the least specific one)
+_CODE_DECLARATION = re.compile(r'^\s+code\s*=\s*["\']([A-Z]+[0-9]+)["\']', re.MULTILINE)
+
+
+def _specificity(selector: str, code: str) -> int:
+    """How specific a matching selector is (-1: it does not match the code)."""
+    selector = selector.upper()
+    if selector == ALL:
+        return 0
+    return len(selector) if code.startswith(selector) else -1
+
+
 def is_selected(code: str, select: list[str], extend_select: list[str], ignore: list[str]) -> bool:
     """ruff's semantics: the most specific matching prefix decides; on a tie, ignore wins."""
-    positive = max((len(p) for p in (select or ["TL"]) + extend_select if code.startswith(p.upper())),
-                   default=-1)
-    negative = max((len(p) for p in ignore if code.startswith(p.upper())), default=-1)
+    positive = max((_specificity(p, code) for p in (select or ["TL"]) + extend_select), default=-1)
+    negative = max((_specificity(p, code) for p in ignore), default=-1)
     return positive > negative
+
+
+def runs(rule: type[Rule], preview: bool) -> bool:
+    """A preview rule runs only in preview mode, whatever selects it (as in ruff)."""
+    return preview or not getattr(rule, "preview", False)
+
+
+_PREVIEW_DECLARATION = re.compile(r"^\s+preview\s*=\s*True\b", re.MULTILINE)
+
+
+@cache
+def _declared() -> dict[str, bool]:
+    """Every rule code and whether it is a preview rule, read from the rule modules' text
+    (importing them all costs more than a clean run) and from installed plugins."""
+    import trainlint.rules as package
+
+    declared: dict[str, bool] = {}
+    for path in Path(package.__file__).parent.rglob("tl*.py"):
+        source = path.read_text(encoding="utf-8")
+        preview = bool(_PREVIEW_DECLARATION.search(source))
+        declared.update((code, preview) for code in _CODE_DECLARATION.findall(source))
+    declared.update((rule.code, bool(getattr(rule, "preview", False))) for rule in _plugin_classes())
+    return declared
+
+
+def known_codes() -> frozenset[str]:
+    return frozenset(_declared())
+
+
+def preview_codes() -> frozenset[str]:
+    return frozenset(code for code, preview in _declared().items() if preview)
+
+
+def _letters(code: str) -> str:
+    return code.rstrip("0123456789")
+
+
+def selector_error(selector: str, exact: bool = False) -> str | None:
+    """Why a selector names no rule (None: it is fine). A selector is `ALL`, a code, or a
+    prefix of codes that keeps their letters whole (`TL`, `TL1`, `TL10`; not `T`)."""
+    wanted = selector.strip().upper()
+    codes = known_codes()
+    if exact:
+        if wanted in codes:
+            return None
+    elif wanted == ALL or any(code.startswith(wanted) and len(wanted) >= len(_letters(code))
+                              for code in codes):
+        return None
+    families = set() if exact else {
+        *(_letters(code) for code in codes), *(code[:len(_letters(code)) + 1] for code in codes)}
+    close = _closest(wanted, sorted(codes), sorted(families))
+    hint = f"; did you mean `{close}`?" if close else " (see `trainlint rules`)"
+    return f"unknown rule {'code' if exact else 'selector'} `{selector}`{hint}"
+
+
+_DIGIT_LOOKALIKES = str.maketrans("OIL", "011")
+
+
+def _closest(wanted: str, codes: list[str], families: list[str]) -> str | None:
+    """The code (else the family) one typo away, reading O, I and L among digits as 0, 1, 1."""
+    letters = len(wanted) - len(wanted.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    head, rest = wanted[:letters], wanted[letters:]
+    fixed = head + rest.translate(_DIGIT_LOOKALIKES)
+    for candidates in (codes, families):
+        if fixed in candidates:
+            return fixed
+        near = [c for c in candidates if _one_edit_apart(fixed, c)]
+        if near:
+            return near[0]
+    return None
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) == 1
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1:] == short for i in range(len(long)))

@@ -35,7 +35,7 @@ from trainlint.launch_arguments import (
     ResolvedArgument,
     is_override,
 )
-from trainlint.paths import display_path
+from trainlint.paths import relative_path
 from trainlint.records import UNRESOLVED, ConfigView, ParsedDocument, Value
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ class EffectiveConfig(Struct):
 
 def _name_of(found: Path) -> str:
     """How a file launch resolution found is named in findings and `show`."""
-    return display_path(os.path.abspath(found))
+    return relative_path(os.path.abspath(found))
 
 
 # --------------------------------------------------------------------------- entry point

@@ -5,8 +5,10 @@ Pydantic is imported only when a settings table exists (it costs ~120 ms to star
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from msgspec import Struct, field
 from msgspec.structs import replace
 
 from trainlint.api import Severity
+from trainlint.bands import packaged_bands
 from trainlint.context import ProjectContext, RuleContext, parse_version
 from trainlint.errors import SettingsError
 from trainlint.load import DEFAULT_MAX_FILE_SIZE
@@ -30,8 +33,12 @@ class Settings(Struct):
     project: ProjectContext = field(default_factory=ProjectContext)
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     bands: dict[str, dict[str, Any]] = field(default_factory=dict)
+    preview: bool = False
     root: Path | None = None
     source: Path | None = None
+    # Problems that do not stop the run (a pin that cannot be read): each is one error line
+    # of the report, and the run exits 2 after checking every file.
+    errors: list[str] = field(default_factory=list)
 
     def rule_context(self) -> RuleContext:
         options = {code: {k: v for k, v in table.items() if k != "severity"}
@@ -56,6 +63,15 @@ def _settings_model():
         model_config = ConfigDict(extra="allow")
         severity: Severity | None = None
 
+    class BandTable(BaseModel):
+        model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+        low: float | None = Field(None, gt=0)
+        high: float | None = Field(None, gt=0)
+        suggested: float | None = Field(None, gt=0)
+        suggested_per_256: float | None = Field(None, gt=0)
+        optimizers: list[str] | None = None
+        source: str | None = None
+
     class ToolTable(BaseModel):
         model_config = ConfigDict(extra="forbid", populate_by_name=True)
         select: list[str] = []
@@ -63,24 +79,30 @@ def _settings_model():
         ignore: list[str] = []
         per_file_ignores: dict[str, list[str]] = Field({}, alias="per-file-ignores")
         unsafe_fixes: bool = Field(False, alias="unsafe-fixes")
+        preview: bool = False
         exclude: list[str] = []
         max_file_size: int = Field(DEFAULT_MAX_FILE_SIZE, alias="max-file-size", gt=0)
+        # ranges and meanings: validate_context, shared with the command line
         model_type: str | None = Field(None, alias="model-type")
-        dataset_size: int | None = Field(None, alias="dataset-size", gt=0)
-        world_size: int | None = Field(None, alias="world-size", ge=1)
+        dataset_size: int | None = Field(None, alias="dataset-size")
+        world_size: int | None = Field(None, alias="world-size")
         target_torch: str | None = Field(None, alias="target-torch")
         target_transformers: str | None = Field(None, alias="target-transformers")
         rules: dict[str, RuleTable] = {}
-        bands: dict[str, dict[str, Any]] = {}
+        bands: dict[str, BandTable] = {}
 
     return ToolTable
 
 
 ALLOWED_KEYS = (
-    "select", "extend-select", "ignore", "per-file-ignores", "unsafe-fixes", "exclude",
-    "max-file-size", "model-type", "dataset-size", "world-size", "target-torch",
+    "select", "extend-select", "ignore", "per-file-ignores", "unsafe-fixes", "preview",
+    "exclude", "max-file-size", "model-type", "dataset-size", "world-size", "target-torch",
     "target-transformers", "rules", "bands",
 )
+
+
+def _table_name(source: Path) -> str:
+    return "" if source.name == "trainlint.toml" else " [tool.trainlint]"
 
 
 def _check_unknown_keys(table: dict[str, Any], source: Path) -> None:
@@ -102,23 +124,129 @@ def validate_table(table: dict[str, Any], source: Path) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise SettingsError(f"{source}: [tool.trainlint] `{where}`: {first['msg']}") from None
-    project = ProjectContext(
-        model_type=parsed.model_type, dataset_size=parsed.dataset_size,
-        world_size=parsed.world_size, target_torch=parse_version(parsed.target_torch),
-        target_transformers=parse_version(parsed.target_transformers),
-    )
+        raise SettingsError(f"{source}:{_table_name(source)} `{where}`: {first['msg']}") from None
+    bands = {name.lower(): band.model_dump(exclude_none=True) for name, band in parsed.bands.items()}
+    _check_bands(bands, source)
+    context = validate_context(
+        {"model-type": parsed.model_type, "dataset-size": parsed.dataset_size,
+         "world-size": parsed.world_size, "target-torch": parsed.target_torch,
+         "target-transformers": parsed.target_transformers},
+        lambda key: f"{source}:{_table_name(source)} `{key}`", bands)
+    project = ProjectContext(**context)
     for name in ("target_torch", "target_transformers"):
         if getattr(project, name):
             project.sources[name] = f"{source.name} [tool.trainlint]"
+    _check_patterns(parsed.exclude, parsed.per_file_ignores, source)
+    _check_selections(parsed, source)
     rules = {code.upper(): {k: v for k, v in rule.model_dump(exclude_none=True).items()}
              for code, rule in parsed.rules.items()}
     return Settings(
         select=parsed.select, extend_select=parsed.extend_select, ignore=parsed.ignore,
         per_file_ignores=parsed.per_file_ignores, unsafe_fixes=parsed.unsafe_fixes,
         exclude=parsed.exclude, max_file_size=parsed.max_file_size, project=project,
-        rules=rules, bands=parsed.bands, source=source,
+        rules=rules, bands=bands, preview=parsed.preview, source=source,
     )
+
+
+# ---------------------------------------------------------------- shared with the command line
+
+def validate_context(values: dict[str, Any], where, bands: dict[str, dict] | None = None) -> dict[str, Any]:
+    """The run's context (`model-type`, `dataset-size`, `world-size`, `target-torch`,
+    `target-transformers`; None: not given) checked and converted to ProjectContext fields.
+    One validation for the settings file and the command line: `where(key)` names the place
+    (`pyproject.toml: [tool.trainlint] `world-size``, `--world-size`)."""
+    converted: dict[str, Any] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        name = key.replace("-", "_")
+        if key in ("dataset-size", "world-size"):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SettingsError(f"{where(key)}: must be a whole number of at least 1, "
+                                    f"not {value!r}")
+            converted[name] = value
+        elif key == "model-type":
+            converted[name] = _model_type(str(value), where(key), bands or {})
+        elif key in ("target-torch", "target-transformers"):
+            version = parse_version(str(value))
+            if version is None:
+                raise SettingsError(f"{where(key)}: `{value}` is not a version (e.g. 2.6)")
+            converted[name] = version
+        else:
+            raise ValueError(f"not a context setting: {key}")
+    return converted
+
+
+def _model_type(value: str, where: str, bands: dict[str, dict]) -> str:
+    known = sorted({*packaged_model_types(), *bands})
+    model_type = value.strip().lower()
+    if model_type in known:
+        return model_type
+    from difflib import get_close_matches
+
+    close = get_close_matches(model_type, known, n=1)
+    hint = f"; did you mean `{close[0]}`?" if close else ""
+    raise SettingsError(f"{where}: unknown model type `{value}`{hint} (known: {', '.join(known)}; "
+                        f"a [tool.trainlint.bands.{model_type or 'NAME'}] table with `low` and "
+                        f"`high` adds one)")
+
+
+@cache
+def packaged_model_types() -> frozenset[str]:
+    """The model types of the packaged LR band table (rules/data/lr_bands.toml)."""
+    return frozenset(packaged_bands())
+
+
+def _check_bands(bands: dict[str, dict], source: Path) -> None:
+    """Each band, with the packaged one it overrides under it, has `low` <= `high`; a new
+    model type needs both."""
+    for name, band in bands.items():
+        merged = {**packaged_bands().get(name, {}), **band}
+        where = f"{source}: [tool.trainlint.bands.{name}]"
+        if "low" not in merged or "high" not in merged:
+            raise SettingsError(f"{where}: a new model type's band needs `low` and `high`")
+        if merged["low"] > merged["high"]:
+            raise SettingsError(f"{where}: `low` {merged['low']:g} is above `high` "
+                                f"{merged['high']:g}")
+
+
+def _check_patterns(exclude: list[str], per_file_ignores: dict[str, list[str]], source: Path) -> None:
+    """`exclude` (gitignore patterns) and `per-file-ignores` keys (glob patterns) compile."""
+    import fnmatch
+
+    for pattern in per_file_ignores:
+        try:
+            re.compile(fnmatch.translate(pattern))
+        except re.error as exc:
+            raise SettingsError(f"{source}:{_table_name(source)} `per-file-ignores`: pattern "
+                                f"`{pattern}` cannot be read ({exc.msg})") from None
+    if not exclude:
+        return
+    import pathspec
+
+    for pattern in exclude:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([pattern])
+        except (ValueError, re.error) as exc:
+            message = getattr(exc, "msg", None) or str(exc)
+            raise SettingsError(f"{source}:{_table_name(source)} `exclude`: pattern `{pattern}` "
+                                f"cannot be read ({message})") from None
+
+
+def _check_selections(parsed: Any, source: Path) -> None:
+    from trainlint.registry import known_codes, selector_error
+
+    for key, selectors in (("select", parsed.select), ("extend-select", parsed.extend_select),
+                           ("ignore", parsed.ignore),
+                           *(("per-file-ignores", codes) for codes in parsed.per_file_ignores.values())):
+        for selector in selectors:
+            problem = selector_error(selector)
+            if problem:
+                raise SettingsError(f"{source}:{_table_name(source)} `{key}`: {problem}")
+    for code in parsed.rules:
+        if code.upper() not in known_codes():
+            problem = selector_error(code, exact=True)
+            raise SettingsError(f"{source}: [tool.trainlint.rules.{code}]: {problem}")
 
 
 def find_settings_file(start: Path) -> Path | None:
@@ -141,9 +269,20 @@ def _read_table(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SettingsError(f"{path}: cannot read settings: {exc}") from None
-    if path.name == "trainlint.toml":
-        return data.get("tool", {}).get("trainlint", data)
-    return data.get("tool", {}).get("trainlint", {})
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read settings: {exc.strerror or exc}") from None
+    tool = data.get("tool")
+    if path.name == "trainlint.toml":  # the keys at the top level, or under [tool.trainlint]
+        table = tool["trainlint"] if isinstance(tool, dict) and "trainlint" in tool else data
+    elif tool is not None and not isinstance(tool, dict):
+        raise SettingsError(f"{path}: `tool` must be a table ([tool.trainlint]), not "
+                            f"{type(tool).__name__} {tool!r}")
+    else:
+        table = (tool or {}).get("trainlint", {})
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path}: [tool.trainlint] must be a table, not "
+                            f"{type(table).__name__} {table!r}")
+    return table
 
 
 def _pin_pattern(package: str) -> re.Pattern:
@@ -155,9 +294,11 @@ def _pin_pattern(package: str) -> re.Pattern:
 _PINS = (("target_torch", _pin_pattern("torch")), ("target_transformers", _pin_pattern("transformers")))
 
 
-def _pins(root: Path) -> dict[str, tuple[tuple[int, ...], str]]:
-    """The lowest torch / transformers versions the project admits, from its own files."""
+def _pins(root: Path) -> tuple[dict[str, tuple[tuple[int, ...], str]], list[str]]:
+    """The lowest torch / transformers versions the project admits, from its own files, and
+    what could not be read (a `[project]` that is no table, dependencies that are no strings)."""
     found: dict[str, tuple[tuple[int, ...], str]] = {}
+    problems: list[str] = []
     files = [root / "pyproject.toml", *sorted(root.glob("requirements*.txt"))]
     for path in files:
         if not path.is_file():
@@ -170,27 +311,41 @@ def _pins(root: Path) -> dict[str, tuple[tuple[int, ...], str]]:
                 project = tomllib.loads(text).get("project", {})
             except tomllib.TOMLDecodeError:
                 continue
-            text = "\n".join(project.get("dependencies", []))
+            text = "\n".join(_dependencies(project, path, problems))
         for name, pattern in _PINS:
             match = pattern.search(text)
             if match and name not in found:
                 version = parse_version(match.group(2))
                 if version:
                     found[name] = (version, f"{path.name} pin {match.group(1)}{match.group(2)}")
-    return found
+    return found, problems
+
+
+def _dependencies(project: Any, path: Path, problems: list[str]) -> list[str]:
+    unread = "the torch and transformers pins in it are not read"
+    if not isinstance(project, dict):
+        problems.append(f"{path}: `project` must be a table, not {type(project).__name__}; {unread}")
+        return []
+    dependencies = project.get("dependencies", [])
+    if not isinstance(dependencies, list) or not all(isinstance(d, str) for d in dependencies):
+        problems.append(f"{path}: [project] `dependencies` must be a list of strings; {unread}")
+        return [d for d in dependencies if isinstance(d, str)] if isinstance(dependencies, list) else []
+    return dependencies
 
 
 def load_settings(start: Path, explicit: Path | None = None) -> Settings:
-    source = explicit or find_settings_file(start.resolve())
+    start = Path(os.path.realpath(start))  # never raises: a link loop stays as it is
+    source = explicit or find_settings_file(start)
     if source is None:
         settings = Settings()
-        root = _project_root(start.resolve())
+        root = _project_root(start)
     else:
         table = _read_table(source)
         settings = validate_table(table, source) if table else Settings(source=source)
         root = source.parent
     settings.root = root
-    for name, (version, where) in _pins(root).items():
+    pins, settings.errors = _pins(root)
+    for name, (version, where) in pins.items():
         if getattr(settings.project, name) is None:
             setattr(settings.project, name, version)
             settings.project.sources[name] = where

@@ -116,8 +116,10 @@ def test_rules_lists_every_registered_rule_in_text_and_json():
     listed = json.loads(out)
     assert [row["code"] for row in listed] == [rule.code for rule in all_rules()]
     for row, rule in zip(listed, all_rules()):
+        status = "preview" if getattr(rule, "preview", False) else "default"
         assert row == {"code": rule.code, "name": rule.name, "severity": rule.severity.value,
                        "fix": rule.fix_availability.value, "fix_title": rule.fix_title,
+                       "status": status, "precision": getattr(rule, "precision", None),
                        "message": rule.message, "url": rule.url()}
     assert run_cli("rules", "--output-format", "sarif")[0] == 2
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 import tomllib
@@ -25,6 +26,28 @@ def _packages_on_disk() -> list[str]:
             relative = init.parent.relative_to(ROOT / top).parts
             found.append(".".join((name, *relative)))
     return sorted(found)
+
+
+DISTRIBUTION = "trainlint-ml"  # `trainlint` on the package index is an unrelated project
+
+
+def test_distribution_name_is_ours_and_the_command_and_package_keep_theirs():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["name"] == DISTRIBUTION
+    assert project["scripts"] == {"trainlint": "trainlint.cli:run"}
+    install_lines = []
+    for page in (ROOT / "README.md", ROOT / "docs" / "ci.md", ROOT / "docs" / "probe.md",
+                 ROOT / "linter" / "probe" / "errors.py"):
+        install_lines += [line for line in page.read_text().splitlines() if "pip install" in line]
+    named = [line for line in install_lines if "pip install ." not in line
+             and "pip install -e" not in line and "pip install '.[" not in line
+             and "-r requirements" not in line]
+    assert named, "no install line names the distribution"
+    for line in named:
+        assert DISTRIBUTION in line, line
+        assert not re.search(r"install '?trainlint(\[|'|\s|$)", line), line
+    readme = (ROOT / "README.md").read_text()
+    assert "Until a release is published, install from a checkout" in readme.replace("\n", " ")
 
 
 def test_every_package_folder_is_listed_in_pyproject():
@@ -59,7 +82,7 @@ def test_wheel_holds_the_same_modules_as_the_source_tree(tmp_path):
     """A plain (non-editable) build gives every module and data file of the tree."""
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                     "-q", "-w", str(tmp_path), str(ROOT)], check=True, timeout=300)
-    wheel = next(tmp_path.glob("trainlint-*.whl"))
+    wheel = next(tmp_path.glob("trainlint_ml-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = set()
     for top, prefix in (("linter", "trainlint"), ("rules", "trainlint/rules")):

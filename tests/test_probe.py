@@ -7,11 +7,11 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
 
-from trainlint.probe import ProbeFailed, ProbeTarget, probe  # noqa: E402
-from trainlint.probe import library, loader  # noqa: E402
+from trainlint.probe import ProbeFailed, ProbeTarget, probe
+from trainlint.probe import library, loader
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "probe"
@@ -32,8 +32,9 @@ def run_fixture(spec: str, device: str = "cpu", **options):
     """Load FILE:FACTORY from fixtures/probe as the CLI does, probe it, return the result."""
     factory = loader.load_factory(str(FIXTURES / spec))
     target, _ = loader.call_factory(factory, device)
-    context = library.context_for(target, None, None, None, factory.path, factory.span)
-    probe_options = library.probe_options(context.ctx, options.get("steps"),
+    context = library.context_for(target, None, options.get("select"), options.get("ignore"),
+                                  factory.path, factory.span)
+    probe_options = library.probe_options(context, options.get("steps"),
                                           options.get("max_seconds"), 0, device)
     return library.run(target, probe_options, context)
 
@@ -67,13 +68,16 @@ def test_label_smoothing_averaged_per_token_passes(device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_ctc_warmup_from_1e5_fires_tl905_and_collapses(device):
-    result = run_fixture("gru_ctc_warmup.py:buggy", device)
-    assert {"TL904", "TL905"} <= set(result.codes)
+def test_ctc_warmup_from_1e5_fires_tl905_and_tl902_at_its_peak(device):
+    # TL904's long trajectory on this model (475 steps) is left to the calibration suite.
+    result = run_fixture("gru_ctc_warmup.py:buggy", device, ignore=["TL904"])
+    assert result.codes == ["TL902", "TL905"]
     m = result.measurements
     assert m.lr_at_start == pytest.approx(1e-5)  # LinearLR's constructor already stepped once
-    assert m.ctc.entropy_share > 0.95
-    tl905 = next(d for d in result.diagnostics if d.code == "TL905")
+    assert m.overfit_lr == pytest.approx(1e-4)  # the warmup's target, reached at epoch 5
+    assert m.lr_peak_step == 5 and m.lr_schedule == []  # a per-epoch schedule
+    tl902, tl905 = result.diagnostics
+    assert "at LR 0.0001 (Adam; the schedule's peak, at epoch 5)" in tl902.message
     assert tl905.severity.value == "error"  # CTC task
     assert "1e-05" in tl905.message and "5e-05" in tl905.message
 
@@ -83,8 +87,10 @@ def test_ctc_at_the_validated_lr_passes(device):
     result = run_fixture("gru_ctc_warmup.py:fixed", device)
     assert result.codes == []
     m = result.measurements
-    assert m.lr_at_start == pytest.approx(2e-3)
+    assert m.lr_at_start == m.overfit_lr == pytest.approx(2e-3)
     assert m.ctc is not None and m.ctc.entropy_share < 0.95
+    assert m.steps_trained > m.steps_run  # all blank at step 50, loss falling: it trained on
+    assert m.ctc_checks[0].blank_share == 1.0 and m.ctc_checks[-1].blank_share < 0.9
     assert 0.5 < m.initial_loss / m.reference_loss < 2
 
 
@@ -126,6 +132,7 @@ def test_documented_example_passes_and_measures_everything(device):
     assert m.reference_loss == pytest.approx(math.log(4))
     assert m.final_loss < m.initial_loss
     assert m.lr_at_start == pytest.approx(1.5e-3)  # AdamW 3e-3 x LinearLR start_factor 0.5
+    assert m.overfit_lr == pytest.approx(3e-3) and m.lr_peak_step == 10  # the warmup's target
     assert m.grad_norm is not None and 1e-3 < m.grad_norm < 100
     assert m.steps_run == 50 and len(m.losses) == 50
 
@@ -326,5 +333,5 @@ def test_tl905_follows_a_per_step_warmup_from_zero(warmup, fires):
     assert result.measurements.lr_at_start == 0.0
     assert (result.codes == ["TL905"]) is fires
     if fires:
-        assert "stays below it for more than 1,000 steps" in result.diagnostics[0].message
+        assert "stays below it for 2,500 steps" in result.diagnostics[0].message
     assert result.measurements.lr_schedule[:3] == pytest.approx([0.0, 1e-3 / warmup, 2e-3 / warmup])

@@ -8,11 +8,13 @@ import pytest
 
 from trainlint.api import Severity, Span
 from trainlint.context import RuleContext
-from trainlint.probe import lr_bands, render
+from trainlint.probe import render
 from trainlint.probe.ctc import greedy_decode
-from trainlint.probe.findings import PROBE_RULES, Judgement, judge
+from trainlint.probe.findings import Judgement, judge, probe_rule_classes, selected_rules, table_rows
 from trainlint.probe.loader import split_spec
-from trainlint.probe.measurements import BadModule, CTCStats, Measurements, NonFinite
+from trainlint.probe.measurements import BadModule, CTCCheck, CTCStats, Measurements, NonFinite
+from trainlint.probe.options import ProbeOptions
+from trainlint.rules.probe import lr_bands
 
 SPAN = Span(0, 10, 3, 1, 3, 11)
 
@@ -25,7 +27,8 @@ def judged(m: Measurements, **where) -> tuple[list, list[str]]:
 def healthy(**changes) -> Measurements:
     m = Measurements(task="classification", initial_loss=2.4, reference_loss=math.log(10),
                      reference_note="ln 10", final_loss=0.5, steps_requested=50, steps_run=50,
-                     lr_at_start=1e-3, train_lr=1e-3, optimizer_name="AdamW", grad_norm=1.5,
+                     steps_trained=50, overfit_lr_source="the optimizer's LR; no scheduler",
+                     lr_at_start=1e-3, overfit_lr=1e-3, optimizer_name="AdamW", grad_norm=1.5,
                      trainable_params=100, total_params=100, ratio_2x=1.0, ratio_4x=1.0)
     for name, value in changes.items():
         setattr(m, name, value)
@@ -66,6 +69,17 @@ def test_tl902_needs_a_thirty_percent_drop_after_all_steps():
     diagnostics, _ = judged(healthy(final_loss=1.72))
     assert codes(diagnostics) == ["TL902"]
     assert "cut the loss by 28% (2.4 -> 1.72)" in diagnostics[0].message
+    assert "at LR 0.001 (AdamW; the optimizer's LR; no scheduler)" in diagnostics[0].message
+
+
+def test_tl902_says_the_overfit_steps_ran_at_the_schedules_peak():
+    m = healthy(final_loss=2.3, lr_at_start=0.0, overfit_lr=3e-3, lr_peak_step=2000,
+                overfit_lr_source="the schedule's peak, at step 2,000")
+    diagnostics, _ = judged(m)
+    assert "at LR 0.003 (AdamW; the schedule's peak, at step 2,000)" in diagnostics[0].message
+    rows = dict((name, (value, note)) for name, value, note in rows_of(m))
+    assert rows["LR of the overfit steps"] == ("0.003", "AdamW: the schedule's peak, at step 2,000")
+    assert rows["LR at step 0"][0] == "0"
 
 
 def test_tl902_is_skipped_when_the_time_limit_cut_the_steps():
@@ -91,6 +105,11 @@ def test_tl903_and_tl908_report_where():
                                       "produced it")
 
 
+def rows_of(m: Measurements, **where) -> list[tuple[str, str, str]]:
+    judgement = Judgement("factory.py", SPAN, **where)
+    return table_rows(m, judgement, selected_rules(judgement.ctx, [], []))
+
+
 def ctc_stats(**changes) -> CTCStats:
     stats = CTCStats(frames=100, blank_share=0.6, emitted_share=0.4, needed_share=0.3,
                      entropy_share=0.3, same_output=False, single_token=None,
@@ -100,30 +119,85 @@ def ctc_stats(**changes) -> CTCStats:
     return stats
 
 
+def flat_losses(steps: int = 50, start: float = 6.9, fall_per_step: float = 0.0) -> list[float]:
+    return [start - fall_per_step * step for step in range(steps)]
+
+
+def ctc_run(stats: CTCStats, losses: list[float], steps: int = 50, **changes) -> Measurements:
+    checks = [CTCCheck(steps, losses[-1], stats.blank_share)]
+    return healthy(task="ctc", ctc=stats, ctc_steps=steps, steps_trained=steps, losses=losses,
+                   ctc_checks=checks, **changes)
+
+
 @pytest.mark.parametrize("changes,reason", [
     ({"blank_share": 0.97, "emitted_share": 0.03}, "97% of frames predict blank"),
     ({"same_output": True, "example": (7, 3)}, "every input decodes to the same output [7, 3]"),
     ({"single_token": 5}, "token 5 is the only non-blank prediction"),
     ({"entropy_share": 0.99}, "still near uniform (mean frame entropy 99% of ln(C))"),
 ])
-def test_tl904_collapse_signs(changes, reason):
-    m = healthy(task="ctc", ctc=ctc_stats(**changes), ctc_steps=50)
-    diagnostics, _ = judged(m)
+def test_tl904_collapse_signs_with_a_flat_loss(changes, reason):
+    diagnostics, _ = judged(ctc_run(ctc_stats(**changes), flat_losses()))
     assert codes(diagnostics) == ["TL904"]
-    assert reason in diagnostics[0].message
+    message = diagnostics[0].message
+    assert reason in message and "the loss stopped falling" in message
+    assert "loss 6.9 (step 0) -> 6.9 (step 50" in message and "+0.0% over the last 50 steps" in message
+
+
+def test_tl904_needs_the_loss_to_have_stopped_falling():
+    """Issue 15: 95% blank while the loss still falls is the all-blank phase of a healthy model."""
+    stats = ctc_stats(blank_share=0.95, emitted_share=0.05)
+    falling = ctc_run(stats, flat_losses(fall_per_step=0.02), steps=1000)  # -14% over 50 steps
+    diagnostics, notes = judged(falling)
+    assert codes(diagnostics) == []
+    assert notes[0].startswith("TL904 undecided: after 1000 steps the CTC predictions still look "
+                               "collapsed (95% of frames predict blank")
+    assert "the loss still falls (-14.2% over the last 50 steps)" in notes[0]
+    assert "the probe trains at most 20 x --steps" in notes[0]
+    slow = ctc_run(stats, flat_losses(fall_per_step=0.002))  # -1.4% over 50 steps
+    assert codes(judged(slow)[0]) == ["TL904"]
+
+
+def test_tl904_asks_for_more_steps_while_the_loss_falls():
+    rule = next(r for r in selected_rules(RuleContext(), ["TL904"], []))
+    stats = ctc_stats(blank_share=0.97, emitted_share=0.03)
+    assert rule.wants_more_steps(ctc_run(stats, flat_losses(fall_per_step=0.02)))
+    assert not rule.wants_more_steps(ctc_run(stats, flat_losses()))  # stopped falling: decided
+    assert not rule.wants_more_steps(ctc_run(ctc_stats(), flat_losses(fall_per_step=0.02)))
+    assert not rule.wants_more_steps(ctc_run(stats, flat_losses(1000, fall_per_step=0.002),
+                                             steps=1000))  # 20 x 50 steps: the cap
+    assert rule.wants_more_steps(ctc_run(stats, flat_losses(3), steps=3))  # too few to tell
+    options = ProbeOptions()
+    from trainlint.probe.findings import prepare
+
+    prepare([rule], options)
+    assert options.more_steps is not None and options.steps == 50
+
+
+def test_tl904_loss_fall_reads_a_line_through_noisy_steps():
+    rule = next(r for r in selected_rules(RuleContext(), ["TL904"], []))
+    noisy = [5.0 + (0.3 if step % 2 else -0.3) for step in range(50)]
+    assert abs(rule.loss_fall(noisy)) < 0.01
+    assert rule.loss_fall([2.0, 1.0]) is None  # too few steps to judge
 
 
 def test_tl904_accepts_a_mostly_blank_model_whose_targets_are_short():
     """Word-level CTC: 4 target words over 100 frames; 95% blank is a fitted model."""
     stats = ctc_stats(blank_share=0.95, emitted_share=0.05, needed_share=0.04)
-    assert codes(judged(healthy(task="ctc", ctc=stats))[0]) == []
+    assert codes(judged(ctc_run(stats, flat_losses()))[0]) == []
 
 
-def test_tl904_undecided_is_a_note():
-    m = healthy(task="ctc", ctc=ctc_stats(entropy_share=0.99), ctc_undecided=True, ctc_steps=80)
+def test_tl904_accepts_predictions_that_decode_the_targets():
+    stats = ctc_stats(blank_share=0.97, emitted_share=0.03, exact_share=0.75)
+    assert codes(judged(ctc_run(stats, flat_losses()))[0]) == []
+
+
+def test_tl904_out_of_time_is_a_note():
+    m = ctc_run(ctc_stats(entropy_share=0.99), flat_losses(fall_per_step=0.02), steps=80,
+                out_of_time=True)
     diagnostics, notes = judged(m)
     assert "TL904" not in codes(diagnostics)
-    assert any(note.startswith("TL904 undecided") for note in notes)
+    assert any(note.startswith("TL904 undecided") and "--max-seconds ran out" in note
+               for note in notes)
 
 
 def test_tl905_uses_the_explicit_floor_and_is_an_error_for_ctc():
@@ -210,7 +284,11 @@ def test_split_spec(spec, expected):
     assert split_spec(spec) == expected
 
 
-@pytest.mark.parametrize("rule", PROBE_RULES, ids=lambda rule: rule.code)
+def test_every_probe_rule_is_found_by_the_registry():
+    assert [rule.code for rule in probe_rule_classes()] == [f"TL90{n}" for n in range(1, 9)]
+
+
+@pytest.mark.parametrize("rule", probe_rule_classes(), ids=lambda rule: rule.code)
 def test_probe_rule_docs_follow_the_template(rule):
     doc = rule.__doc__ or ""
     sections = ["## What it does", "## Why is this bad?", "## Example", "## Use instead",

@@ -32,14 +32,14 @@ def test_rule_has_examples_and_docs(rule):
 @pytest.mark.parametrize("rule,i,example", BAD, ids=lambda v: getattr(v, "code", str(v)) if not hasattr(v, "source") else v.filename)
 def test_bad_example_fires(tmp_path, rule, i, example):
     path = _write(tmp_path, example)
-    report = check(path, example.settings or None, select=[rule.code])
+    report = check(path, example.settings or None, select=[rule.code], preview=True)
     assert rule.code in codes(report), f"{rule.code} bad[{i}] did not fire: {codes(report)}"
     if example.fixed is not None:
-        fixed = check(path, example.settings or None, select=[rule.code], fix=True,
+        fixed = check(path, example.settings or None, select=[rule.code], fix=True, preview=True,
                       unsafe_fixes=example.unsafe)
         assert path.read_text(encoding="utf-8") == example.fixed
         assert fixed.fixed >= 1
-        again = check(path, example.settings or None, select=[rule.code], fix=True,
+        again = check(path, example.settings or None, select=[rule.code], fix=True, preview=True,
                       unsafe_fixes=example.unsafe)
         assert again.fixed == 0, "a second --fix changed the file again"
         assert path.read_text(encoding="utf-8") == example.fixed
@@ -48,7 +48,7 @@ def test_bad_example_fires(tmp_path, rule, i, example):
 @pytest.mark.parametrize("rule,i,example", GOOD, ids=lambda v: getattr(v, "code", str(v)) if not hasattr(v, "source") else v.filename)
 def test_good_example_is_quiet(tmp_path, rule, i, example):
     path = _write(tmp_path, example)
-    report = check(path, example.settings or None, select=[rule.code])
+    report = check(path, example.settings or None, select=[rule.code], preview=True)
     assert rule.code not in codes(report), f"{rule.code} good[{i}] fired: {report.diagnostics}"
 
 
@@ -76,7 +76,7 @@ def test_declared_fixability_matches_examples(tmp_path, rule):
     emitted = False
     for example in rule.bad:
         path = _write(tmp_path, example)
-        report = check(path, example.settings or None, select=[rule.code])
+        report = check(path, example.settings or None, select=[rule.code], preview=True)
         fixes = [d.fix for d in report.diagnostics if d.code == rule.code and d.fix is not None]
         if rule.fix_availability is FixAvailability.NONE:
             assert not fixes, f"{rule.code} declares no fix but emitted one"

@@ -21,7 +21,7 @@ BAD = [
      ("default=0.1)", "default=0.5)")),
     ("TL102/bad_bert_mlm.json", "TL102", 4, 20, "warning",
      ('"learning_rate": 1e-4', '"learning_rate": 2e-4')),
-    ("TL102/bad_espnet_conformer.yaml", "TL102", 8, 9, "warning", ("lr: 0.0002", "lr: 0.002")),
+    ("TL102/bad_espnet_conformer.yaml", "TL102", 8, 9, "warning", ("lr: 0.0002", "lr: 0.001")),
     ("TL102/bad_speechbci_args.py", "TL102", 3, 19, "warning",
      ("args['lrStart'] = 0.02", "args['lrStart'] = 0.001")),
     ("TL102/bad_axolotl_lora.yaml", "TL102", 8, 16, "warning",

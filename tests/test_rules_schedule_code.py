@@ -144,7 +144,7 @@ def test_tl109_message_points_at_the_constant():
 # removal_span: the cases the fixtures do not cover.
 REMOVALS = [
     ("f = StepLR(opt, 3,\n    verbose=True,  # loud\n    gamma=0.5)\n",
-     "f = StepLR(opt, 3,\n    gamma=0.5)\n"),
+     "f = StepLR(opt, 3,\n    # loud\n    gamma=0.5)\n"),  # the comment stays (issue 11)
     ("f = StepLR(opt, 3\n    , verbose=True\n)\n", "f = StepLR(opt, 3\n)\n"),
     ("f = StepLR(opt, verbose=True,)\n", "f = StepLR(opt,)\n"),
     ("f = StepLR(verbose = (True) , optimizer=opt)\n", "f = StepLR(optimizer=opt)\n"),

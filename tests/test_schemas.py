@@ -10,6 +10,7 @@ from trainlint.schemas.models import explain, group_model
 VALUES = st.one_of(
     st.none(), st.booleans(), st.integers(-5, 5000),
     st.floats(min_value=-10, max_value=10), st.just(float("nan")),
+    st.sampled_from([float("inf"), float("-inf"), "inf", "1e309"]),
     st.sampled_from(["fast", "ten", "1e-4", "0.5", "true", "no", "adamw", "", "3"]),
     st.lists(st.integers(), max_size=2),
 )

@@ -38,8 +38,9 @@ __all__ = [
 ]
 
 
-def newline_of(text: str) -> str:
-    return "\r\n" if "\r\n" in text else "\n"
+def newline_of(script: ParsedScript) -> str:
+    """The line break a new line of the script gets (its first one, else `\\n`)."""
+    return script.index.newline
 
 
 def string_literal(script: ParsedScript, value: str) -> str:
@@ -83,13 +84,9 @@ def rename_keyword(script: ParsedScript, keyword: ast.keyword, new_name: str) ->
     return _edit(script, start, start + len(keyword.arg), new_name)
 
 
-def _line_start(text: str, offset: int) -> int:
-    return text.rfind("\n", 0, offset) + 1
-
-
-def _indent_at(text: str, offset: int) -> str:
-    start = _line_start(text, offset)
-    line = text[start:offset]
+def _indent_at(script: ParsedScript, offset: int) -> str:
+    index = script.index
+    line = script.text[index.line_start(index.line_of(offset)):offset]
     return line[: len(line) - len(line.lstrip(" \t"))]
 
 
@@ -119,13 +116,16 @@ def insert_keyword(script: ParsedScript, call: ast.Call, name: str, value: str) 
     if not stripped.startswith(","):
         return _edit(script, last_end, last_end, f", {argument}")
     comma = last_end + len(between) - len(stripped)
-    if "\n" not in between:
+    index = script.index
+    if not index.breaks_between(last_end, close):
         return _edit(script, comma + 1, comma + 1, f" {argument},")
-    line_end = text.find("\n", comma)
-    indent = _indent_at(text, last_start)
+    comma_line = index.line_of(comma)
+    next_line = index.next_line_start(comma_line)
+    indent = _indent_at(script, last_start)
     if last.lineno == call.lineno:
         indent += "    "  # the last argument sits on the line that opens the call
-    return _edit(script, line_end + 1, line_end + 1, f"{indent}{argument},{newline_of(text)}")
+    return _edit(script, next_line, next_line,
+                 f"{indent}{argument},{index.terminator(comma_line)}")
 
 
 def ensure_module_name(script: ParsedScript, module: str) -> tuple[str, Edit | None]:
@@ -153,7 +153,7 @@ def add_import(script: ParsedScript, statement: str) -> Edit:
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             anchor = stmt
             break
-    newline = newline_of(script.text)
+    newline = newline_of(script)
     if anchor is None:
         for stmt in body:
             if after is None or (stmt.lineno > (after.end_lineno or after.lineno)):
@@ -165,7 +165,8 @@ def add_import(script: ParsedScript, statement: str) -> Edit:
     # only a docstring / __future__ imports, or an empty file
     text = script.text
     end = len(text)
-    prefix = "" if not text or text.endswith(("\n", "\r")) else newline
+    ends_with_break = script.index.line_starts[-1] == end
+    prefix = "" if not text or ends_with_break else newline
     return _edit(script, end, end, f"{prefix}{statement}{newline}")
 
 

@@ -41,17 +41,6 @@ def _toml_pair(key: str, value: object) -> str:
     return tomlkit.dumps({key: value}).rstrip("\n")
 
 
-def _line_end(text: str, offset: int) -> int:
-    end = text.find("\n", offset)
-    if end == -1:
-        return len(text)
-    return end - 1 if end and text[end - 1] == "\r" else end
-
-
-def _newline(text: str) -> str:
-    return "\r\n" if "\r\n" in text else "\n"
-
-
 def insert_key_after(doc: ParsedDocument, sibling: Value, key: str, value: object) -> Edit | None:
     """An edit adding `key: value` to the mapping that holds `sibling`, right after it.
 
@@ -62,7 +51,9 @@ def insert_key_after(doc: ParsedDocument, sibling: Value, key: str, value: objec
     text = doc.text
     line_start = doc.index.offset(sibling.key_span.line, 1)
     indent = text[line_start:sibling.key_span.start]
-    newline = _newline(text)
+    index = doc.index
+    line = index.line_of(sibling.span.end)
+    newline = index.terminator(line) or index.newline
     if doc.format == "json":
         pair = f"{json.dumps(key)}: {json.dumps(value)}"
         at = sibling.span.end
@@ -75,7 +66,7 @@ def insert_key_after(doc: ParsedDocument, sibling: Value, key: str, value: objec
         pair = _toml_pair(key, value)
     else:
         return None
-    at = _line_end(text, sibling.span.end)
+    at = index.line_end(line)
     return Edit(doc.index.span(at, at), newline + indent + pair)
 
 

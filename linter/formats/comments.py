@@ -13,8 +13,11 @@ is run only for files that may hold a suppression (see `trainlint.suppress`).
 from __future__ import annotations
 
 import io
+import re
 import tokenize
 from bisect import bisect_right
+
+from trainlint.text import LineIndex
 
 Spans = list[tuple[int, int]]
 
@@ -34,10 +37,14 @@ def find_comments(fmt: str, text: str, path: str = "") -> Spans:
     return []
 
 
+_LINE_BREAK = re.compile(r"[\r\n]")
+
+
 def _line_end(text: str, start: int) -> int:
-    newline = text.find("\n", start)
-    end = len(text) if newline == -1 else newline
-    return end - 1 if end > start and text[end - 1] == "\r" else end
+    """Where the line of `start` ends: at `\n`, `\r\n` or a lone `\r` (YAML and TOML readers
+    end lines there, as trainlint's universal line model does)."""
+    found = _LINE_BREAK.search(text, start)
+    return len(text) if found is None else found.start()
 
 
 def yaml_comments(text: str) -> Spans:
@@ -132,14 +139,11 @@ def _escaped(text: str, position: int) -> bool:
 
 def python_comments(text: str) -> Spans:
     """COMMENT tokens of Python's tokenizer (a `#` in a string or docstring is none)."""
-    line_starts = [0]
-    position = text.find("\n")
-    while position != -1:
-        line_starts.append(position + 1)
-        position = text.find("\n", position + 1)
+    line_starts = LineIndex(text, "universal").line_starts  # the lines tokenize counts
     comments: Spans = []
     try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        # newline=None: lines end where Python's own tokenizer ends them (a lone CR too)
+        for token in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
             if token.type == tokenize.COMMENT:
                 start = line_starts[token.start[0] - 1] + token.start[1]
                 comments.append((start, start + len(token.string)))

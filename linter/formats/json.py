@@ -161,7 +161,7 @@ def parse(path: str, text: str, index: LineIndex) -> ParsedDocument:
         if end != len(text):
             raise json.JSONDecodeError("Extra data", text, end)
     except json.JSONDecodeError as exc:
-        raise ParseError(exc.msg, exc.lineno, exc.colno) from None
+        raise recorder.error(exc.msg, exc.pos) from None  # json counts lines at \n only
     except RecursionError:
         depth, bracket = recorder.deepest
         raise recorder.error(f"nesting too deep ({depth} levels)", bracket) from None

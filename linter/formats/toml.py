@@ -79,10 +79,19 @@ def _decode_error(message: str, text: str, start: int, index: LineIndex) -> Pars
     if position.group(1) is None:  # at end of document
         line, col = index.line_col(len(text))
     else:
-        line, col = int(position.group(1)), int(position.group(2))
-        if line == 1:
-            col += start  # tomllib did not see the BOM
+        offset = start + _lf_offset(text[start:], int(position.group(1)), int(position.group(2)))
+        line, col = index.line_col(min(offset, len(text)))
     return ParseError(message, line, col)
+
+
+def _lf_offset(text: str, line: int, col: int) -> int:
+    """The offset of tomllib's line/column, which counts lines at `\\n` only."""
+    offset = 0
+    for _ in range(line - 1):
+        offset = text.find("\n", offset) + 1
+        if offset == 0:
+            return len(text)
+    return offset + col - 1
 
 
 def _nesting_error(text: str, start: int, index: LineIndex) -> ParseError:
@@ -326,8 +335,7 @@ class _Locator:
             pos += 1
 
     def error(self, message: str, offset: int) -> ParseError:
-        line = self.text.count("\n", 0, offset) + 1
-        col = offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+        line, col = LineIndex(self.text).line_col(offset)
         return ParseError(message, line, col)
 
 

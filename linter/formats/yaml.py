@@ -20,7 +20,7 @@ from trainlint.formats.base import ParseError
 from trainlint.text import LineIndex
 
 MAX_DEPTH = 500
-MAX_VALUES = 50_000  # alias bombs expand past this long before memory runs out
+MAX_EXPANDED = 50_000  # values made by aliases: bombs pass this long before memory runs out
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -88,27 +88,29 @@ def _bounded_depth(text: str) -> bool:
     return longest_line + text.count("[") + text.count("{") < MAX_DEPTH
 
 
-def _check_depth(text: str) -> None:
+def _check_depth(text: str, index: LineIndex) -> None:
     depth = 0
     for event in yaml.parse(text, Loader=_Loader):
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
-                mark = event.start_mark
-                raise ParseError(f"YAML nested deeper than {MAX_DEPTH} levels",
-                                 mark.line + 1, mark.column + 1)
+                line, col = index.line_col(event.start_mark.index)
+                raise ParseError(f"YAML nested deeper than {MAX_DEPTH} levels", line, col)
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
 
 
-def _error(exc: yaml.YAMLError) -> ParseError:
+def _error(exc: yaml.YAMLError, index: LineIndex) -> ParseError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
     message = f"{context}: {problem}" if context else problem
     if mark is None:
         return ParseError(f"invalid YAML: {message}")
-    return ParseError(f"invalid YAML: {message}", mark.line + 1, mark.column + 1)
+    # The mark's index counts characters; its line counts libyaml's (YAML 1.1) breaks, which
+    # include NEL, LS and PS: the index's own lines are the ones every other position uses.
+    line, col = index.line_col(min(mark.index, len(index.text)))
+    return ParseError(f"invalid YAML: {message}", line, col)
 
 
 class _Walker:
@@ -118,27 +120,38 @@ class _Walker:
         self.index = index
         self.entries: list[Value] = []
         self.plain: dict[int, Any] = {}
+        self.expanded = 0  # entries made by expanding aliases and merges
 
     def span(self, node: yaml.Node):
         return self.index.span(node.start_mark.index, node.end_mark.index)
 
     def walk_document(self, root: yaml.Node, document: int) -> None:
         # Iterative pre-order walk; values of containers are filled in after their children.
-        stack: list[tuple[yaml.Node, str, yaml.Node | None, bool]] = [(root, "", None, False)]
+        # A container met a second time was reached through an alias (or a `<<` merge): what
+        # lies under it is expanded, and only that is bounded, not the size of honest input.
+        stack: list[tuple[yaml.Node, str, yaml.Node | None, bool, bool]] = [
+            (root, "", None, False, False)]
         containers: list[tuple[int, yaml.Node]] = []
+        seen: set[int] = set()
         while stack:
-            node, key, key_node, merged = stack.pop()
+            node, key, key_node, merged, expanded = stack.pop()
+            if not isinstance(node, yaml.ScalarNode):
+                expanded = expanded or id(node) in seen
+                seen.add(id(node))
             if key:
                 containers_index = len(self.entries)
                 self.entries.append(self._entry(node, key, key_node, document, merged))
-                if len(self.entries) > MAX_VALUES:
-                    raise ParseError(
-                        f"YAML expands to more than {MAX_VALUES} values (alias bomb?)",
-                        node.start_mark.line + 1, node.start_mark.column + 1)
+                if expanded or merged:
+                    self.expanded += 1
+                    if self.expanded > MAX_EXPANDED:
+                        line, col = self.index.line_col(node.start_mark.index)
+                        raise ParseError(f"YAML aliases expand to more than {MAX_EXPANDED} "
+                                         "values (alias bomb?)", line, col)
                 if not isinstance(node, yaml.ScalarNode):
                     containers.append((containers_index, node))
             children = self._children(node, key)
-            stack.extend(reversed(children))
+            stack.extend((child, child_key, child_key_node, child_merged, expanded or child_merged)
+                         for child, child_key, child_key_node, child_merged in reversed(children))
         for entry_index, node in reversed(containers):
             entry = self.entries[entry_index]
             self.entries[entry_index] = replace(entry, value=self._plain(node))
@@ -202,9 +215,9 @@ class _Walker:
 def parse(path: str, text: str, index: LineIndex) -> ParsedDocument:
     if not _bounded_depth(text):
         try:
-            _check_depth(text)
+            _check_depth(text, index)
         except yaml.YAMLError as exc:
-            raise _error(exc) from None
+            raise _error(exc, index) from None
     walker = _Walker(path, text, index)
     documents = 0
     try:
@@ -213,5 +226,5 @@ def parse(path: str, text: str, index: LineIndex) -> ParsedDocument:
             if root is not None:
                 walker.walk_document(root, document)
     except yaml.YAMLError as exc:
-        raise _error(exc) from None
+        raise _error(exc, index) from None
     return ParsedDocument(path, text, "yaml", walker.entries, index, documents=documents)

@@ -94,7 +94,7 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
     context.title = f"trainlint probe {args.target}"
     if args.model_type:
         context.model_type = args.model_type
-    options = library.probe_options(context.ctx, args.steps, args.max_seconds, args.seed,
+    options = library.probe_options(context, args.steps, args.max_seconds, args.seed,
                                     str(device), args.overfit_lr)
     result = library.run(target, options, context)
     library.write_report(result, context, args.output_format, sys.stdout, plot=not args.no_plot,

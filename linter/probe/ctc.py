@@ -1,4 +1,5 @@
-"""CTC specifics: finding the CTC inputs, the uniform-prediction reference, collapse stats."""
+"""CTC specifics: finding the CTC inputs, the uniform-prediction reference, the statistics of
+the greedy predictions (TL904 judges them in its rule module)."""
 
 from __future__ import annotations
 
@@ -125,6 +126,7 @@ def collapse_stats(views: list[CTCView], blank: int) -> CTCStats:
             target_total += len(sequence)
     frames = max(frames, 1)
     distinct_outputs = set(decoded)
+    exact = sum(output == reference for output, reference in zip(decoded, references))
     return CTCStats(
         frames=frames,
         blank_share=blank_frames / frames,
@@ -135,6 +137,7 @@ def collapse_stats(views: list[CTCView], blank: int) -> CTCStats:
         single_token=next(iter(emitted_tokens)) if len(emitted_tokens) == 1 else None,
         distinct_target_tokens=len(target_tokens),
         distinct_targets=len(set(references)),
+        exact_share=exact / max(len(references), 1),
         example=decoded[0] if decoded else (),
     )
 
@@ -161,26 +164,3 @@ def _target_sequences(view: CTCView, blank: int) -> list[tuple[int, ...]]:
         sequences.append(tuple(flat[start:start + length]))
         start += length
     return sequences
-
-
-def collapse_reasons(stats: CTCStats, thresholds: Any) -> list[str]:
-    """Why TL904 calls these predictions collapsed (empty: they are not)."""
-    if thresholds is None:
-        from trainlint.rules.probe.tl904_ctc_collapse import CtcCollapse
-
-        thresholds = CtcCollapse.Options()
-    reasons = []
-    if (stats.blank_share > thresholds.max_blank_share
-            and stats.emitted_share < thresholds.min_emitted_share * stats.needed_share):
-        reasons.append(f"{stats.blank_share:.0%} of frames predict blank, and only "
-                       f"{stats.emitted_share:.1%} are non-blank where the targets need "
-                       f"{stats.needed_share:.1%}")
-    if stats.same_output and stats.distinct_targets > 1:
-        reasons.append(f"every input decodes to the same output {list(stats.example)}")
-    elif stats.single_token is not None and stats.distinct_target_tokens > 1:
-        reasons.append(f"token {stats.single_token} is the only non-blank prediction while the "
-                       f"targets use {stats.distinct_target_tokens} tokens")
-    if stats.entropy_share > thresholds.max_entropy_share:
-        reasons.append(f"the output is still near uniform (mean frame entropy "
-                       f"{stats.entropy_share:.0%} of ln(C))")
-    return reasons

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-TORCH_MISSING = "the probe needs PyTorch, which is not installed: pip install 'trainlint[probe]'"
+TORCH_MISSING = "the probe needs PyTorch, which is not installed: pip install 'trainlint-ml[probe]'"
 
 
 class ProbeUsageError(Exception):

@@ -20,6 +20,7 @@ class ProbeResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     measurements: Measurements | None = None
     notes: list[str] = field(default_factory=list)
+    judgement: Any = None  # where findings point and what the target declared (findings.Judgement)
     skipped: str | None = None  # why nothing ran (a rank other than 0)
     # What the shared reporters read besides diagnostics and notes.
     errors: list[str] = field(default_factory=list)
@@ -50,6 +51,16 @@ class Context:
     select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     title: str = "trainlint probe"
+    _rules: list[Any] | None = None
+
+    @property
+    def rules(self) -> list[Any]:
+        """The selected probe rules, built once with the context's options."""
+        if self._rules is None:
+            from trainlint.probe.findings import selected_rules
+
+            self._rules = selected_rules(self.ctx, self.select, self.ignore)
+        return self._rules
 
 
 def probe(target: ProbeTarget, *, steps: int | None = None, max_seconds: float | None = None,
@@ -67,7 +78,7 @@ def probe(target: ProbeTarget, *, steps: int | None = None, max_seconds: float |
     if rank:
         return ProbeResult(skipped=f"rank {rank}: only rank 0 probes")
     context = context_for(target, settings, select, ignore)
-    options = probe_options(context.ctx, steps, max_seconds, seed)
+    options = probe_options(context, steps, max_seconds, seed)
     result = run(target, options, context)
     if report:
         write_report(result, context, output_format, stream or sys.stdout)
@@ -84,20 +95,20 @@ def run(target: ProbeTarget, options: ProbeOptions, context: Context) -> ProbeRe
     model_type = target.model_type or context.model_type
     judgement = Judgement(context.path, context.span, context.ctx, model_type, target.lr_floor,
                           context.select, context.ignore, list(measurements.notes))
-    diagnostics = judge(measurements, judgement)
-    return ProbeResult(diagnostics, measurements, judgement.notes)
+    diagnostics = judge(measurements, judgement, context.rules)
+    return ProbeResult(diagnostics, measurements, judgement.notes, judgement)
 
 
-def probe_options(ctx: RuleContext, steps: int | None, max_seconds: float | None,
+def probe_options(context: Context, steps: int | None, max_seconds: float | None,
                   seed: int = 0, device: str | None = None, overfit_lr: float | None = None
                   ) -> ProbeOptions:
-    from trainlint.probe.findings import CtcCollapse, LossNotDecreasing, LrAtStart
+    """The run's options: what the selected rules ask to be measured, then the caller's."""
+    from trainlint.probe.findings import prepare
 
     options = ProbeOptions(seed=seed, device=device)
-    options.ctc_thresholds = ctx.options_for(CtcCollapse)
-    options.ctc_extend_factor = options.ctc_thresholds.extend_factor
-    options.lr_grace_steps = ctx.options_for(LrAtStart).grace_steps
-    options.steps = steps if steps is not None else ctx.options_for(LossNotDecreasing).steps
+    prepare(context.rules, options)
+    if steps is not None:
+        options.steps = steps
     if max_seconds is not None:
         options.max_seconds = max_seconds
     if overfit_lr is not None:
@@ -149,9 +160,14 @@ def write_report(result: ProbeResult, context: Context, output_format: str, stre
         return
     m = result.measurements
     if m is not None:
-        title = (f"{context.title} on {m.device}: {m.steps_run} of {m.steps_requested} steps "
-                 f"in {m.seconds:.2f} s")
-        stream.write(render.format_table(m, context.ctx, title) + "\n")
+        extra = (f" (+{m.steps_trained - m.steps_run} more on the same batch)"
+                 if m.steps_trained > m.steps_run else "")
+        title = (f"{context.title} on {m.device}: {m.steps_run} of {m.steps_requested} steps"
+                 f"{extra} in {m.seconds:.2f} s")
+        from trainlint.probe.findings import table_rows
+
+        rows = table_rows(m, result.judgement, context.rules)
+        stream.write(render.format_table(rows, title) + "\n")
         if plot:
             ascii_only = not render.can_encode(stream, render.BLOCKS)
             chart = render.loss_plot(m.losses, ascii_only=ascii_only)
@@ -190,4 +206,4 @@ def _as_dict(d: Diagnostic) -> dict[str, Any]:
     return {"code": d.code, "name": d.name, "severity": d.severity.value, "message": d.message,
             "filename": d.path, "location": {"row": d.span.line, "column": d.span.col},
             "end_location": {"row": d.span.end_line, "column": d.span.end_col}, "fix": None,
-            "url": d.url}
+            "url": d.url, "basis": d.basis}

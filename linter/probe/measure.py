@@ -1,5 +1,9 @@
 """Running the user's model for a few steps and measuring what TL901-TL908 judge.
 
+The overfit steps run at the peak of the target's LR schedule (TL902 asks whether the model,
+loss and data can learn at the LR the run reaches; TL905 judges the schedule's start), and go
+on in chunks while a rule asks for more (TL904 judges the CTC trajectory).
+
 The model, the optimizer and the scheduler are restored afterwards (parameters, buffers,
 train/eval flags, gradients, optimizer and scheduler state, RNG), so a training script or a
 Trainer callback can probe itself and go on as if nothing happened.
@@ -23,7 +27,7 @@ from typing import Any
 from trainlint.probe import batch as batches_
 from trainlint.probe import ctc
 from trainlint.probe.errors import ProbeUsageError, require_torch
-from trainlint.probe.measurements import BadModule, Measurements, NonFinite
+from trainlint.probe.measurements import BadModule, CTCCheck, Measurements, NonFinite
 from trainlint.probe.options import ProbeOptions
 from trainlint.probe.target import (
     CTC_REDUCTIONS,
@@ -140,7 +144,6 @@ class _ProbeRun:
         self.loss_fn = target.loss or default_loss
         self.m = Measurements(task=self.task, steps_requested=options.steps)
         self.optimizer: Any = None
-        self.scheduler: Any = None
         self.watch: _ForwardWatch | None = None
         self.started = time.perf_counter()
 
@@ -247,7 +250,7 @@ class _ProbeRun:
     def _probe(self) -> None:
         m = self.m
         if self._inputs_non_finite():
-            self._build_optimizer()
+            self._prepare_optimizer()
             return
         batch = self.batches[0]
         self.model.train()
@@ -259,21 +262,22 @@ class _ProbeRun:
         if not math.isfinite(m.initial_loss):
             m.non_finite = NonFinite("loss", 0, f"the loss at step 0 is {m.initial_loss}")
             m.first_bad_module = self.watch.first_bad_output(0)
-            self._build_optimizer()
+            self._prepare_optimizer()
             return
         m.loss_has_grad = loss.requires_grad
         if loss.requires_grad:
             loss.backward()
             if not self._gradients_ok(0):
-                self._build_optimizer()
+                self._prepare_optimizer()
                 return
         else:
             m.grad_norm = 0.0 if self.trainable else None
         self._reduction_test()
-        self._build_optimizer()
+        self._prepare_optimizer()
         if loss.requires_grad and self.trainable:
             self._train(float(loss.detach()))
-            self._final()
+            if self._final():
+                self._train_on()
 
     def _inputs_non_finite(self) -> bool:
         for index, batch in enumerate(self.batches):
@@ -388,9 +392,9 @@ class _ProbeRun:
             return
         m.ratio_2x, m.ratio_4x = double / single, quadruple / single
 
-    # -- TL905 ----------------------------------------------------------------------------
+    # -- the optimizer, its schedule and the LR of the overfit steps (TL902, TL905) ---------
 
-    def _build_optimizer(self) -> None:
+    def _prepare_optimizer(self) -> None:
         torch, target, m = self.torch, self.target, self.m
         optimizer = target.optimizer
         if optimizer is None:
@@ -398,7 +402,8 @@ class _ProbeRun:
                 return
             self.optimizer = torch.optim.Adam(self.trainable, lr=self.options.overfit_lr)
             m.lr_source = "the probe's own Adam: the target brings no optimizer"
-            m.optimizer_name, m.train_lr = "Adam", self.options.overfit_lr
+            m.optimizer_name, m.overfit_lr = "Adam", self.options.overfit_lr
+            m.overfit_lr_source = "the probe's own Adam; the target brings no optimizer"
             return
         if not isinstance(optimizer, torch.optim.Optimizer):
             optimizer = self._call("the optimizer factory", optimizer, self.model)
@@ -414,33 +419,72 @@ class _ProbeRun:
             raise ProbeUsageError("the scheduler was built on another optimizer than "
                                   "ProbeTarget.optimizer", "pass the scheduler as a function "
                                   "(optimizer) -> scheduler")
-        self.optimizer, self.scheduler = optimizer, scheduler
-        lrs = [float(group["lr"]) for group in optimizer.param_groups]
-        m.lr_at_start = m.train_lr = max(lrs)
+        self.optimizer = optimizer
         m.optimizer_name = type(optimizer).__name__
         eps = optimizer.param_groups[0].get("eps")
         m.optimizer_eps = float(eps) if isinstance(eps, (int, float)) else None
         m.lr_source = ("the optimizer's param groups after the scheduler was built"
                        if scheduler is not None else "the optimizer's param groups")
         m.scheduler_interval = target.scheduler_interval if scheduler is not None else ""
-        if (scheduler is not None and target.scheduler_interval == "step"
-                and not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)):
-            m.lr_schedule = self._simulate_schedule(optimizer, scheduler)
+        m.steps_per_epoch = target.steps_per_epoch
+        m.lr_at_start = largest_lr(optimizer)
+        if m.lr_at_start is None:  # e.g. transformers' Adafactor with relative_step=True
+            lr = optimizer.param_groups[0].get("lr")
+            m.overfit_lr_source = f"{m.optimizer_name} sets its own step size (lr={lr!r})"
+        elif scheduler is None:
+            m.overfit_lr, m.overfit_lr_source = m.lr_at_start, "the optimizer's LR; no scheduler"
+        elif isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            m.overfit_lr = m.lr_at_start
+            m.overfit_lr_source = "the optimizer's LR; ReduceLROnPlateau only lowers it"
+        else:
+            self._follow_schedule(optimizer, scheduler)
 
-    def _simulate_schedule(self, optimizer: Any, scheduler: Any) -> list[float]:
-        """The LR of each of the first `lr_grace_steps` + 1 steps (the scheduler alone is
-        stepped, then both states are put back): how long a per-step warmup stays low."""
+    def _follow_schedule(self, optimizer: Any, scheduler: Any) -> None:
+        """Step the scheduler alone, then put both states back: the LR of each step (TL905)
+        and the schedule's peak, whose hyperparameters (the LR, and the momentum a OneCycle
+        schedule cycles with it) the overfit steps then use (TL902)."""
+        m, options = self.m, self.options
+        unit = "step" if self.target.scheduler_interval == "step" else "epoch"
         saved_optimizer = copy.deepcopy(optimizer.state_dict())
         saved_scheduler = copy.deepcopy(scheduler.state_dict())
-        lrs = [max(float(group["lr"]) for group in optimizer.param_groups)]
+        lrs = [m.lr_at_start]
+        peak, peak_step, peak_groups = lrs[0], 0, hyperparameters(optimizer)
+        flat, deadline = 0, time.perf_counter() + options.max_seconds / 4
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step")
-            for _ in range(self.options.lr_grace_steps):
-                self._call("the scheduler's step()", scheduler.step)
-                lrs.append(max(float(group["lr"]) for group in optimizer.param_groups))
+            for step in range(1, options.schedule_horizon + 1):
+                try:
+                    scheduler.step()
+                except Exception as error:  # OneCycleLR past total_steps, a lambda's own error
+                    m.schedule_end = (f"the scheduler raised {type(error).__name__} at {unit} "
+                                      f"{step:,}: {_first_line(error)}")
+                    break
+                lr = largest_lr(optimizer)
+                if lr is None:
+                    break
+                lrs.append(lr)
+                if lr > peak * (1 + 1e-9):
+                    peak, peak_step, peak_groups, flat = lr, step, hyperparameters(optimizer), 0
+                else:
+                    flat += 1
+                if step >= options.schedule_steps and flat >= options.schedule_patience:
+                    break
+                if step % 1000 == 0 and time.perf_counter() > deadline:
+                    m.schedule_end = (f"following the schedule took too long; stopped at "
+                                      f"{unit} {step:,}")
+                    break
+            else:
+                m.schedule_end = f"its LR still rises at {unit} {options.schedule_horizon:,}"
         optimizer.load_state_dict(saved_optimizer)
         scheduler.load_state_dict(saved_scheduler)
-        return lrs
+        if unit == "step":
+            m.lr_schedule = lrs
+        set_hyperparameters(optimizer, peak_groups)
+        m.overfit_lr, m.lr_peak_step = peak, peak_step
+        m.overfit_lr_source = f"the schedule's peak, at {unit} {peak_step:,}"
+        if m.schedule_end.startswith("its LR still rises"):
+            m.overfit_lr_source = (f"the highest LR of the schedule's first {step:,} {unit}s; "
+                                   + m.schedule_end)
 
     def _check_optimizer_params(self, optimizer: Any) -> None:
         model_params = {id(p) for p in self.model.parameters()}
@@ -464,7 +508,7 @@ class _ProbeRun:
                 if not self._forward_backward(step):
                     return
             self._update(step)
-            m.steps_run = step + 1
+            m.steps_run = m.steps_trained = step + 1
 
     def _forward_backward(self, step: int) -> bool:
         self.optimizer.zero_grad(set_to_none=True)
@@ -480,25 +524,18 @@ class _ProbeRun:
         return self._gradients_ok(step)
 
     def _update(self, step: int) -> None:
-        torch, target = self.torch, self.target
-        if target.max_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(self.trainable, target.max_grad_norm)
+        """One optimizer step at the LR `_prepare_optimizer` set (the schedule's peak): the
+        scheduler is not stepped, the overfit test asks what the model learns at that LR."""
+        if self.target.max_grad_norm is not None:
+            self.torch.nn.utils.clip_grad_norm_(self.trainable, self.target.max_grad_norm)
         self.optimizer.step()
-        scheduler = self.scheduler
-        if scheduler is None or isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            return
-        per_epoch = target.scheduler_interval == "epoch"
-        if not per_epoch or (target.steps_per_epoch and (step + 1) % target.steps_per_epoch == 0):
-            with warnings.catch_warnings():
-                # A scheduler built on a wrapper (accelerate) tracks the wrapper's step calls.
-                warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step")
-                scheduler.step()
 
-    def _final(self) -> None:
-        """The loss after the steps (same dropout masks as step 0) and the CTC predictions."""
+    def _final(self) -> bool:
+        """The loss after the steps (same dropout masks as step 0) and the CTC predictions;
+        True when the run may go on (all steps ran, everything finite)."""
         m, torch = self.m, self.torch
         if m.non_finite is not None or m.steps_run == 0:
-            return
+            return False
         self._seed()
         self.watch.reset()
         with torch.no_grad():
@@ -507,40 +544,75 @@ class _ProbeRun:
             m.non_finite = NonFinite("loss", m.steps_run,
                                      f"the loss after {m.steps_run} steps is {m.final_loss}")
             m.first_bad_module = self.watch.first_bad_output(m.steps_run)
-            return
-        if self.task == "ctc":
-            self._judge_ctc()
+            return False
+        self._look()
+        return m.steps_run == m.steps_requested
 
-    def _judge_ctc(self) -> None:
-        """CTC predictions on the fixed batch; where they look collapsed, train on (a healthy
-        CTC model passes through an all-blank phase) up to `ctc_extend_factor` x the steps."""
+    def _train_on(self) -> None:
+        """More steps on the same batch, in chunks, while a rule asks for them (TL904: CTC
+        predictions that look collapsed while the loss still falls), within --max-seconds."""
         m, options = self.m, self.options
-        stats = self._ctc_stats()
-        step = m.steps_run
-        limit = int(options.steps * options.ctc_extend_factor)
-        chunk = max(1, options.steps // 2)
-        while step < limit and ctc.collapse_reasons(stats, options.ctc_thresholds):
+        if options.more_steps is None:
+            return
+        step = m.steps_trained
+        while options.more_steps(m):
             if time.perf_counter() - self.started > options.max_seconds:
-                m.ctc_undecided = True
-                break
-            for _ in range(min(chunk, limit - step)):
+                m.out_of_time = True
+                return
+            for _ in range(options.extra_chunk):
                 if not self._forward_backward(step):
                     return
                 self._update(step)
                 step += 1
-            stats = self._ctc_stats()
-        m.ctc, m.ctc_steps = stats, step
+                m.steps_trained = step
+            self._look()
 
-    def _ctc_stats(self) -> Any:
+    def _look(self) -> None:
+        """The CTC predictions and loss on the fixed batch in eval mode, at this step."""
+        if self.task != "ctc":
+            return
         batch = self.batches[0]
         self.model.eval()
         try:
             with self.torch.no_grad():
-                outputs = self._call("the forward function", self.forward_fn, self.model, batch)
+                outputs, loss = self._loss(batch)
                 view = self._call("the CTC view", ctc.ctc_view, self.target, outputs, batch)
         finally:
             self.model.train()
-        return ctc.collapse_stats([view], self.target.blank)
+        m = self.m
+        m.ctc, m.ctc_steps = ctc.collapse_stats([view], self.target.blank), m.steps_trained
+        m.ctc_checks.append(CTCCheck(m.steps_trained, float(loss), m.ctc.blank_share))
+
+
+def largest_lr(optimizer: Any) -> float | None:
+    """The largest LR over the param groups; None when one is not a number (lr=None)."""
+    values = []
+    for group in optimizer.param_groups:
+        try:
+            values.append(float(group.get("lr")))
+        except (TypeError, ValueError, RuntimeError):
+            return None
+    return max(values) if values else None
+
+
+def hyperparameters(optimizer: Any) -> list[dict[str, Any]]:
+    """Each param group's settings (LR, momentum, ...) without its parameters; tensors (a
+    tensor LR, which schedulers update in place) are cloned, the rest is immutable."""
+    import torch
+
+    return [{key: value.clone() if isinstance(value, torch.Tensor) else value
+             for key, value in group.items() if key != "params"}
+            for group in optimizer.param_groups]
+
+
+def set_hyperparameters(optimizer: Any, groups: list[dict[str, Any]]) -> None:
+    for group, values in zip(optimizer.param_groups, groups):
+        group.update(values)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def innermost_optimizer(optimizer: Any) -> Any:

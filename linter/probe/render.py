@@ -1,72 +1,22 @@
-"""The probe's text output: a table of measured values and a loss-per-step plot."""
+"""The probe's text output: a table of measured values (each rule gives its rows) and a
+loss-per-step plot."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from trainlint.context import RuleContext
-from trainlint.probe.measurements import Measurements
-
 BLOCKS = " ▁▂▃▄▅▆▇█"
 ASCII_BLOCKS = " .:-=+*#@"
 
 
-def _num(value: float | None, digits: int = 4) -> str:
-    if value is None:
-        return "n/a"
+def _num(value: float, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
-def table_rows(m: Measurements, ctx: RuleContext) -> list[tuple[str, str, str]]:
-    from trainlint.probe.findings import (
-        CtcCollapse,
-        GradientScale,
-        InitialLossOutOfRange,
-        LossNotDecreasing,
-        LossScalesWithBatch,
-    )
-
-    o901 = ctx.options_for(InitialLossOutOfRange)
-    o902 = ctx.options_for(LossNotDecreasing)
-    o904 = ctx.options_for(CtcCollapse)
-    o906 = ctx.options_for(GradientScale)
-    o907 = ctx.options_for(LossScalesWithBatch)
-    rows = []
-    reference = (f"{_num(m.reference_loss)} = {m.reference_note}; ok "
-                 f"{o901.low_factor:g}x-{o901.high_factor:g}x" if m.reference_loss is not None
-                 else "no reference")
-    rows.append(("initial loss", _num(m.initial_loss), reference))
-    drop = m.loss_drop
-    change = (f"{-drop:+.0%} (needs -{o902.min_drop:.0%} or better)" if drop is not None
-              else (m.stop_reason or "not measured"))
-    rows.append((f"loss after {m.steps_run} steps", _num(m.final_loss), change))
-    floor = (f"floor/10 = {m.lr_floor:.3g} ({m.lr_floor_source})" if m.lr_floor is not None
-             else "no band floor known")
-    if m.lr_floor is not None and m.lr_schedule and m.lr_at_start < m.lr_floor:
-        reached = next((step for step, lr in enumerate(m.lr_schedule) if lr >= m.lr_floor), None)
-        floor += (f"; reached at step {reached}" if reached is not None
-                  else f"; not reached in {len(m.lr_schedule) - 1} steps")
-    rows.append(("LR at step 0", _num(m.lr_at_start, 3),
-                 floor if m.lr_at_start is not None else m.lr_source or "no optimizer given"))
-    rows.append(("gradient norm at init", _num(m.grad_norm, 3),
-                 f"ok {o906.min_norm:g} .. {o906.max_norm:g}"))
-    if m.ratio_2x is not None:
-        rows.append(("loss on batch x2 / x4", f"x{m.ratio_2x:.2f} / x{m.ratio_4x:.2f}",
-                     f"summed if >= x{o907.min_ratio_2x:g} / x{o907.min_ratio_4x:g}"))
-    if m.ctc is not None:
-        rows.append((f"blank share at step {m.ctc_steps}", f"{m.ctc.blank_share:.0%}",
-                     f"targets need {m.ctc.needed_share:.0%} non-blank; collapse if > "
-                     f"{o904.max_blank_share:.0%} blank"))
-        rows.append((f"frame entropy / ln C at step {m.ctc_steps}", f"{m.ctc.entropy_share:.0%}",
-                     f"uniform if > {o904.max_entropy_share:.0%}"))
-    if m.non_finite is not None:
-        rows.append(("first non-finite", m.non_finite.where, m.non_finite.detail))
-    return rows
-
-
-def format_table(m: Measurements, ctx: RuleContext, title: str) -> str:
-    rows = [("measured", "value", "reference / limit"), *table_rows(m, ctx)]
+def format_table(rows: list[tuple[str, str, str]], title: str) -> str:
+    """The measured values (the rules' table rows) under the run's title."""
+    rows = [("measured", "value", "reference / limit"), *rows]
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     lines = [title]
     for name, value, note in rows:

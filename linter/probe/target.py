@@ -47,8 +47,10 @@ class ProbeTarget:
       `(model) -> Optimizer`, exactly as the training script builds it. Default: Adam at
       the probe's `overfit_lr`.
     - `scheduler`: an LR scheduler on that optimizer, or a callable `(optimizer) -> scheduler`.
-      `scheduler_interval` says whether the script steps it per optimizer step or per epoch
-      (then every `steps_per_epoch` steps, or never inside the probe's few steps).
+      `scheduler_interval` says whether the script steps it per optimizer step or per epoch.
+      The probe follows the schedule in that unit (the scheduler stepped alone, then put
+      back): TL905 judges its start, the overfit steps run at its peak (TL902).
+      `steps_per_epoch`, when known, is named in TL905's message for a per-epoch schedule.
     - `ctc_view(outputs, batch) -> CTCView`: where the CTC inputs are; the default reads a
       (N, T, C) tensor (or `(tensor, output_lengths)`; `batch_first=False` for (T, N, C))
       and `targets`/`input_lengths`/`target_lengths` from a dict batch or

@@ -5,9 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from trainlint.paths import display_path
+from trainlint.paths import display_path, printable
+from trainlint.text import LineIndex
 
-__all__ = ["display_path", "source_lines"]
+__all__ = ["display_path", "printable", "source_lines"]
 
 
 @lru_cache(maxsize=64)
@@ -17,4 +18,5 @@ def source_lines(path: str) -> tuple[str, ...]:
     except OSError:
         return ()
     text = data.decode("utf-8-sig", errors="replace")
-    return tuple(line.rstrip("\r") for line in text.split("\n"))
+    index = LineIndex.for_file(path, text)  # the lines the findings' positions count
+    return tuple(index.line_text(line) for line in range(1, index.lines + 1))

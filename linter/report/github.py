@@ -7,7 +7,7 @@ LF in the message; also `:` and `,` in properties.
 from __future__ import annotations
 
 from trainlint.api import Diagnostic
-from trainlint.report.common import display_path
+from trainlint.report.common import display_path, printable
 
 LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
 
@@ -38,6 +38,6 @@ def annotation(diagnostic: Diagnostic) -> str:
 
 def render(report, stream, **_options) -> None:
     for diagnostic in report.diagnostics:
-        stream.write(annotation(diagnostic) + "\n")
+        stream.write(printable(annotation(diagnostic)) + "\n")
     for error in report.errors:
         stream.write(f"::error title=trainlint internal error::{escape_data(error)}\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from trainlint.api import Diagnostic
-from trainlint.report.common import display_path
+from trainlint.report.common import display_path, printable
 
 
 def _location(line: int, col: int) -> dict[str, int]:
@@ -36,9 +36,11 @@ def diagnostic_to_dict(diagnostic: Diagnostic) -> dict:
         "end_location": _location(span.end_line, span.end_col),
         "fix": fix,
         "url": diagnostic.url,
+        "basis": diagnostic.basis,
     }
 
 
 def render(report, stream, **_options) -> None:
-    json.dump([diagnostic_to_dict(d) for d in report.diagnostics], stream, indent=2, ensure_ascii=False)
+    text = json.dumps([diagnostic_to_dict(d) for d in report.diagnostics], indent=2, ensure_ascii=False)
+    stream.write(printable(text))  # a message may quote a file name that is not UTF-8
     stream.write("\n")

@@ -6,11 +6,32 @@ Errors and warnings are failures; info findings are passing test cases whose tex
 
 from __future__ import annotations
 
+import re
 from itertools import groupby
 from xml.etree import ElementTree
 
 from trainlint.api import Diagnostic
 from trainlint.report.common import display_path
+
+
+# What XML 1.0 cannot hold, even escaped: control characters but tab, LF and CR, lone
+# surrogates, U+FFFE and U+FFFF. ElementTree writes them as they are (a file that is not
+# well-formed), so they are written as visible escapes first.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub(lambda match: f"\\x{ord(match.group()):02x}"
+                        if ord(match.group()) < 0x100 else f"\\u{ord(match.group()):04x}", text)
+
+
+def _clean(element: ElementTree.Element) -> ElementTree.Element:
+    for node in element.iter():
+        if node.text:
+            node.text = _xml_text(node.text)
+        for key, value in node.attrib.items():
+            node.attrib[key] = _xml_text(value)
+    return element
 
 
 def _testcase(diagnostic: Diagnostic, filename: str) -> ElementTree.Element:
@@ -60,7 +81,7 @@ def junit_tree(report) -> ElementTree.Element:
 
 
 def render(report, stream, **_options) -> None:
-    tree = junit_tree(report)
+    tree = _clean(junit_tree(report))
     ElementTree.indent(tree)
     stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     stream.write(ElementTree.tostring(tree, encoding="unicode"))

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from trainlint import __version__
 from trainlint.api import DOCS_BASE_URL, Diagnostic, Span
+from trainlint.report.common import printable
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = DOCS_BASE_URL.rsplit("/blob/", 1)[0]
@@ -29,7 +30,8 @@ def artifact_location(path: str) -> dict:
         relative = "../"
     if relative.startswith("../"):
         return {"uri": Path(absolute).as_uri()}
-    return {"uri": quote(relative), "uriBaseId": SRCROOT}
+    # from the name's bytes: a name that is not UTF-8 keeps them as %XX escapes
+    return {"uri": quote(os.fsencode(relative)), "uriBaseId": SRCROOT}
 
 
 def region(span: Span) -> dict:
@@ -111,5 +113,5 @@ def sarif_log(report) -> dict:
 
 
 def render(report, stream, **_options) -> None:
-    json.dump(sarif_log(report), stream, indent=2, ensure_ascii=False)
+    stream.write(printable(json.dumps(sarif_log(report), indent=2, ensure_ascii=False)))
     stream.write("\n")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 
 from trainlint.api import Applicability, Diagnostic
-from trainlint.report.common import display_path, source_lines
+from trainlint.report.common import display_path, printable, source_lines
 
 
 def use_color(stream, color: bool | None) -> bool:
@@ -82,7 +82,8 @@ def summary(report) -> list[str]:
     count = len(report.diagnostics)
     lines = []
     if report.fixed:
-        lines.append(f"Fixed {report.fixed} finding{'s' * (report.fixed != 1)} "
+        verb = "Would fix" if getattr(report, "dry_run", False) else "Fixed"
+        lines.append(f"{verb} {report.fixed} finding{'s' * (report.fixed != 1)} "
                      f"({count} remaining).")
     if count:
         safe = sum(1 for d in report.diagnostics if _marker(d))
@@ -104,13 +105,9 @@ def render(report, stream, *, verbose: bool = False, color: bool | None = None, 
     if use_color(stream, color):
         _render_rich(stream, blocks, tail, notes, report)
         return
-    for block in blocks:
-        stream.write("\n".join(block) + "\n\n")
-    for note in notes:
-        stream.write(f"note: {note}\n")
-    for error in report.errors:
-        stream.write(f"error: {error}\n")
-    stream.write("\n".join(tail) + "\n")
+    out = [*("\n".join(block) + "\n\n" for block in blocks), *(f"note: {note}\n" for note in notes),
+           *(f"error: {error}\n" for error in report.errors), "\n".join(tail) + "\n"]
+    stream.write(printable("".join(out)))  # a name that is not UTF-8 shows as U+FFFD
 
 
 def _render_rich(stream, blocks, tail, notes, report) -> None:

@@ -8,6 +8,8 @@ only hand the values that fail to Pydantic for the message.
 
 from __future__ import annotations
 
+import math
+
 from msgspec import Struct
 
 
@@ -132,7 +134,8 @@ def violates(setting: Setting, value: object) -> bool:
             return value not in (0, 1)
         return str(value).strip().lower() not in _PYDANTIC_BOOLS
     if kind is str:
-        return isinstance(value, (dict, list))
+        return isinstance(value, (dict, list)) or (isinstance(value, float)
+                                                   and not math.isfinite(value))
     if isinstance(value, bool):
         return True
     if isinstance(value, str):
@@ -142,7 +145,7 @@ def violates(setting: Setting, value: object) -> bool:
             return True
     if not isinstance(value, (int, float)):
         return True
-    if value != value:  # NaN
+    if not math.isfinite(value):  # NaN, .inf, 1e309: never a setting's value
         return True
     if kind is int and value != int(value):
         return True

@@ -14,7 +14,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from trainlint.schemas.canonical import SETTINGS
 
 
-
 def _not_a_bool(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("a number is expected here, not a boolean")
@@ -36,7 +35,7 @@ def group_model(group: str) -> type[BaseModel]:
         constraint = Field(None, gt=setting.gt, ge=setting.ge, lt=setting.lt, le=setting.le,
                            description=setting.doc)
         fields[setting.field] = (_PYTHON_TYPES[setting.kind] | None, constraint)
-    config = ConfigDict(extra="ignore", strict=False)
+    config = ConfigDict(extra="ignore", strict=False, allow_inf_nan=False)
     return create_model(f"{group.title()}Settings", __config__=config, **fields)
 
 

@@ -54,7 +54,9 @@ class UnknownKey(DocumentRule, LaunchRule):
     ```
 
     ## Fix safety
-    Unsafe: renaming the key (or the launcher's option) changes which value the run uses.
+    Unsafe: renaming the key (or the launcher's option) changes which value the run uses. No
+    fix is offered where the suggested key is already set beside the typo: the rename would
+    repeat it (TL005).
 
     ## Options
     - `max-distance` (default 2): the largest edit distance that counts as a typo.
@@ -96,6 +98,7 @@ class UnknownKey(DocumentRule, LaunchRule):
         leaf_keys = sorted(generic.keys)
         known = (dialect.known if dialect is not None else frozenset()) | generic.known
         known_leaves = {key.rsplit(".", 1)[-1] for key in known}
+        present = {(entry.document, entry.key) for entry in doc.entries}
         for entry in doc.entries:
             if entry.key_span is None or entry.origin.endswith("merge"):
                 continue
@@ -106,6 +109,13 @@ class UnknownKey(DocumentRule, LaunchRule):
             if suggestion is None:
                 continue
             new_leaf = suggestion.rsplit(".", 1)[-1]
+            sibling = f"{entry.key[:len(entry.key) - len(leaf)]}{new_leaf}"
+            if (entry.document, sibling) in present:  # a rename would repeat the key (TL005)
+                yield self.diagnostic(entry.path, entry.key_span,
+                                      f"unknown key `{leaf}`; did you mean `{new_leaf}`? "
+                                      f"(`{new_leaf}` is set too: the run uses it and ignores "
+                                      f"`{leaf}`; remove one of them)")
+                continue
             fix = self.rename_key(entry, new_leaf, f"rename `{leaf}` to `{new_leaf}`",
                                   Applicability.UNSAFE)
             yield self.diagnostic(entry.path, entry.key_span,

@@ -96,7 +96,7 @@ class UnusedSuppression(SuppressionRule):
         candidates = [(s, unused) for s, unused in candidates if unused]
         if not candidates:
             return
-        index = LineIndex(text)
+        index = LineIndex.for_file(path, text)  # the lines the suppressions' spans count
         for suppression, unused in candidates:
             if self._kept_on_purpose(suppression, suppressions):
                 continue

@@ -149,6 +149,6 @@ class CtcZeroInfinity(ScriptRule):
                     return f"strided convolution on line {call.lineno}"
         match = SUBSAMPLING_WORDS.search(script.text)
         if match:
-            line = script.text.count("\n", 0, match.start()) + 1
+            line = script.index.line_of(match.start())
             return f"`{match.group(0)}` on line {line}"
         return None

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from trainlint.api import FixAvailability, ProbeRule, RuleOptions, Severity
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from trainlint.api import Diagnostic, FixAvailability, ProbeRule, RuleOptions, Severity
+from trainlint.rules.probe.display import number
 
 
 class InitialLossOutOfRange(ProbeRule):
@@ -61,3 +66,28 @@ class InitialLossOutOfRange(ProbeRule):
     class Options(RuleOptions):
         low_factor: float = 0.5
         high_factor: float = 2.0
+
+    def check_measurements(self, m: Any, where: Any) -> Iterator[Diagnostic]:
+        if m.initial_loss is None or m.reference_loss is None or m.non_finite is not None:
+            return
+        if not math.isfinite(m.initial_loss) or m.reference_loss <= 0:
+            return
+        ratio = m.initial_loss / m.reference_loss
+        if self.options.low_factor <= ratio <= self.options.high_factor:
+            return
+        summed = ""
+        if m.ratio_2x is not None and m.ratio_2x >= 1.5:
+            summed = "; the loss grows with the batch (TL907): it is summed, not averaged"
+        scale = (f"is {ratio:.3g}x" if ratio >= 0
+                 else "is negative, which a cross-entropy or CTC loss never is, against")
+        yield self.diagnostic(
+            where.path, where.span,
+            f"initial loss {m.initial_loss:.4g} {scale} its reference {m.reference_loss:.4g} "
+            f"({m.reference_note}); expected "
+            f"{self.options.low_factor:g}x-{self.options.high_factor:g}x{summed}")
+
+    def table_rows(self, m: Any, where: Any) -> list[tuple[str, str, str]]:
+        reference = (f"{number(m.reference_loss)} = {m.reference_note}; ok "
+                     f"{self.options.low_factor:g}x-{self.options.high_factor:g}x"
+                     if m.reference_loss is not None else "no reference")
+        return [("initial loss", number(m.initial_loss), reference)]

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from trainlint.api import FixAvailability, ProbeRule, Severity
+from collections.abc import Iterator
+from typing import Any
+
+from trainlint.api import Diagnostic, FixAvailability, ProbeRule, Severity
+
+PREFIX = {"inputs": "NaN/Inf in the inputs: ", "loss": "non-finite loss: ",
+          "gradients": "non-finite gradients: "}
 
 
 class NonFiniteValues(ProbeRule):
@@ -46,3 +52,12 @@ class NonFiniteValues(ProbeRule):
     severity = Severity.ERROR
     fix_availability = FixAvailability.NONE
     message = "NaN or Inf in the inputs, the loss or the gradients"
+
+    def check_measurements(self, m: Any, where: Any) -> Iterator[Diagnostic]:
+        found = m.non_finite
+        if found is not None:
+            yield self.diagnostic(where.path, where.span, PREFIX[found.where] + found.detail)
+
+    def table_rows(self, m: Any, where: Any) -> list[tuple[str, str, str]]:
+        found = m.non_finite
+        return [] if found is None else [("first non-finite", found.where, found.detail)]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from trainlint.api import FixAvailability, ProbeRule, RuleOptions, Severity
+from collections.abc import Iterator
+from typing import Any
+
+from trainlint.api import Diagnostic, FixAvailability, ProbeRule, RuleOptions, Severity
+from trainlint.rules.probe.display import number
 
 
 class GradientScale(ProbeRule):
@@ -54,3 +58,20 @@ class GradientScale(ProbeRule):
     class Options(RuleOptions):
         min_norm: float = 1e-7
         max_norm: float = 1e3
+
+    def check_measurements(self, m: Any, where: Any) -> Iterator[Diagnostic]:
+        norm = m.grad_norm
+        if norm is None or m.non_finite is not None or not m.loss_has_grad or not m.trainable_params:
+            return
+        if norm < self.options.min_norm:
+            yield self.diagnostic(where.path, where.span,
+                                  f"the gradient norm at init is {norm:.3g}, below "
+                                  f"{self.options.min_norm:g}: the gradients vanish")
+        elif norm > self.options.max_norm:
+            yield self.diagnostic(where.path, where.span,
+                                  f"the gradient norm at init is {norm:.3g}, above "
+                                  f"{self.options.max_norm:g}: the gradients explode")
+
+    def table_rows(self, m: Any, where: Any) -> list[tuple[str, str, str]]:
+        return [("gradient norm at init", number(m.grad_norm, 3),
+                 f"ok {self.options.min_norm:g} .. {self.options.max_norm:g}")]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from trainlint.api import FixAvailability, ProbeRule, RuleOptions, Severity
+from collections.abc import Iterator
+from typing import Any
+
+from trainlint.api import Diagnostic, FixAvailability, ProbeRule, RuleOptions, Severity
 
 
 class LossScalesWithBatch(ProbeRule):
@@ -56,3 +59,19 @@ class LossScalesWithBatch(ProbeRule):
     class Options(RuleOptions):
         min_ratio_2x: float = 1.5
         min_ratio_4x: float = 3.0
+
+    def check_measurements(self, m: Any, where: Any) -> Iterator[Diagnostic]:
+        if m.ratio_2x is None or m.ratio_4x is None:
+            return
+        if m.ratio_2x >= self.options.min_ratio_2x and m.ratio_4x >= self.options.min_ratio_4x:
+            yield self.diagnostic(
+                where.path, where.span,
+                f"the loss grows with the batch: x{m.ratio_2x:.2f} for the batch repeated 2x, "
+                f"x{m.ratio_4x:.2f} for 4x; it is summed, not averaged (use reduction='mean' or "
+                "divide by the number of predicted tokens)")
+
+    def table_rows(self, m: Any, where: Any) -> list[tuple[str, str, str]]:
+        if m.ratio_2x is None:
+            return []
+        return [("loss on batch x2 / x4", f"x{m.ratio_2x:.2f} / x{m.ratio_4x:.2f}",
+                 f"summed if >= x{self.options.min_ratio_2x:g} / x{self.options.min_ratio_4x:g}")]

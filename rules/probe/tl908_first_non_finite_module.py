@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from trainlint.api import FixAvailability, ProbeRule, Severity
+from collections.abc import Iterator
+from typing import Any
+
+from trainlint.api import Diagnostic, FixAvailability, ProbeRule, Severity
 
 
 class FirstNonFiniteModule(ProbeRule):
@@ -49,3 +52,19 @@ class FirstNonFiniteModule(ProbeRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.NONE
     message = "the first module whose output or gradient went non-finite"
+
+    def check_measurements(self, m: Any, where: Any) -> Iterator[Diagnostic]:
+        bad = m.first_bad_module
+        if bad is None:
+            if m.non_finite is not None and m.non_finite.where != "inputs":
+                where.notes.append("TL908: no module output or parameter gradient was "
+                                   "non-finite; the NaN/Inf arose in the loss function")
+            return
+        what = "output" if bad.phase == "forward" else "parameter gradient"
+        message = f"first non-finite {what}: {bad.name} ({bad.kind}) at step {bad.step}, {bad.phase}"
+        if bad.input_finite is False:
+            message += ("; its input was already non-finite (it came with the batch or an "
+                        "earlier operation)")
+        elif bad.input_finite is True:
+            message += "; its input was finite: the module produced it"
+        yield self.diagnostic(where.path, where.span, message)

@@ -25,7 +25,9 @@ class WarmupStartTooLow(ConfigRule):
     `LinearLR(start_factor=0.1, total_iters=5)` stepped after each epoch, or a config's
     `warmup_epochs` with a low `warmup_start_factor` / `warmup_start_lr`. It fires when the
     start factor is below `min_start_factor` (0.5), or when the first LR is below the floor of
-    the model type's LR band. It is an error for CTC models and a warning otherwise.
+    the LR band TL102 picks for the setup (model type x training regime x optimizer, and model
+    size where it matters, from the same evidence; no band when that evidence is unsure). It
+    is an error for CTC models and a warning otherwise.
 
     A step-based warmup that starts near 0 but lasts a small share of training (the Hugging Face
     linear warmup) does not fire: its LR leaves the low region within a few hundred steps.
@@ -49,7 +51,8 @@ class WarmupStartTooLow(ConfigRule):
     ## Fix safety
     Unsafe: the fix changes a hyper-parameter. It sets the start factor to 0.5, or higher where
     that still starts below the band floor (then to floor / peak, using the peak LR that TL102's
-    fix would set when the peak itself is outside the band). A start LR given as an absolute
+    fix would set when the peak itself is outside the band, which is never past the band's
+    middle). A start LR given as an absolute
     value (`warmup_start_lr`) is set to the same share of the peak. A default start factor (no
     literal to edit) gets no fix.
 
@@ -117,8 +120,9 @@ class WarmupStartTooLow(ConfigRule):
         severity = Severity.ERROR if is_ctc(view, derived) else Severity.WARNING
         warmup = derived.warmup_epochs.text if derived.warmup_epochs else "the warmup"
         start_text = described(first) if first else f"{fmt(start_factor)} x peak"
-        reason = (f"below the {band.model_type} band floor {band.low:g}" if band is not None
-                  and needed > minimum else f"start factor below {minimum:g}")
+        reason = (f"below the {band.model_type} band floor {band.low:g} ({band.label}; regime from "
+                  f"{derived.model_type.provenance})" if band is not None and needed > minimum
+                  else f"start factor below {minimum:g}")
         message = (f"warmup stepped per epoch starts at LR {start_text}: {reason}; "
                    f"{warmup} at a fraction of the peak LR")
         fix = self._fix(factor, start_lr, start_factor, needed, target)

@@ -157,7 +157,8 @@ class SchedulerVerboseRemoved(ScriptRule):
 def removal_span(script: ParsedScript, call: ast.Call, keyword: ast.keyword) -> Span | None:
     """The text to delete so that the argument and one comma go and nothing else changes.
 
-    1. The argument stands alone on its line(s) (with its comma and comment): the lines go.
+    1. The argument stands alone on its line(s) (with its comma): the lines go; a comment
+       after it stays on its line.
     2. Else `, verbose=True` after the previous argument, if only a comma and blanks part them.
     3. Else `verbose=True, ` before the next argument, under the same condition.
     None where comments or line continuations sit in between (no fix offered).
@@ -167,7 +168,7 @@ def removal_span(script: ParsedScript, call: ast.Call, keyword: ast.keyword) -> 
     arguments = sorted([*call.args, *call.keywords],
                        key=lambda node: (node.lineno, node.col_offset))
     position = next(i for i, node in enumerate(arguments) if node is keyword)
-    own_lines = _own_lines(text, span.start, span.end)
+    own_lines = _own_lines(script.index, span.start, span.end)
     if own_lines is not None:
         return script.index.span(*own_lines)
     if position > 0:
@@ -184,18 +185,23 @@ def removal_span(script: ParsedScript, call: ast.Call, keyword: ast.keyword) -> 
     return None
 
 
-def _own_lines(text: str, start: int, end: int) -> tuple[int, int] | None:
-    line_start = text.rfind("\n", 0, start) + 1
+def _own_lines(index, start: int, end: int) -> tuple[int, int] | None:
+    """The argument's whole lines when nothing else stands on them; a comment after it stays
+    (on its own line, where the argument was)."""
+    text = index.text
+    first, last = index.line_of(start), index.line_of(end)
+    line_start = index.line_start(first)
     if text[line_start:start].strip():
         return None
-    line_end = text.find("\n", end)
-    line_end = len(text) if line_end == -1 else line_end + 1
-    rest = text[end:line_end].strip()
+    content_end = index.line_end(last)
+    rest = text[end:content_end].strip()
     if rest.startswith(","):
         rest = rest[1:].lstrip()
-    if rest and not rest.startswith("#"):
-        return None
-    return line_start, line_end
+    if not rest:
+        return line_start, index.next_line_start(last)
+    if rest.startswith("#"):
+        return start, text.index("#", end, content_end)
+    return None
 
 
 def _only_comma_between(gap: str) -> bool:

@@ -438,7 +438,7 @@ class ParsedScript(Struct):
 
     @classmethod
     def parse(cls, path: str, text: str, index: LineIndex | None = None) -> ParsedScript:
-        tree = ast.parse(text, filename=path)
+        tree = parse_python(text, path)
         return cls(path, text, index or LineIndex(text), tree)
 
     # ----------------------------------------------------------------- the index
@@ -908,6 +908,17 @@ class ParsedScript(Struct):
                         break
             self._quote = "'" if single > double else '"'
         return self._quote
+
+
+def parse_python(text: str, path: str) -> ast.Module:
+    """`ast.parse` without the warnings the parser gives about the user's code (`1if x`,
+    `"\\d"`): they are not trainlint's to print, and would leak to stderr."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return ast.parse(text, filename=path)
 
 
 def script_of(tree: ast.AST) -> ParsedScript | None:

@@ -28,7 +28,13 @@ from collections.abc import Iterator
 from typing import Any, NoReturn
 
 from trainlint.formats.base import ArgumentSpec, ParseError
-from trainlint.formats.python.ast_index import ParsedScript, dotted, script_of, walk_breadth_first
+from trainlint.formats.python.ast_index import (
+    ParsedScript,
+    dotted,
+    parse_python,
+    script_of,
+    walk_breadth_first,
+)
 from trainlint.records import UNRESOLVED, ParsedDocument, Value
 from trainlint.text import LineIndex, Span
 
@@ -69,7 +75,7 @@ def parse(path: str, text: str, index: LineIndex,
 
 def _parse_tree(path: str, text: str, index: LineIndex) -> ast.Module:
     try:
-        return ast.parse(text, filename=path)
+        return parse_python(text, path)
     except SyntaxError as exc:
         if exc.lineno is None:  # e.g. "source code string cannot contain null bytes"
             _raise_at_nul(exc.msg, text, index)

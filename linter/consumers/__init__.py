@@ -1,0 +1,22 @@
+"""Who reads a config, with which loader, against which schema: read statically.
+
+`ProjectConsumers.scan(root, python_files, read_text)` reads a project's Python files (never
+importing or running them) and answers, for each config file, which code loads it:
+
+    consumers = ProjectConsumers.scan(root, python_files, read_text)
+    consumer = consumers.for_config("configs/train.yaml")
+    consumer.basis               # "consumer" | "framework" | "project" | "unknown"
+    consumer.loader.yaml_floats  # "1.1": `1e-4` is a string to this loader
+    consumer.unknown_keys        # "raise" | "ignored" | "kept" | "unknown"
+    consumer.schema.field("lr")  # the project's own dataclass / parser / yacs field
+    consumers.describe("configs/train.yaml")
+
+See docs/consumers.md for the model, the loader table and how links are found.
+"""
+
+from trainlint.consumers.loaders import LOADERS, UNKNOWN_LOADER, Loader, loader
+from trainlint.consumers.project import CallSite, Consumer, ProjectConsumers
+from trainlint.consumers.schema import ProjectSchema, SchemaClass, SchemaField, TypeSpec
+
+__all__ = ["LOADERS", "UNKNOWN_LOADER", "CallSite", "Consumer", "Loader", "ProjectConsumers",
+           "ProjectSchema", "SchemaClass", "SchemaField", "TypeSpec", "loader"]
