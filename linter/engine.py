@@ -24,7 +24,6 @@ from trainlint.fix.apply import MAX_PASSES, applicable, apply_edits, unified_dif
 from trainlint.discovery import discover
 from trainlint.formats.base import ParseError
 from trainlint.load import Document, Loader, Source, Unreadable, format_of, preload
-from trainlint.project import project_findings
 from trainlint.records import Applicability, ConfigView, Diagnostic, Severity
 from trainlint.registry import all_rules, is_selected, runs
 from trainlint.running import facts_of, problem_findings, run_rule
@@ -433,6 +432,8 @@ def _cross_file_findings(rules: RuleSet, results: list[FileResult], errors: list
     facts_by_file = {result.path: result.facts for result in results if result.facts}
     if not facts_by_file:
         return []
+    from trainlint.project import project_findings  # only when a file gave facts (start-up)
+
     found = project_findings(rules.project, facts_by_file, [result.path for result in results],
                              rules.settings, errors)
     return _per_file_ignored(_suppress_elsewhere(found, rules.loader), rules.settings)

@@ -17,8 +17,7 @@ from msgspec.structs import replace
 
 from trainlint.api import Severity
 from trainlint.bands import packaged_bands
-from trainlint.context import ProjectContext, RuleContext, parse_version
-from trainlint.errors import SettingsError
+from trainlint.context import ProjectContext, RuleContext, SettingsError, parse_version
 from trainlint.load import DEFAULT_MAX_FILE_SIZE
 
 
