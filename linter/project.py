@@ -114,3 +114,63 @@ def _shown(path: str) -> str:
     """A path as a user would type it here: relative to the current folder when inside it."""
     relative = os.path.relpath(path)
     return path if relative.startswith("..") else relative
+
+
+_ROOTS = ProjectRoots()
+# (path, modification time, size, analyse) -> what `analyse` found: a file is parsed again
+# only when it changed, also across runs in one process.
+_ANALYSED: dict[tuple, Any] = {}
+
+
+def scan_project(path: str, needles: tuple[bytes, ...], analyse, settings: Settings | None,
+                 cache: dict) -> dict[str, Any]:
+    """`analyse(script)` of every Python file of the project of `path` holding all `needles`
+    (RuleContext.project_scripts); `cache` keeps the answer for the run."""
+    root = _ROOTS.of(path)
+    key = (root, needles, analyse)
+    if key not in cache:
+        from trainlint.settings import Settings
+
+        settings = settings or Settings()
+        found: dict[str, Any] = {}
+        for each in walk_python_files(root, settings):
+            try:
+                stat = os.stat(each)
+            except OSError:
+                continue
+            if stat.st_size > settings.max_file_size:
+                continue
+            stamp = (each, stat.st_mtime_ns, stat.st_size, needles, analyse)
+            if stamp not in _ANALYSED:
+                _ANALYSED[stamp] = _analysed(each, needles, analyse)
+            if _ANALYSED[stamp] is not None:
+                found[_shown(each)] = _ANALYSED[stamp]
+        cache[key] = found
+    return cache[key]
+
+
+def walk_python_files(root: str, settings: Settings) -> list[str]:
+    """The Python files of the project at `root` (not those of projects inside it)."""
+    from trainlint.engine import walk_folder
+
+    return [each for each in walk_folder(Path(root), settings, lambda p: p.suffix == ".py")
+            if _ROOTS.of(each) == root]
+
+
+def _analysed(path: str, needles: tuple[bytes, ...], analyse) -> Any:
+    from trainlint.engine import decode
+    from trainlint.formats.base import ParseError
+    from trainlint.script import ParsedScript
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None
+    if not all(needle in data for needle in needles):
+        return None
+    try:
+        text, _, _ = decode(data)
+        script = ParsedScript.parse(path, text)
+    except (ParseError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # reported when that file is checked itself
+    return analyse(script)

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from trainlint.api import (
     Applicability,
@@ -12,9 +14,20 @@ from trainlint.api import (
     ScriptRule,
     Severity,
 )
+from trainlint.rules.checkpoint._checkpoints import (
+    SavedObject,
+    checkpoint_facts,
+    checkpoint_name,
+    object_saves,
+    same_checkpoint,
+)
 from trainlint.script import ParsedScript
 
-DEFAULT_FLIP = (2, 6)  # torch.load's weights_only default became True in 2.6
+if TYPE_CHECKING:
+    from trainlint.api import VersionRange
+
+DEFAULT_FLIP = "2.6"  # torch.load's weights_only default became True in 2.6
+WEIGHTS_ONLY_SINCE = "1.13"  # the argument itself
 
 
 class TorchLoadWeightsOnly(ScriptRule):
@@ -78,6 +91,7 @@ class TorchLoadWeightsOnly(ScriptRule):
             "import torch\n\ncheckpoint = torch.load(output_dir / 'best_model.pth')\n",
             fixed="import torch\n\ncheckpoint = torch.load(output_dir / 'best_model.pth', "
                   "weights_only=True)\n",
+            settings={"target-torch": "2.6"},
         ),
         Example(
             "evaluate.py",
@@ -85,6 +99,7 @@ class TorchLoadWeightsOnly(ScriptRule):
             "    map_location='cpu',  # on the CPU\n)\n",
             fixed="from torch import load as tl\n\nstate = tl(\n    'ckpt.pt',\n"
                   "    map_location='cpu',  # on the CPU\n    weights_only=True,\n)\n",
+            settings={"target-torch": "2.6"},
         ),
         Example(
             "old.py",
@@ -101,16 +116,17 @@ class TorchLoadWeightsOnly(ScriptRule):
     )
 
     def check_script(self, script: ParsedScript) -> Iterator[Diagnostic]:
-        target = self.ctx.project.torch
-        for call, _ in script.calls_to(("torch.load",)):
-            if script.keyword(call, "weights_only") is not None:
-                continue
-            yield self._finding(script, call, target)
+        calls = [call for call, _ in script.calls_to(("torch.load",))
+                 if script.keyword(call, "weights_only") is None]
+        if not calls:
+            return
+        torch = self.ctx.project.requirement("torch", script.path)
+        for call in calls:
+            yield self._finding(script, call, torch)
 
-    def _finding(self, script: ParsedScript, call: ast.Call, target: tuple[int, ...]) -> Diagnostic:
+    def _finding(self, script: ParsedScript, call: ast.Call, torch: VersionRange) -> Diagnostic:
         from trainlint.fix.cst import insert_keyword
 
-        version = ".".join(map(str, target[:2]))
         span = script.span(call)
         if script.argument(call, 2, "pickle_module") is not None:
             message = ("`torch.load` with `pickle_module=` and no `weights_only=`: it unpickles "
@@ -124,23 +140,100 @@ class TorchLoadWeightsOnly(ScriptRule):
                               "weights_only unset -> weights_only=False (trusted files only: "
                               "unpickling can execute code)", (edit,))
             return self.diagnostic(script.path, span, message, fix)
-        if target >= DEFAULT_FLIP:
-            message = (f"`torch.load` without `weights_only=`: on torch {version} it loads with "
-                       "weights_only=True and rejects checkpoints holding numpy arrays, "
-                       "argparse.Namespace or other objects; pass weights_only=True (register "
-                       "needed types with torch.serialization.add_safe_globals) or "
-                       "weights_only=False for a trusted file")
-        else:
-            message = (f"`torch.load` without `weights_only=`: torch {version} unpickles "
-                       "arbitrary objects (weights_only=False), and torch >= 2.6 loads with "
-                       "weights_only=True instead, rejecting numpy arrays and other objects; "
-                       "pass weights_only= explicitly")
+        message = "`torch.load` without `weights_only=`: " + self._behaviour(torch)
         if script.has_kwargs(call):
-            return self.diagnostic(script.path, span,
-                                   message + " (unless **kwargs already carries it)")
+            return self.diagnostic(script.path, span, message + self._advice(torch)
+                                   + " (unless **kwargs already carries it)")
+        missing = torch.below(WEIGHTS_ONLY_SINCE)
+        if missing:
+            return self.diagnostic(script.path, span, message + self._advice(torch)
+                                   + f" (torch {torch.series(missing)} has no `weights_only` "
+                                     "argument: no fix)")
+        objects = self._objects_read(script, call)
+        if objects:
+            return self._holds_objects(script, call, span, message, objects, torch)
+        message += self._advice(torch)
         edit = insert_keyword(script, call, "weights_only", "True")
         if edit is None:
             return self.diagnostic(script.path, span, message)
-        applicability = Applicability.SAFE if target >= DEFAULT_FLIP else Applicability.UNSAFE
-        fix = Fix(applicability, "weights_only unset -> weights_only=True", (edit,))
+        older = torch.below(DEFAULT_FLIP)
+        safe = torch.known and not older
+        note = "" if safe else f" (changes what the load accepts on torch {torch.series(older)})"
+        fix = Fix(Applicability.SAFE if safe else Applicability.UNSAFE,
+                  f"weights_only unset -> weights_only=True{note}", (edit,))
+        return self.diagnostic(script.path, span, message, fix)
+
+    @staticmethod
+    def _behaviour(torch: VersionRange) -> str:
+        """What the default does over the range, naming it."""
+        old, new = torch.below(DEFAULT_FLIP), torch.at_least(DEFAULT_FLIP)
+        if not torch.known:
+            return ("no torch requirement found: torch 2.6 and later load it with "
+                    "weights_only=True, which rejects checkpoints holding numpy arrays, "
+                    "argparse.Namespace or other objects, and older versions unpickle "
+                    "arbitrary objects (weights_only=False, which runs code from the file)")
+        if old and new:
+            return (f"{torch.describe()}: `weights_only` defaults to False on "
+                    f"{torch.series(old)} and True from 2.6, so the same call unpickles "
+                    "arbitrary objects (running code from the file) on the older versions and "
+                    "rejects checkpoints holding numpy arrays, argparse.Namespace or other "
+                    "objects on the newer ones")
+        if old:
+            return (f"on {torch.describe()} it unpickles arbitrary objects "
+                    "(weights_only=False, which runs code from the file), and torch 2.6 made "
+                    "weights_only=True the default, which rejects numpy arrays and other objects")
+        return (f"on {torch.describe()} it loads with weights_only=True, which rejects "
+                "checkpoints holding numpy arrays, argparse.Namespace or other objects")
+
+    @staticmethod
+    def _advice(torch: VersionRange) -> str:
+        if torch.known and not torch.below(DEFAULT_FLIP):
+            return ("; pass weights_only=True (allow other types with "
+                    "torch.serialization.add_safe_globals) or weights_only=False for a "
+                    "trusted file")
+        if torch.known and torch.at_least(DEFAULT_FLIP):
+            return "; pass it explicitly so that every version loads the same way"
+        return "; pass weights_only= explicitly"
+
+    def _objects_read(self, script: ParsedScript, call: ast.Call) -> list[tuple[str, SavedObject]]:
+        """The objects of the project's saves this load may read (TL402's link)."""
+        own = checkpoint_facts(script)
+        if own.allows_globals:
+            return []
+        facts = dict(self.ctx.project_scripts(script.path, (b"save",), checkpoint_facts))
+        here = os.path.abspath(script.path)
+        facts = {path: fact for path, fact in facts.items() if os.path.abspath(path) != here}
+        facts[script.path] = own
+        name = checkpoint_name(script, script.argument(call, 0, "f"))
+        return [(path, saved) for path, saved, _ in object_saves(facts)
+                if same_checkpoint(saved.checkpoint, name)]
+
+    def _holds_objects(self, script: ParsedScript, call: ast.Call, span, message: str,
+                       objects: list[tuple[str, SavedObject]], torch: VersionRange) -> Diagnostic:
+        """The checkpoint holds objects: weights_only=True would refuse it, so the fix is
+        weights_only=False with a trust note, or the types to allow; never True."""
+        from trainlint.fix.cst import insert_keyword
+
+        path, saved = objects[0]
+        where = f" under {saved.key}" if saved.key else ""
+        at = "this file" if path == script.path else path
+        more = f" (and {len(objects) - 1} more object(s))" if len(objects) > 1 else ""
+        fails = torch.at_least(DEFAULT_FLIP)
+        message += (f"; it may read the checkpoint saved at {at}:{saved.span.line}, which holds "
+                    f"{saved.what}{where}{more}: weights_only=True refuses it"
+                    + (f", so this load fails on torch {torch.series(fails)}" if fails else "")
+                    + "; pass weights_only=False for a file you trust")
+        allowed = sorted({each.allow for _, each in objects if each.allow})
+        if allowed and all(each.allow for _, each in objects):
+            message += (f", or allow the types with torch.serialization.add_safe_globals("
+                        f"[{', '.join(allowed)}]) before loading")
+        else:
+            message += (", or save plain values instead "
+                        f"({'; '.join(dict.fromkeys(each.instead for _, each in objects))})")
+        edit = insert_keyword(script, call, "weights_only", "False")
+        if edit is None:
+            return self.diagnostic(script.path, span, message)
+        fix = Fix(Applicability.UNSAFE,
+                  "weights_only unset -> weights_only=False: the checkpoint holds objects; "
+                  "load only files you trust, unpickling runs code from the file", (edit,))
         return self.diagnostic(script.path, span, message, fix)

@@ -10,6 +10,10 @@ REMOVED_IN_5 = {
     "overwrite_output_dir": None,
     "logging_dir": None,
 }
+REMOVED_IN = "5.0"
+# A replacement exists only from this transformers version on (checked in the 4.31, 4.32,
+# 4.40 and 4.41 wheels): renaming is safe only where every allowed version knows it.
+RENAMED_IN = {"eval_strategy": "4.41", "use_cpu": "4.32"}
 _HINTS = {
     "warmup_ratio": "give `warmup_steps` instead (a number of steps)",
     "overwrite_output_dir": "remove it (the Trainer always writes into output_dir now)",
@@ -61,7 +65,8 @@ class RemovedFrameworkArgument(DocumentRule):
                 '{\n  "output_dir": "out",\n  "evaluation_strategy": "steps",\n'
                 '  "per_device_train_batch_size": 8,\n  "num_train_epochs": 3\n}\n',
                 fixed='{\n  "output_dir": "out",\n  "eval_strategy": "steps",\n'
-                      '  "per_device_train_batch_size": 8,\n  "num_train_epochs": 3\n}\n'),
+                      '  "per_device_train_batch_size": 8,\n  "num_train_epochs": 3\n}\n',
+                settings={"target-transformers": "5.0"}),
         Example("args.yaml", "output_dir: out\nper_device_train_batch_size: 8\nnum_train_epochs: 3\n"
                              "warmup_ratio: 0.1\n"),
     )
@@ -74,19 +79,46 @@ class RemovedFrameworkArgument(DocumentRule):
     )
 
     def check_document(self, doc):
-        if doc.dialect != "hf" or self.ctx.project.transformers < (5,):
+        if doc.dialect != "hf":
             return
-        version = ".".join(map(str, self.ctx.project.transformers))
+        entries = [entry for entry in doc.entries if entry.key in REMOVED_IN_5]
+        if not entries:
+            return
+        transformers = self.ctx.project.requirement("transformers", doc.path)
+        rejecting = transformers.at_least(REMOVED_IN)
+        if transformers.known and not rejecting:
+            return  # every version the project allows still accepts them
         present = {entry.key for entry in doc.entries}
-        for entry in doc.entries:
-            if entry.key not in REMOVED_IN_5:
-                continue
+        for entry in entries:
             replacement = REMOVED_IN_5[entry.key]
             fix = None
             if replacement is not None and replacement not in present:
-                fix = self.rename_key(entry, replacement, f"rename `{entry.key}` to `{replacement}`",
-                                      Applicability.SAFE)
+                fix = self._rename(entry, replacement, transformers)
             hint = f"use `{replacement}`" if replacement else _HINTS[entry.key]
-            yield self.diagnostic(entry.path, entry.key_span or entry.span,
-                                  f"transformers {version} rejects `{entry.key}` "
-                                  f"(TypeError at start); {hint}", fix)
+            message, severity = self._wording(entry.key, transformers, rejecting)
+            yield self.diagnostic(entry.path, entry.key_span or entry.span, f"{message}; {hint}",
+                                  fix, severity)
+
+    def _rename(self, entry, replacement: str, transformers):
+        """Safe where every allowed version knows the new name; unsafe where some allowed
+        version (every release, without a requirement) is older than the name."""
+        since = RENAMED_IN.get(replacement)
+        older = transformers.below(since) if since else ()
+        note = ""
+        if older and not transformers.known:
+            note = (f" (no transformers requirement found, and versions before {since} do not "
+                    f"know `{replacement}`)")
+        elif older:
+            note = f" (transformers {transformers.series(older)} does not know `{replacement}`)"
+        return self.rename_key(entry, replacement, f"rename `{entry.key}` to `{replacement}`{note}",
+                               Applicability.UNSAFE if note else Applicability.SAFE)
+
+    @staticmethod
+    def _wording(key: str, transformers, rejecting) -> tuple[str, Severity | None]:
+        if not transformers.known:
+            return (f"if you upgrade to transformers 5, it rejects `{key}` (TypeError at "
+                    "start; no transformers requirement found)", Severity.WARNING)
+        if len(rejecting) == len(transformers.versions):
+            return (f"{transformers.describe()} rejects `{key}` (TypeError at start)", None)
+        return (f"{transformers.describe()} allows {transformers.series(rejecting)}, which "
+                f"rejects `{key}` (TypeError at start)", None)
