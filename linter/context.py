@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -65,16 +66,20 @@ class RuleContext(Struct):
     _options_cache: dict[str, RuleOptions | None] = field(default_factory=dict)
     _scans: dict[Any, dict[str, Any]] = field(default_factory=dict)
 
-    def project_scripts(self, path: str, needles: tuple[bytes, ...],
-                        analyse: Callable[[Any], Any]) -> dict[str, Any]:
+    def project_scripts(self, path: str, needles: tuple[bytes, ...] | re.Pattern[bytes],
+                        analyse: Callable[[Any], Any],
+                        analyse_text: Callable[[str], Any] | None = None) -> dict[str, Any]:
         """`analyse(script)` for each Python file of the project of `path` that holds every
-        byte string in `needles`, by path (the file itself included, as it is on disk). For a
-        finding that depends on the rest of the project before the project phase runs (a fix
-        TL401 must not offer when another file saves objects into the checkpoint). Each
-        project is read once per `analyse` per process; a file's failing `analyse` raises."""
+        byte string in `needles` (or matches the bytes pattern `needles`), and
+        `analyse_text(text)` (no parse) for the others when
+        given, by path (the file itself included, as it is on disk). For a finding that
+        depends on the rest of the project before the project phase runs (a fix TL401 must
+        not offer when another file saves objects into the checkpoint). A run walks each
+        project once per analysis, a process analyses each file once per version; a failing
+        `analyse` raises."""
         from trainlint.project import scan_project
 
-        return scan_project(path, needles, analyse, self.settings, self._scans)
+        return scan_project(path, needles, analyse, analyse_text, self.settings, self._scans)
 
     def options_for(self, rule_cls: type) -> RuleOptions | None:
         code = rule_cls.code

@@ -122,12 +122,13 @@ _ROOTS = ProjectRoots()
 _ANALYSED: dict[tuple, Any] = {}
 
 
-def scan_project(path: str, needles: tuple[bytes, ...], analyse, settings: Settings | None,
-                 cache: dict) -> dict[str, Any]:
-    """`analyse(script)` of every Python file of the project of `path` holding all `needles`
-    (RuleContext.project_scripts); `cache` keeps the answer for the run."""
+def scan_project(path: str, needles, analyse, analyse_text,
+                 settings: Settings | None, cache: dict) -> dict[str, Any]:
+    """`analyse(script)` of every Python file of the project of `path` holding all `needles`,
+    `analyse_text(text)` of the others (RuleContext.project_scripts); `cache` keeps the answer
+    for the run."""
     root = _ROOTS.of(path)
-    key = (root, needles, analyse)
+    key = (root, needles, analyse, analyse_text)
     if key not in cache:
         from trainlint.settings import Settings
 
@@ -140,9 +141,9 @@ def scan_project(path: str, needles: tuple[bytes, ...], analyse, settings: Setti
                 continue
             if stat.st_size > settings.max_file_size:
                 continue
-            stamp = (each, stat.st_mtime_ns, stat.st_size, needles, analyse)
+            stamp = (each, stat.st_mtime_ns, stat.st_size, needles, analyse, analyse_text)
             if stamp not in _ANALYSED:
-                _ANALYSED[stamp] = _analysed(each, needles, analyse)
+                _ANALYSED[stamp] = _analysed(each, needles, analyse, analyse_text)
             if _ANALYSED[stamp] is not None:
                 found[_shown(each)] = _ANALYSED[stamp]
         cache[key] = found
@@ -157,7 +158,7 @@ def walk_python_files(root: str, settings: Settings) -> list[str]:
             if _ROOTS.of(each) == root]
 
 
-def _analysed(path: str, needles: tuple[bytes, ...], analyse) -> Any:
+def _analysed(path: str, needles, analyse, analyse_text) -> Any:
     from trainlint.engine import decode
     from trainlint.formats.base import ParseError
     from trainlint.script import ParsedScript
@@ -166,10 +167,16 @@ def _analysed(path: str, needles: tuple[bytes, ...], analyse) -> Any:
         data = Path(path).read_bytes()
     except OSError:
         return None
-    if not all(needle in data for needle in needles):
+    if isinstance(needles, tuple):
+        parse = all(needle in data for needle in needles)
+    else:
+        parse = needles.search(data) is not None
+    if not parse and analyse_text is None:
         return None
     try:
         text, _, _ = decode(data)
+        if not parse:
+            return analyse_text(text)
         script = ParsedScript.parse(path, text)
     except (ParseError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None  # reported when that file is checked itself

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from msgspec import Struct
@@ -83,7 +84,7 @@ SAVE_METHODS = {
     "lightning.fabric.Fabric": ((1, "state", 0, "path"), True, "fabric"),
     "lightning_fabric.Fabric": ((1, "state", 0, "path"), True, "fabric"),
 }
-HELPER_WORDS = ("save", "checkpoint", "ckpt")  # imported helpers worth a look across files
+HELPER_WORDS = ("save",)  # imported helpers worth a look across files
 
 
 class SavedObject(Struct):
@@ -152,8 +153,26 @@ class CheckpointFacts(Struct):
 # ---------------------------------------------------------------- one script
 
 def checkpoint_facts(script: ParsedScript) -> CheckpointFacts:
-    """Everything the file tells about checkpoints (see the module docstring)."""
+    """Everything the file tells about checkpoints (see the module docstring). A file that
+    calls nothing named `load` or `save...` only defines classes or parses arguments: that is
+    read from its text."""
+    if SAVES_OR_LOADS.search(script.text) is None:
+        return text_facts(script.text)
     return script.derived(checkpoint_facts, _facts)
+
+
+# A call of `load(`, `save(` or a helper named `save...(`: the files worth parsing.
+SAVES_OR_LOADS = re.compile(r"\b(?:load|save\w*)\s*\(")
+SAVES = re.compile(rb"save\w*\s*\(")  # what a project scan for saves parses
+_CLASS = re.compile(r"^class[ \t]+(\w+)[ \t]*(?:\(([^)]*)\))?[ \t]*:", re.MULTILINE)
+
+
+def text_facts(text: str) -> CheckpointFacts:
+    """What a file without saves or loads tells its project, without parsing it: its
+    top-level classes (an nn.Module where a base says so) and whether it parses arguments."""
+    classes = {match.group(1): "Module" in (match.group(2) or "") for match in _CLASS.finditer(text)}
+    parses = any(f"{name}(" in text for name in NAMESPACE_MAKERS)
+    return CheckpointFacts([], [], [], classes, [], [], parses, False)
 
 
 def _facts(script: ParsedScript) -> CheckpointFacts:
@@ -310,8 +329,12 @@ def _imported_saves(script: ParsedScript) -> tuple[list[ImportedCall], list[Impo
     their arguments hold; these are saves if the project defines them as helpers."""
     calls = []
     for call in script.calls:
-        origin = _imported_origin(script, call.func)
-        if origin is None or not any(word in origin[2].lower() for word in HELPER_WORDS):
+        func = call.func
+        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if not any(word in called.lower() for word in HELPER_WORDS):
+            continue
+        origin = _imported_origin(script, func)
+        if origin is None:
             continue
         objects, paths = [], []
         arguments = [(i, None, arg) for i, arg in enumerate(call.args)
@@ -572,13 +595,16 @@ def object_saves(facts: dict[str, CheckpointFacts]) -> list[tuple[str, SavedObje
     helpers and of classes defined in other files, and `args` parameters where the project
     parses arguments. `settled`: a load in the save's own file reads it."""
     argparse_project = any(fact.parses_arguments for fact in facts.values())
+    modules = ModuleIndex(facts)
     found = []
     for path, fact in facts.items():
         for saved in fact.saves:
             if not saved.if_argparse or argparse_project:
                 found.append((path, saved, saved.settled))
         for call in fact.calls:
-            helper = _helper_for(path, call, facts)
+            defining = modules.file_of(path, call.module, call.level)
+            helper = None if defining is None else next(
+                (h for h in facts[defining].helpers if h.name == call.name), None)
             if helper is None:
                 continue
             checkpoint = next((name for position, keyword, name in call.paths
@@ -589,7 +615,7 @@ def object_saves(facts: dict[str, CheckpointFacts]) -> list[tuple[str, SavedObje
                         not saved.if_argparse or argparse_project):
                     found.append((path, replace(saved, checkpoint=checkpoint), False))
         for instance in fact.instances:
-            defining = _module_file(path, instance.module, instance.level, facts)
+            defining = modules.file_of(path, instance.module, instance.level)
             if defining is None or instance.name not in facts[defining].classes:
                 continue
             saved = instance.saved
@@ -609,39 +635,44 @@ def _matches(position: int | None, keyword: str | None, want_position: int | Non
         keyword is not None and keyword == want_keyword)
 
 
-def _helper_for(path: str, call: ImportedCall, facts: dict[str, CheckpointFacts]) -> Helper | None:
-    defining = _module_file(path, call.module, call.level, facts)
-    if defining is None:
-        return None
-    return next((h for h in facts[defining].helpers if h.name == call.name), None)
+class ModuleIndex:
+    """Which of the project's files a module name (absolute or relative) names."""
 
+    def __init__(self, paths: Iterable[str]) -> None:
+        self.by_absolute: dict[str, str] = {}
+        self.by_dotted: dict[tuple[str, ...], str] = {}
+        for path in paths:
+            absolute = os.path.abspath(path)
+            self.by_absolute[absolute] = path
+            parts = absolute[:-len(".py")].split(os.sep) if absolute.endswith(".py") else []
+            if parts and parts[-1] == "__init__":
+                parts = parts[:-1]
+            for start in range(1, len(parts)):
+                self.by_dotted.setdefault(tuple(parts[start:]), path)
 
-def _module_file(path: str, module: str, level: int, facts: dict[str, Any]) -> str | None:
-    """The file among `facts` that `module` (imported in `path`) names."""
-    parts = [part for part in module.split(".") if part]
-    if level:
-        base = os.path.dirname(os.path.abspath(path))
-        for _ in range(level - 1):
-            base = os.path.dirname(base)
-        wanted = {os.path.join(base, *parts) + ".py", os.path.join(base, *parts, "__init__.py")}
-        return next((each for each in facts if os.path.abspath(each) in wanted), None)
-    if not parts:
-        return None
-    suffixes = (os.sep + os.path.join(*parts) + ".py", os.sep + os.path.join(*parts, "__init__.py"))
-    return next((each for each in facts if os.path.abspath(each).endswith(suffixes)), None)
+    def file_of(self, importer: str, module: str, level: int) -> str | None:
+        parts = [part for part in module.split(".") if part]
+        if level:
+            base = os.path.dirname(os.path.abspath(importer))
+            for _ in range(level - 1):
+                base = os.path.dirname(base)
+            for candidate in (os.path.join(base, *parts) + ".py",
+                              os.path.join(base, *parts, "__init__.py")):
+                if candidate in self.by_absolute:
+                    return self.by_absolute[candidate]
+            return None
+        return self.by_dotted.get(tuple(parts)) if parts else None
 
 
 def unresolved(facts: dict[str, CheckpointFacts]) -> bool:
     """Whether a save depends on a file not among `facts`: a helper or class imported from
     elsewhere, or an `args` parameter where no file seen parses arguments."""
     argparse_project = any(fact.parses_arguments for fact in facts.values())
+    modules = ModuleIndex(facts)
     for path, fact in facts.items():
         if not argparse_project and any(saved.if_argparse for saved in fact.saves):
             return True
-        for call in fact.calls:
-            if _module_file(path, call.module, call.level, facts) is None:
-                return True
-        for instance in fact.instances:
-            if _module_file(path, instance.module, instance.level, facts) is None:
+        for each in (*fact.calls, *fact.instances):
+            if modules.file_of(path, each.module, each.level) is None:
                 return True
     return False

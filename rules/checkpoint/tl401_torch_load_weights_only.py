@@ -15,11 +15,13 @@ from trainlint.api import (
     Severity,
 )
 from trainlint.rules.checkpoint._checkpoints import (
+    SAVES,
     SavedObject,
     checkpoint_facts,
     checkpoint_name,
     object_saves,
     same_checkpoint,
+    text_facts,
 )
 from trainlint.script import ParsedScript
 
@@ -61,15 +63,30 @@ class TorchLoadWeightsOnly(ScriptRule):
     torch.serialization.add_safe_globals([argparse.Namespace])  # torch >= 2.4
     ```
 
+    The message names the torch versions the project allows (`target-torch`, else the range
+    its requirement and lock files allow: "torch >=2.1,<2.6 from pyproject.toml:
+    `weights_only` defaults to False on 2.1-2.5 and True from 2.6").
+
     ## Fix safety
-    Adds `weights_only=True`. Safe where the target torch (`target-torch`, else the project's
-    pin, else the newest release) is 2.6 or newer: that is already the default, the fix only
-    makes it visible. Unsafe below 2.6, where it changes what the call accepts. With
-    `pickle_module=` the suggestion is `weights_only=False` (unsafe: loading an untrusted
-    file this way can execute code).
+    Adds `weights_only=True`. Safe only where every torch version the project allows is 2.6
+    or newer: that is already the default there, the fix only makes it visible. Unsafe where
+    the range includes older versions (it changes what the call accepts) and where no torch
+    requirement is found; no fix where the range reaches below 1.13, which has no
+    `weights_only`.
+
+    Never `True` for a load of a checkpoint that is known to hold other objects: where a
+    save in the same project (any file, through the same links as TL402) stores an
+    `argparse.Namespace`, a config object, numpy values, an RNG state or an instance of a
+    class of the project into a file this load may read, `weights_only=True` refuses it. The
+    fix is then `weights_only=False` (unsafe, with the note that unpickling a file runs its
+    code: load only files you trust), and the message names the types to pass to
+    `torch.serialization.add_safe_globals([...])` where one type per object does it.
+
+    With `pickle_module=` the suggestion is `weights_only=False` (unsafe: loading an
+    untrusted file this way can execute code).
 
     ## Options
-    None. The target torch version is the `target-torch` setting.
+    None. The torch version is the `target-torch` setting, else the project's own range.
 
     ## Source
     Seed 001: after upgrading to PyTorch 2.6, `torch.load(output_dir / 'best_model.pth')` of
@@ -197,16 +214,21 @@ class TorchLoadWeightsOnly(ScriptRule):
 
     def _objects_read(self, script: ParsedScript, call: ast.Call) -> list[tuple[str, SavedObject]]:
         """The objects of the project's saves this load may read (TL402's link)."""
+        saves = script.derived((self.code, "saves"), self._project_saves)
+        name = checkpoint_name(script, script.argument(call, 0, "f"))
+        return [(path, saved) for path, saved in saves if same_checkpoint(saved.checkpoint, name)]
+
+    def _project_saves(self, script: ParsedScript) -> list[tuple[str, SavedObject]]:
+        """Every save of objects in the project of `script`: its own (as the text is now)
+        and the other files' (as they are on disk). None where the file allows the types."""
         own = checkpoint_facts(script)
         if own.allows_globals:
             return []
-        facts = dict(self.ctx.project_scripts(script.path, (b"save",), checkpoint_facts))
+        facts = dict(self.ctx.project_scripts(script.path, SAVES, checkpoint_facts, text_facts))
         here = os.path.abspath(script.path)
         facts = {path: fact for path, fact in facts.items() if os.path.abspath(path) != here}
         facts[script.path] = own
-        name = checkpoint_name(script, script.argument(call, 0, "f"))
-        return [(path, saved) for path, saved, _ in object_saves(facts)
-                if same_checkpoint(saved.checkpoint, name)]
+        return [(path, saved) for path, saved, _ in object_saves(facts)]
 
     def _holds_objects(self, script: ParsedScript, call: ast.Call, span, message: str,
                        objects: list[tuple[str, SavedObject]], torch: VersionRange) -> Diagnostic:
