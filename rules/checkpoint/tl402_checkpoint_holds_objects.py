@@ -18,12 +18,27 @@ from trainlint.script import ParsedScript
 
 class CheckpointHoldsObjects(ScriptRule):
     """## What it does
-    Finds `torch.save(...)` of a checkpoint that holds objects `torch.load(weights_only=True)`
-    refuses: numpy arrays or numpy scalars (`np.mean(wers)`, `x.numpy()`), an
-    `argparse.Namespace` (`'args': args` after `args = parser.parse_args()`), a whole
-    `nn.Module`, or an instance of a class defined in the script, where the same script
-    loads checkpoints with `weights_only=True` or the default. Dicts built key by key
-    (`checkpoint['wer'] = ...`) are followed.
+    Finds saves of a checkpoint that holds objects `torch.load(weights_only=True)` refuses,
+    where a load in the project reads it with `weights_only=True` or the default:
+
+    - the saves: `torch.save`, `xm.save` (torch_xla), `accelerator.save`, `fabric.save`
+      (which stores a module's state_dict, so a whole module is fine there), and a function
+      of the project that passes one of its parameters to `torch.save` (`save_on_master`,
+      `save_checkpoint`: in the same file, or imported from another file of the project; one
+      level, a helper of a helper is not followed);
+    - the objects: numpy arrays or scalars (`np.mean(wers)`, `x.numpy()`), numpy RNG states
+      (`np.random.get_state()`, a tuple holding an array), an `argparse.Namespace`
+      (`'args': args` after `args = parser.parse_args()`, or a parameter named `args`/`opt`
+      in a project that parses its arguments with argparse), config objects (OmegaConf,
+      EasyDict, mmengine/mmcv `Config`, yacs/detectron2 `CfgNode`, ml_collections,
+      `SimpleNamespace`, a parameter annotated `DictConfig` or `Namespace`), `pathlib.Path`,
+      `defaultdict`, `datetime`, a whole `nn.Module`, and instances of classes (dataclasses
+      included) defined in the project. Dicts built key by key (`checkpoint['wer'] = ...`)
+      are followed.
+
+    A save that holds only tensors, state_dicts, numbers, strings and plain containers is
+    never reported; `vars(args)`, `random.getstate()` (a tuple of ints),
+    `torch.get_rng_state()` and a numpy Generator's `bit_generator.state` load fine.
 
     ## Why is this bad?
     Since PyTorch 2.6 `torch.load` defaults to `weights_only=True`, which only rebuilds
@@ -55,10 +70,16 @@ class CheckpointHoldsObjects(ScriptRule):
     ## Across files
     A save in one script and a load in another of the same project (the nearest folder above
     both with a `pyproject.toml`, `setup.py`, `setup.cfg`, `trainlint.toml` or `.git`) are
-    linked too: the finding is at the save and names the load. When the load is in a file not
-    being checked (pre-commit passes only the staged files), the project's other Python files
-    that mention `torch` and `load` are read for it. Where both calls spell out the file name
+    linked too: the finding is at the save and names the load. When the load, a helper or a
+    class is in a file not being checked (pre-commit passes only the staged files), the
+    project's other Python files are read for it. Where both calls spell out the file name
     (`run_dir / "best.pt"`, `"ckpt/teacher.pth"`), they are linked only if the names match.
+
+    ## Versions
+    A load that leaves `weights_only` unset refuses objects only from torch 2.6 on: it counts
+    only where the torch versions the project allows (`target-torch`, else its requirement and
+    lock files) reach 2.6, and the message names that range. `weights_only=True` written out
+    refuses them on every version.
 
     ## Source
     Seed 001: the teacher's checkpoint contained numpy arrays, so loading it failed once
@@ -127,10 +148,6 @@ class CheckpointHoldsObjects(ScriptRule):
 
     # ----------------------------------------------------------------- across files
     def project_facts(self, script: ParsedScript) -> CheckpointFacts | None:
-        text = script.text
-        if not any(word in text for word in ("save", "load", "class ", "parse_args",
-                                              "parse_known_args")):
-            return None
         facts = checkpoint_facts(script)
         if not (facts.saves or facts.loads or facts.helpers or facts.classes or facts.calls
                 or facts.instances or facts.parses_arguments):

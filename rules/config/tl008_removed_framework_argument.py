@@ -41,13 +41,21 @@ class RemovedFrameworkArgument(DocumentRule):
     {"output_dir": "out", "eval_strategy": "steps", "per_device_train_batch_size": 8}
     ```
 
+    The rule reads the transformers versions the project allows (`target-transformers`,
+    else the range its requirement and lock files allow). It is an error naming the range
+    where any allowed version is 5 or newer ("transformers >=4.38 from pyproject.toml allows
+    5.0-5.25, which rejects ..."), quiet where every allowed version is 4.x, and a warning
+    "if you upgrade to transformers 5" where no transformers requirement is found.
+
     ## Fix safety
-    Safe where the rename is exact (`evaluation_strategy` -> `eval_strategy`,
+    A rename where it is exact (`evaluation_strategy` -> `eval_strategy`,
     `per_gpu_train_batch_size` -> `per_device_train_batch_size`, `no_cuda` -> `use_cpu`);
-    no fix for the others.
+    no fix for the others. Safe only where every allowed version knows the new name
+    (`eval_strategy` exists from 4.41, `use_cpu` from 4.32, `per_device_*` always); unsafe
+    where the range reaches older versions, or no requirement is found and it could.
 
     ## Options
-    None. The version is `target-transformers`, else the project's own pin, else the newest.
+    None. The version is `target-transformers`, else the project's own range.
 
     ## Source
     transformers 5 release (verified on 5.23: TypeError at start); RULES.md TL008.

@@ -56,16 +56,21 @@ class DeprecatedAmpApi(ScriptRule):
     ```
 
     ## Fix safety
-    Safe where the target torch is 2.3 or newer: the new call builds the same object.
-    Positional arguments of the old autocast (`enabled`, `dtype`, `cache_enabled`) become
-    keywords, because the new signature puts `dtype` second; the GradScaler's keep their
-    places after the device. `import torch` is added when
-    the file has no name for `torch`. The old `from torch.cuda.amp import ...` line is left
-    in place (remove it when nothing else uses it). No fix below torch 2.3 or for calls with
-    `*args`.
+    Safe only where every torch version the project allows has the new API (2.3 or newer):
+    the new call builds the same object. No fix where the range (`target-torch`, else the
+    project's requirement and lock files) includes older versions; unsafe where no torch
+    requirement is found. Positional arguments of the old autocast (`enabled`, `dtype`,
+    `cache_enabled`) become keywords, because the new signature puts `dtype` second; the
+    GradScaler's keep their places after the device. `import torch` is added when the file
+    has no name for `torch`. A `from torch.cuda.amp import ...` whose names are used only by
+    the calls rewritten is removed with them (one fix rewrites every such call and the
+    import, so that no call is left without its name); a name used otherwise (in
+    `isinstance`, passed around) keeps its import. No fix for calls with `*args`.
+
+    The rule is quiet where every allowed version predates the 2.4 deprecation.
 
     ## Options
-    None. The target torch version is the `target-torch` setting.
+    None. The torch version is the `target-torch` setting, else the project's own range.
 
     ## Source
     PyTorch 2.4 deprecated `torch.cuda.amp.autocast(args...)` and

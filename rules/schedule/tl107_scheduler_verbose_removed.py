@@ -61,7 +61,7 @@ class SchedulerVerboseRemoved(ScriptRule):
     the call, comments included, byte for byte.
 
     ## Options
-    None.
+    None. The torch version is the `target-torch` setting, else the project's own range.
 
     ## Source
     Seed 004 (`004_9d53dcec9b7b0ae7.txt`): the recommended `ReduceLROnPlateau(...,
