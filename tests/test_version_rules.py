@@ -254,3 +254,24 @@ def test_the_cli_setting_beats_the_project_range():
     (load,) = found
     assert "on torch 2.6 (--target-torch)" in load["message"]
     assert load["fix"]["applicability"] == "safe"
+
+
+def test_tl008_warmup_ratio_is_accepted_until_5_14(tmp_path):
+    """transformers 5.0-5.14 still accept (and warn about) warmup_ratio and logging_dir;
+    5.15 dropped them."""
+    (tmp_path / "args.yaml").write_text("output_dir: out\nper_device_train_batch_size: 8\n"
+                                        "num_train_epochs: 3\nwarmup_ratio: 0.1\n",
+                                        encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text('[project]\ndependencies = ["transformers==5.4.0"]\n',
+                                             encoding="utf-8")
+    assert findings(tmp_path / "args.yaml", ["TL008"]) == []
+    (tmp_path / "pyproject.toml").write_text('[project]\ndependencies = ["transformers>=5"]\n',
+                                             encoding="utf-8")
+    (ratio,) = findings(tmp_path / "args.yaml", ["TL008"])
+    assert ratio.message.startswith("transformers >=5 from pyproject.toml allows 5.15-5.25, "
+                                    "which rejects `warmup_ratio`")
+    assert "as a share of the training steps" in ratio.message and ratio.fix is None
+    (tmp_path / "pyproject.toml").unlink()
+    (ratio,) = findings(tmp_path / "args.yaml", ["TL008"])
+    assert ratio.message.startswith("if you upgrade to transformers 5.15, it rejects "
+                                    "`warmup_ratio`")

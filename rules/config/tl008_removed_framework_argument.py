@@ -10,12 +10,17 @@ REMOVED_IN_5 = {
     "overwrite_output_dir": None,
     "logging_dir": None,
 }
-REMOVED_IN = "5.0"
+# The first release without the field (read from the TrainingArguments of the 5.0, 5.2, 5.4,
+# 5.5, 5.8, 5.12-5.18 and 5.23 wheels): `warmup_ratio` and `logging_dir` stayed, deprecated,
+# until 5.14.
+REMOVED_IN = {"warmup_ratio": "5.15", "logging_dir": "5.15"}
+FIRST_REMOVAL = "5.0"
 # A replacement exists only from this transformers version on (checked in the 4.31, 4.32,
 # 4.40 and 4.41 wheels): renaming is safe only where every allowed version knows it.
 RENAMED_IN = {"eval_strategy": "4.41", "use_cpu": "4.32"}
 _HINTS = {
-    "warmup_ratio": "give `warmup_steps` instead (a number of steps)",
+    "warmup_ratio": ("give the share as `warmup_steps` (transformers 5 reads a value below 1 "
+                     "as a share of the training steps; 4.x only takes a step count)"),
     "overwrite_output_dir": "remove it (the Trainer always writes into output_dir now)",
     "logging_dir": "set the logger's own directory (e.g. the TENSORBOARD_LOGGING_DIR variable)",
 }
@@ -24,8 +29,9 @@ _HINTS = {
 class RemovedFrameworkArgument(DocumentRule):
     """## What it does
     Finds TrainingArguments fields that the target transformers version no longer accepts:
-    transformers 5 rejects `warmup_ratio`, `evaluation_strategy`, `no_cuda`,
-    `per_gpu_train_batch_size`, `overwrite_output_dir` and `logging_dir`.
+    transformers 5.0 rejects `evaluation_strategy`, `no_cuda`, `per_gpu_train_batch_size`,
+    `per_gpu_eval_batch_size` and `overwrite_output_dir`; 5.15 also `warmup_ratio` and
+    `logging_dir` (deprecated, but still accepted, from 5.0 to 5.14).
 
     ## Why is this bad?
     `TrainingArguments(**config)` raises `TypeError: __init__() got an unexpected keyword
@@ -43,9 +49,10 @@ class RemovedFrameworkArgument(DocumentRule):
 
     The rule reads the transformers versions the project allows (`target-transformers`,
     else the range its requirement and lock files allow). It is an error naming the range
-    where any allowed version is 5 or newer ("transformers >=4.38 from pyproject.toml allows
-    5.0-5.25, which rejects ..."), quiet where every allowed version is 4.x, and a warning
-    "if you upgrade to transformers 5" where no transformers requirement is found.
+    where any allowed version rejects the field ("transformers >=4.38 from pyproject.toml
+    allows 5.0-5.25, which rejects ..."), quiet where every allowed version still accepts it,
+    and a warning "if you upgrade to transformers 5" (5.15 for `warmup_ratio` and
+    `logging_dir`) where no transformers requirement is found.
 
     ## Fix safety
     A rename where it is exact (`evaluation_strategy` -> `eval_strategy`,
@@ -58,7 +65,8 @@ class RemovedFrameworkArgument(DocumentRule):
     None. The version is `target-transformers`, else the project's own range.
 
     ## Source
-    transformers 5 release (verified on 5.23: TypeError at start); RULES.md TL008.
+    transformers 5 release (verified on 5.23: TypeError at start); RULES.md TL008. Which
+    release dropped each field was read from the TrainingArguments of the 5.x wheels.
     """
 
     code = "TL008"
@@ -93,17 +101,18 @@ class RemovedFrameworkArgument(DocumentRule):
         if not entries:
             return
         transformers = self.ctx.project.requirement("transformers", doc.path)
-        rejecting = transformers.at_least(REMOVED_IN)
-        if transformers.known and not rejecting:
-            return  # every version the project allows still accepts them
         present = {entry.key for entry in doc.entries}
         for entry in entries:
+            removed_in = REMOVED_IN.get(entry.key, FIRST_REMOVAL)
+            rejecting = transformers.at_least(removed_in)
+            if transformers.known and not rejecting:
+                continue  # every version the project allows still accepts it
             replacement = REMOVED_IN_5[entry.key]
             fix = None
             if replacement is not None and replacement not in present:
                 fix = self._rename(entry, replacement, transformers)
             hint = f"use `{replacement}`" if replacement else _HINTS[entry.key]
-            message, severity = self._wording(entry.key, transformers, rejecting)
+            message, severity = self._wording(entry.key, transformers, rejecting, removed_in)
             yield self.diagnostic(entry.path, entry.key_span or entry.span, f"{message}; {hint}",
                                   fix, severity)
 
@@ -122,10 +131,11 @@ class RemovedFrameworkArgument(DocumentRule):
                                Applicability.UNSAFE if note else Applicability.SAFE)
 
     @staticmethod
-    def _wording(key: str, transformers, rejecting) -> tuple[str, Severity | None]:
+    def _wording(key: str, transformers, rejecting, removed_in: str) -> tuple[str, Severity | None]:
         if not transformers.known:
-            return (f"if you upgrade to transformers 5, it rejects `{key}` (TypeError at "
-                    "start; no transformers requirement found)", Severity.WARNING)
+            version = "5" if removed_in == FIRST_REMOVAL else removed_in
+            return (f"if you upgrade to transformers {version}, it rejects `{key}` (TypeError "
+                    "at start; no transformers requirement found)", Severity.WARNING)
         if len(rejecting) == len(transformers.versions):
             return (f"{transformers.describe()} rejects `{key}` (TypeError at start)", None)
         return (f"{transformers.describe()} allows {transformers.series(rejecting)}, which "
