@@ -22,7 +22,10 @@ from trainlint.api import Diagnostic, ScriptRule
 if TYPE_CHECKING:
     from trainlint.settings import Settings
 
-PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "trainlint.toml", ".git")
+# A folder with its own requirements.txt is installed and run on its own (an example of a
+# collection such as pytorch/examples): its scripts are not linked to their neighbours'.
+PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "trainlint.toml", ".git",
+                   "requirements.txt")
 
 class ProjectRoots:
     """The project folder of a file, with each folder looked at once per run."""

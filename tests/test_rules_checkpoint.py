@@ -7,6 +7,7 @@ fixtures/scripts with every TL4xx-TL6xx finding, and the fix round-trip check.
 from __future__ import annotations
 
 import ast
+import os
 import shutil
 from pathlib import Path
 
@@ -333,3 +334,35 @@ def test_tl402_keeps_its_precision_on_plain_saves():
     module through fabric.save, numbers, strings and lists; `args` in a project that never
     parses arguments."""
     assert check(FIXTURES / "TL402" / "recall_good", select=["TL402"]).diagnostics == []
+
+
+def _project(root: Path, files: dict[str, str]) -> Path:
+    (root / ".git").mkdir(parents=True)
+    (root / "requirements.txt").write_text("torch>=2.6\n", encoding="utf-8")
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+SAVES_NUMPY = ("import numpy as np\nimport torch\n\n"
+               "def save(rank):\n    torch.save({'x': np.zeros(3)}, f'rng_state_{rank}.pth')\n")
+
+
+@pytest.mark.parametrize("loaded,linked", [("common.pt", False), ("rng_state_0.pth", True)])
+def test_tl402_an_f_string_name_is_a_pattern(tmp_path, loaded, linked):
+    project = _project(tmp_path, {"train.py": SAVES_NUMPY,
+                                  "evaluate.py": f"import torch\nstate = torch.load('{loaded}')\n"})
+    assert bool(check(project, select=["TL402"]).diagnostics) is linked
+
+
+def test_tl402_names_the_nearest_load_and_stops_at_a_folder_with_its_own_requirements(tmp_path):
+    load = "import sys\nimport torch\nstate = torch.load(sys.argv[1])\n"
+    project = _project(tmp_path, {"dcgan/main.py": load, "sine/generate.py": SAVES_NUMPY,
+                                  "sine/train.py": load})
+    (finding,) = check(project, select=["TL402"]).diagnostics
+    assert f"sine{os.sep}train.py:3;" in finding.message
+    (project / "sine" / "train.py").unlink()
+    assert "dcgan" in check(project, select=["TL402"]).diagnostics[0].message
+    (project / "sine" / "requirements.txt").write_text("torch<2.6\n", encoding="utf-8")
+    assert check(project, select=["TL402"]).diagnostics == []  # its own project: no load there

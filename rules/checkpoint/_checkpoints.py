@@ -563,16 +563,20 @@ def is_module_class(script: ParsedScript, node: ast.AST) -> bool:
 # ---------------------------------------------------------------- checkpoint names
 
 def checkpoint_name(script: ParsedScript, expr: ast.expr | None, depth: int = 0) -> str | None:
-    """The file name a path expression ends in, where the code spells it out."""
+    """The file name a path expression ends in, where the code spells it out; a pattern with
+    `*` for the formatted parts of an f-string (`f"rng_state_{rank}.pth"` ->
+    `rng_state_*.pth`)."""
     if expr is None or depth > 4:
         return None
     if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
         name = expr.value.replace("\\", "/").rsplit("/", 1)[-1]
-        return name if "." in name.strip(".") else None
+        return name if "." in name.strip(".*") else None
     if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Div):
         return checkpoint_name(script, expr.right, depth + 1)
     if isinstance(expr, ast.JoinedStr) and expr.values:
-        return checkpoint_name(script, expr.values[-1], depth + 1)
+        pattern = "".join(part.value if isinstance(part, ast.Constant) else "*"
+                          for part in expr.values)
+        return checkpoint_name(script, ast.Constant(pattern), depth + 1)
     if isinstance(expr, ast.Call) and expr.args:
         if script.qualname(expr.func) in PATH_JOINS:
             return checkpoint_name(script, expr.args[-1], depth + 1)
@@ -584,8 +588,15 @@ def checkpoint_name(script: ParsedScript, expr: ast.expr | None, depth: int = 0)
 
 
 def same_checkpoint(saved: str | None, loaded: str | None) -> bool:
-    """Whether a load may read what a save wrote: yes unless both name different files."""
-    return saved is None or loaded is None or saved == loaded
+    """Whether a load may read what a save wrote: yes unless both name different files (a
+    name with `*` is a pattern: `rng_state_*.pth` is not `common.pt`)."""
+    if saved is None or loaded is None or saved == loaded:
+        return True
+    if "*" in saved or "*" in loaded:
+        from fnmatch import fnmatchcase
+
+        return fnmatchcase(loaded, saved) or fnmatchcase(saved, loaded)
+    return False
 
 
 # ---------------------------------------------------------------- across files

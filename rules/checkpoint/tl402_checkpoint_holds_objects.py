@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -69,11 +70,13 @@ class CheckpointHoldsObjects(ScriptRule):
 
     ## Across files
     A save in one script and a load in another of the same project (the nearest folder above
-    both with a `pyproject.toml`, `setup.py`, `setup.cfg`, `trainlint.toml` or `.git`) are
-    linked too: the finding is at the save and names the load. When the load, a helper or a
-    class is in a file not being checked (pre-commit passes only the staged files), the
-    project's other Python files are read for it. Where both calls spell out the file name
-    (`run_dir / "best.pt"`, `"ckpt/teacher.pth"`), they are linked only if the names match.
+    both with a `pyproject.toml`, `setup.py`, `setup.cfg`, `trainlint.toml`,
+    `requirements.txt` or `.git`) are linked too: the finding is at the save and names the
+    load. When the load, a helper or a class is in a file not being checked (pre-commit
+    passes only the staged files), the project's other Python files are read for it. Where
+    both calls spell out the file name (`run_dir / "best.pt"`, `"ckpt/teacher.pth"`,
+    `f"rng_state_{rank}.pth"` as the pattern `rng_state_*.pth`), they are linked only if the
+    names match; the message names a load of the same file before the nearest other one.
 
     ## Versions
     A load that leaves `weights_only` unset refuses objects only from torch 2.6 on: it counts
@@ -144,7 +147,7 @@ class CheckpointHoldsObjects(ScriptRule):
             load = next((each for each in loads if same_checkpoint(saved.checkpoint, each.checkpoint)
                          and self._refuses(script.path, each)), None)
             if load is not None:
-                yield self._finding(script.path, saved, load, f"line {load.line}")
+                yield self._finding(script.path, saved, load, f"line {load.line}", script.path)
 
     # ----------------------------------------------------------------- across files
     def project_facts(self, script: ParsedScript) -> CheckpointFacts | None:
@@ -166,7 +169,7 @@ class CheckpointHoldsObjects(ScriptRule):
             linked = self._linked_load(path, saved, facts)
             if linked is not None:
                 where = f"{linked[0]}:{linked[1].line}"
-                yield self._finding(path, saved, linked[1], where)
+                yield self._finding(path, saved, linked[1], where, linked[0])
 
     def _project_saves(self, facts: dict[str, CheckpointFacts]) -> list[tuple[str, SavedObject]]:
         """The saves check_script leaves to the project: read in another file, through a helper
@@ -182,26 +185,36 @@ class CheckpointHoldsObjects(ScriptRule):
 
     def _linked_load(self, path: str, saved: SavedObject,
                      facts: dict[str, Any]) -> tuple[str, RefusingLoad] | None:
-        """The first refusing load of the project that may read the save (its own file's too:
-        the saves left to the project were not linked there)."""
-        for other, fact in facts.items():
-            for load in fact.loads:
-                if same_checkpoint(saved.checkpoint, load.checkpoint) and self._refuses(other, load):
-                    return other, load
-        return None
+        """The refusing load of the project that most likely reads the save (its own file's
+        too: the saves left to the project were not linked there): one that names the same
+        file first, then the nearest by folder."""
+        candidates = [(other, load) for other, fact in facts.items() for load in fact.loads
+                      if same_checkpoint(saved.checkpoint, load.checkpoint)
+                      and self._refuses(other, load)]
+        if not candidates:
+            return None
+        here = os.path.dirname(os.path.abspath(path)).split(os.sep)
+
+        def likeness(candidate: tuple[str, RefusingLoad]) -> tuple[bool, int]:
+            folder = os.path.dirname(os.path.abspath(candidate[0])).split(os.sep)
+            shared = len(os.path.commonprefix([here, folder]))
+            named = saved.checkpoint is not None and saved.checkpoint == candidate[1].checkpoint
+            return named, shared
+
+        return max(candidates, key=likeness)
 
     def _refuses(self, path: str, load: RefusingLoad) -> bool:
         """weights_only=True written out, or the default where the project allows torch 2.6+."""
         return load.explicit or bool(self.ctx.project.requirement("torch", path).at_least("2.6"))
 
     # ----------------------------------------------------------------- messages
-    def _finding(self, path: str, saved: SavedObject, load: RefusingLoad,
-                 load_at: str) -> Diagnostic:
+    def _finding(self, path: str, saved: SavedObject, load: RefusingLoad, load_at: str,
+                 load_path: str) -> Diagnostic:
         where = f" under {saved.key}" if saved.key else ""
         if load.explicit:
             why = "written out"
         else:
-            torch = self.ctx.project.requirement("torch", path)
+            torch = self.ctx.project.requirement("torch", load_path)
             why = "the default from torch 2.6" + (f"; {torch.describe()}" if torch.known else "")
         allow = (f"torch.serialization.add_safe_globals([{saved.allow}])" if saved.allow
                  else "torch.serialization.add_safe_globals (get_unsafe_globals_in_checkpoint "
