@@ -616,6 +616,7 @@ def _from_setup_py(path: Path, base: Path, seen: set[Path]) -> list[Declaration]
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
                 and isinstance(statement.targets[0], ast.Name):
             assigned[statement.targets[0].id] = statement.value
+    table = _requirement_table(assigned)
     source = _label(path, base)
     found: list[Declaration] = []
     for node in ast.walk(tree):
@@ -623,13 +624,13 @@ def _from_setup_py(path: Path, base: Path, seen: set[Path]) -> list[Declaration]
             continue
         for keyword in node.keywords:
             if keyword.arg == "install_requires":
-                for line in _strings(keyword.value, assigned):
+                for line in _strings(keyword.value, assigned, table):
                     found.extend(_declared(line, source, False))
             elif keyword.arg == "extras_require":
                 extras = _resolved(keyword.value, assigned)
                 if isinstance(extras, ast.Dict):
                     for value in extras.values:
-                        for line in _strings(value, assigned):
+                        for line in _strings(value, assigned, table):
                             found.extend(_declared(line, source, True))
     return found
 
@@ -648,16 +649,43 @@ def _resolved(node: ast.expr, assigned: dict[str, ast.expr], depth: int = 0) -> 
     return node
 
 
-def _strings(node: ast.expr, assigned: dict[str, ast.expr], depth: int = 0) -> list[str]:
-    """The string literals of a list expression: `[...]`, `A + B`, a module-level name."""
+def _requirement_table(assigned: dict[str, ast.expr]) -> dict[str, str]:
+    """The Hugging Face setup.py pattern: `_deps = ["torch>=2.1", ...]` and
+    `install_requires = [deps["torch"], ...]`, where `deps` maps each name to its line (built
+    at run time with a regex). Every module-level list of requirement strings gives such a
+    table, read by name."""
+    table: dict[str, str] = {}
+    for value in list(assigned.values()):
+        if isinstance(value, (ast.List, ast.Tuple)):
+            for element in value.elts:
+                if isinstance(element, ast.Constant) and isinstance(element.value, str):
+                    match = _NAME.match(element.value)
+                    if match is not None:
+                        table.setdefault(match.group(1), element.value)
+    return table
+
+
+def _strings(node: ast.expr, assigned: dict[str, ast.expr], table: dict[str, str],
+             depth: int = 0) -> list[str]:
+    """The string literals of a list expression: `[...]`, `A + B`, a module-level name, and
+    `deps["torch"]` looked up in a list of requirement strings (_requirement_table)."""
     if depth > 10:
         return []
     node = _resolved(node, assigned)
     if isinstance(node, (ast.List, ast.Tuple)):
-        return [element.value for element in node.elts
-                if isinstance(element, ast.Constant) and isinstance(element.value, str)]
+        found = []
+        for element in node.elts:
+            if isinstance(element, ast.Constant) and isinstance(element.value, str):
+                found.append(element.value)
+            elif (isinstance(element, ast.Subscript) and isinstance(element.slice, ast.Constant)
+                  and isinstance(element.slice.value, str)):
+                line = table.get(element.slice.value)
+                if line is not None:
+                    found.append(line)
+        return found
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        return _strings(node.left, assigned, depth + 1) + _strings(node.right, assigned, depth + 1)
+        return (_strings(node.left, assigned, table, depth + 1)
+                + _strings(node.right, assigned, table, depth + 1))
     return []
 
 

@@ -326,3 +326,18 @@ def test_a_plain_config_run_does_not_import_packaging(tmp_path):
     out = subprocess.run([sys.executable, "-c", code, str(config)], capture_output=True,
                          text=True, timeout=60, env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin"})
     assert out.stdout.strip().splitlines()[-1] == "False", out.stdout + out.stderr
+
+
+def test_setup_py_in_the_hugging_face_style_reads_its_table_of_requirements(tmp_path):
+    """`_deps` lists the requirement lines, `deps` (built with a regex at run time) maps each
+    name to its line, and install_requires looks names up in it."""
+    folder = project(tmp_path, {"setup.py": (
+        "import re\nfrom setuptools import setup\n"
+        "_deps = ['accelerate>=0.30', 'transformers>=4.53.3', 'torch>=2.4']\n"
+        "deps = {b: a for a, b in (re.findall(r'^(([^!=<>~ ]+)(?:[!=<>~ ].*)?$)', x)[0] "
+        "for x in _deps)}\n"
+        "install_requires = [deps['accelerate'], deps['transformers'], deps['missing']]\n"
+        "setup(install_requires=install_requires, extras_require={'torch': [deps['torch']]})\n")})
+    assert torch_range(folder, "transformers").describe() == "transformers >=4.53.3 from setup.py"
+    assert torch_range(folder, "accelerate").text == ">=0.30"
+    assert torch_range(folder).text == ">=2.4"
