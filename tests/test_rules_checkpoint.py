@@ -194,10 +194,22 @@ def test_tl401_json_through_the_cli():
     (finding,) = findings
     assert finding["location"] == {"row": 8, "column": 18}
     assert finding["end_location"] == {"row": 8, "column": 59}
-    assert finding["fix"]["applicability"] == "safe"
+    assert "torch >=2.1 from pyproject.toml: `weights_only` defaults to False on 2.1-2.5" \
+        in finding["message"]
+    assert finding["fix"]["applicability"] == "unsafe"  # the project allows torch before 2.6
     assert finding["fix"]["edits"] == [{"content": ", weights_only=True",
                                         "location": {"row": 8, "column": 58},
                                         "end_location": {"row": 8, "column": 58}}]
+
+
+def test_tl401_is_info_where_every_allowed_version_loads_weights_only(tmp_path):
+    """Nothing differs between torch 2.6 and later: the call is worth a note and the safe fix
+    that writes the default out, not a warning."""
+    path = tmp_path / "evaluate.py"
+    shutil.copyfile(FIXTURES / "TL401" / "bad_seed001.py", path)
+    (tmp_path / "requirements.txt").write_text("torch>=2.6\n", encoding="utf-8")
+    (finding,) = check(path, select=["TL401"]).diagnostics
+    assert finding.severity.value == "info" and finding.fix.applicability.value == "safe"
 
 
 def test_tl402_messages_name_the_object_and_the_load_line():

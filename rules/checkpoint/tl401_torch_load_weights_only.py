@@ -65,7 +65,11 @@ class TorchLoadWeightsOnly(ScriptRule):
 
     The message names the torch versions the project allows (`target-torch`, else the range
     its requirement and lock files allow: "torch >=2.1,<2.6 from pyproject.toml:
-    `weights_only` defaults to False on 2.1-2.5 and True from 2.6").
+    `weights_only` defaults to False on 2.1-2.5 and True from 2.6"). It is a warning where
+    the range includes versions before 2.6 (or no requirement is found), and where the
+    checkpoint the call reads is known to hold objects; where every allowed version is 2.6
+    or newer and nothing is known about the file, the call behaves the same on all of them
+    and the finding is `info` (with the safe fix that writes the default out).
 
     ## Fix safety
     Adds `weights_only=True`. Safe only where every torch version the project allows is 2.6
@@ -158,9 +162,14 @@ class TorchLoadWeightsOnly(ScriptRule):
                               "unpickling can execute code)", (edit,))
             return self.diagnostic(script.path, span, message, fix)
         message = "`torch.load` without `weights_only=`: " + self._behaviour(torch)
+        # Where every allowed version already loads weights only, nothing differs between
+        # them: writing the argument out is worth a note, not a warning (unless the
+        # checkpoint holds objects, which then fail to load).
+        same_everywhere = Severity.INFO if torch.known and not torch.below(DEFAULT_FLIP) else None
         if script.has_kwargs(call):
             return self.diagnostic(script.path, span, message + self._advice(torch)
-                                   + " (unless **kwargs already carries it)")
+                                   + " (unless **kwargs already carries it)",
+                                   severity=same_everywhere)
         missing = torch.below(WEIGHTS_ONLY_SINCE)
         if missing:
             return self.diagnostic(script.path, span, message + self._advice(torch)
@@ -172,13 +181,13 @@ class TorchLoadWeightsOnly(ScriptRule):
         message += self._advice(torch)
         edit = insert_keyword(script, call, "weights_only", "True")
         if edit is None:
-            return self.diagnostic(script.path, span, message)
+            return self.diagnostic(script.path, span, message, severity=same_everywhere)
         older = torch.below(DEFAULT_FLIP)
         safe = torch.known and not older
         note = "" if safe else f" (changes what the load accepts on torch {torch.series(older)})"
         fix = Fix(Applicability.SAFE if safe else Applicability.UNSAFE,
                   f"weights_only unset -> weights_only=True{note}", (edit,))
-        return self.diagnostic(script.path, span, message, fix)
+        return self.diagnostic(script.path, span, message, fix, same_everywhere)
 
     @staticmethod
     def _behaviour(torch: VersionRange) -> str:
