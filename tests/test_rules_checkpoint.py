@@ -378,3 +378,20 @@ def test_tl402_names_the_nearest_load_and_stops_at_a_folder_with_its_own_require
     assert "dcgan" in check(project, select=["TL402"]).diagnostics[0].message
     (project / "sine" / "requirements.txt").write_text("torch<2.6\n", encoding="utf-8")
     assert check(project, select=["TL402"]).diagnostics == []  # its own project: no load there
+
+
+def test_checkpoints_of_test_modules_are_not_linked_to_the_project_and_parameters_are_tensors(
+        tmp_path):
+    """A test that saves a toy Namespace says nothing about the project's checkpoints; an
+    nn.Parameter is a tensor that weights-only loading rebuilds."""
+    load = "import sys\nimport torch\nstate = torch.load(sys.argv[1])\n"
+    project = _project(tmp_path, {
+        "tests/test_io.py": ("import argparse\nimport torch\n\ndef test_save(tmp_path):\n"
+                             "    torch.save(argparse.Namespace(a=1), tmp_path / 'x.pt')\n"),
+        "export.py": ("import torch\n\ndef export(t, path):\n"
+                      "    torch.save({'w': torch.nn.Parameter(t)}, path)\n"),
+        "evaluate.py": load})
+    (load_finding,) = check(project / "evaluate.py", select=["TL401"]).diagnostics
+    assert "may read" not in load_finding.message
+    assert load_finding.fix.edits[0].content == ", weights_only=True"
+    assert check(project, select=["TL402"]).diagnostics == []

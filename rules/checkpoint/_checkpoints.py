@@ -70,6 +70,9 @@ OBJECT_ANNOTATIONS = {
 }
 # A parameter named so, in a project that parses its arguments with argparse, holds them.
 ARGUMENT_NAMES = frozenset({"args", "opt", "opts"})
+# Tensors under torch.nn that weights-only loading rebuilds (checked on torch 2.13).
+TENSOR_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter",
+                            "torch.nn.Buffer", "torch.nn.parameter.Buffer"})
 MODULE_CLASSES = frozenset({"torch.nn.Module", "lightning.LightningModule",
                             "pytorch_lightning.LightningModule",
                             "lightning.pytorch.LightningModule"})
@@ -514,7 +517,8 @@ def _made_by(script: ParsedScript, value: ast.Call, depth: int) -> tuple | None:
                         "its .state_dict()", False)
             return (f"a {func.id} instance", func.id,
                     "its fields as a dict (`dataclasses.asdict`, `vars`)", False)
-    if name.startswith("torch.nn.") and name[len("torch.nn."):][:1].isupper():
+    if (name.startswith("torch.nn.") and name[len("torch.nn."):][:1].isupper()
+            and name not in TENSOR_CLASSES):
         return (f"a whole nn.Module (`{short}`; save its .state_dict())", None,
                 "its .state_dict()", False)
     return None
@@ -585,6 +589,21 @@ def checkpoint_name(script: ParsedScript, expr: ast.expr | None, depth: int = 0)
         made = script.origin(expr, frozenset(), depth=3, follow_calls=False)
         return None if made is expr else checkpoint_name(script, made, depth + 1)
     return None
+
+
+def is_test_file(path: str) -> bool:
+    """A test module (`tests/...`, `test_*.py`, `*_test.py`, `conftest.py`): its checkpoints
+    are its own, and it does not read the project's."""
+    parts = path.replace("\\", "/").split("/")
+    name = parts[-1]
+    return (any(part in ("tests", "test", "unittests", "unit_tests") for part in parts[:-1])
+            or name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py")
+
+
+def may_read(save_path: str, load_path: str) -> bool:
+    """Whether a load in one file may read a checkpoint saved in another: not across the line
+    between test modules and the project's own code."""
+    return is_test_file(save_path) == is_test_file(load_path)
 
 
 def same_checkpoint(saved: str | None, loaded: str | None) -> bool:

@@ -19,6 +19,7 @@ from trainlint.rules.checkpoint._checkpoints import (
     SavedObject,
     checkpoint_facts,
     checkpoint_name,
+    may_read,
     object_saves,
     same_checkpoint,
     text_facts,
@@ -81,7 +82,8 @@ class TorchLoadWeightsOnly(ScriptRule):
     Never `True` for a load of a checkpoint that is known to hold other objects: where a
     save in the same project (any file, through the same links as TL402) stores an
     `argparse.Namespace`, a config object, numpy values, an RNG state or an instance of a
-    class of the project into a file this load may read, `weights_only=True` refuses it. The
+    class of the project into a file this load may read (a test module's saves count only for
+    loads in tests), `weights_only=True` refuses it. The
     fix is then `weights_only=False` (unsafe, with the note that unpickling a file runs its
     code: load only files you trust), and the message names the types to pass to
     `torch.serialization.add_safe_globals([...])` where one type per object does it.
@@ -237,7 +239,8 @@ class TorchLoadWeightsOnly(ScriptRule):
         here = os.path.abspath(script.path)
         facts = {path: fact for path, fact in facts.items() if os.path.abspath(path) != here}
         facts[script.path] = own
-        return [(path, saved) for path, saved, _ in object_saves(facts)]
+        return [(path, saved) for path, saved, _ in object_saves(facts)
+                if may_read(path, script.path)]
 
     def _holds_objects(self, script: ParsedScript, call: ast.Call, span, message: str,
                        objects: list[tuple[str, SavedObject]], torch: VersionRange) -> Diagnostic:

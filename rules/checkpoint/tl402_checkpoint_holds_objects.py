@@ -12,6 +12,7 @@ from trainlint.rules.checkpoint._checkpoints import (
     checkpoint_facts,
     object_saves,
     refusing_loads,
+    may_read,
     same_checkpoint,
     unresolved,
 )
@@ -76,7 +77,9 @@ class CheckpointHoldsObjects(ScriptRule):
     passes only the staged files), the project's other Python files are read for it. Where
     both calls spell out the file name (`run_dir / "best.pt"`, `"ckpt/teacher.pth"`,
     `f"rng_state_{rank}.pth"` as the pattern `rng_state_*.pth`), they are linked only if the
-    names match; the message names a load of the same file before the nearest other one.
+    names match; the message names a load of the same file before the nearest other one. A
+    test module (`tests/`, `test_*.py`) and the project's own code are never linked: a test's
+    toy checkpoints are its own.
 
     ## Versions
     A load that leaves `weights_only` unset refuses objects only from torch 2.6 on: it counts
@@ -190,7 +193,7 @@ class CheckpointHoldsObjects(ScriptRule):
         file first, then the nearest by folder."""
         candidates = [(other, load) for other, fact in facts.items() for load in fact.loads
                       if same_checkpoint(saved.checkpoint, load.checkpoint)
-                      and self._refuses(other, load)]
+                      and may_read(path, other) and self._refuses(other, load)]
         if not candidates:
             return None
         here = os.path.dirname(os.path.abspath(path)).split(os.sep)
