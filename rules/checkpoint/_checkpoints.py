@@ -592,8 +592,7 @@ def checkpoint_name(script: ParsedScript, expr: ast.expr | None, depth: int = 0)
 
 
 def is_test_file(path: str) -> bool:
-    """A test module (`tests/...`, `test_*.py`, `*_test.py`, `conftest.py`): its checkpoints
-    are its own, and it does not read the project's."""
+    """A test module (`tests/...`, `test_*.py`, `*_test.py`, `conftest.py`)."""
     parts = path.replace("\\", "/").split("/")
     name = parts[-1]
     return (any(part in ("tests", "test", "unittests", "unit_tests") for part in parts[:-1])
@@ -601,9 +600,11 @@ def is_test_file(path: str) -> bool:
 
 
 def may_read(save_path: str, load_path: str) -> bool:
-    """Whether a load in one file may read a checkpoint saved in another: not across the line
-    between test modules and the project's own code."""
-    return is_test_file(save_path) == is_test_file(load_path)
+    """Whether a load in one file may read a checkpoint saved in another: a test module's
+    checkpoints are its own (toy objects, temporary files), and it reads no other's."""
+    if is_test_file(save_path) or is_test_file(load_path):
+        return os.path.abspath(save_path) == os.path.abspath(load_path)
+    return True
 
 
 def same_checkpoint(saved: str | None, loaded: str | None) -> bool:

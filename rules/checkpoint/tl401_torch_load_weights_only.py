@@ -83,7 +83,7 @@ class TorchLoadWeightsOnly(ScriptRule):
     save in the same project (any file, through the same links as TL402) stores an
     `argparse.Namespace`, a config object, numpy values, an RNG state or an instance of a
     class of the project into a file this load may read (a test module's saves count only for
-    loads in tests), `weights_only=True` refuses it. The
+    its own loads), `weights_only=True` refuses it. The
     fix is then `weights_only=False` (unsafe, with the note that unpickling a file runs its
     code: load only files you trust), and the message names the types to pass to
     `torch.serialization.add_safe_globals([...])` where one type per object does it.

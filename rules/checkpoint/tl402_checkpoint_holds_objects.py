@@ -78,8 +78,8 @@ class CheckpointHoldsObjects(ScriptRule):
     both calls spell out the file name (`run_dir / "best.pt"`, `"ckpt/teacher.pth"`,
     `f"rng_state_{rank}.pth"` as the pattern `rng_state_*.pth`), they are linked only if the
     names match; the message names a load of the same file before the nearest other one. A
-    test module (`tests/`, `test_*.py`) and the project's own code are never linked: a test's
-    toy checkpoints are its own.
+    test module (`tests/`, `test_*.py`) is linked to nothing but itself: a test's toy
+    checkpoints are its own.
 
     ## Versions
     A load that leaves `weights_only` unset refuses objects only from torch 2.6 on: it counts
