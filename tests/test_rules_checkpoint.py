@@ -395,3 +395,14 @@ def test_checkpoints_of_test_modules_are_not_linked_to_the_project_and_parameter
     assert "may read" not in load_finding.message
     assert load_finding.fix.edits[0].content == ", weights_only=True"
     assert check(project, select=["TL402"]).diagnostics == []
+
+
+def test_tl402_a_module_moved_with_to_is_still_the_module(tmp_path):
+    project = _project(tmp_path, {
+        "model.py": "from torch import nn\n\n\nclass Net(nn.Module):\n    pass\n",
+        "train.py": ("import torch\nfrom model import Net\n\nmodel = Net().to('cuda')\n"
+                     "torch.save(model, 'model.pt')\nx = torch.zeros(2).cpu()\n"
+                     "torch.save({'x': x, 'y': x.to('cpu')}, 'x.pt')\n"),
+        "evaluate.py": "import torch\n\nmodel = torch.load('model.pt')\nx = torch.load('x.pt')\n"})
+    (finding,) = check(project, select=["TL402"]).diagnostics
+    assert "a whole nn.Module (a Net" in finding.message and finding.span.line == 5

@@ -70,6 +70,10 @@ OBJECT_ANNOTATIONS = {
 }
 # A parameter named so, in a project that parses its arguments with argparse, holds them.
 ARGUMENT_NAMES = frozenset({"args", "opt", "opts"})
+# Methods that give back an object of the kind they are called on (`model.to(device)` is the
+# model, `x.cpu()` a tensor): a saved value is what its receiver is.
+KEEPS_KIND = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train",
+                        "eval", "requires_grad_", "share_memory"})
 # Tensors under torch.nn that weights-only loading rebuilds (checked on torch 2.13).
 TENSOR_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter",
                             "torch.nn.Buffer", "torch.nn.parameter.Buffer"})
@@ -355,7 +359,7 @@ def _imported_saves(script: ParsedScript) -> tuple[list[ImportedCall], list[Impo
             continue
         checkpoint = checkpoint_name(script, path)
         for value, key in _values_saved(script, obj):
-            made = script.origin(value, frozenset()) if isinstance(value, ast.Name) else value
+            made = script.origin(value, KEEPS_KIND)
             if isinstance(made, ast.Call):
                 origin = _imported_origin(script, made.func)
                 if origin is not None and origin[2][:1].isupper():
@@ -472,12 +476,14 @@ def foreign(script: ParsedScript, value: ast.expr, depth: int = 0) -> tuple | No
     if isinstance(value, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
         return foreign(script, value.elt, depth + 1)
     if isinstance(value, (ast.Name, ast.Attribute)):
-        made = script.origin(value, frozenset())
+        made = script.origin(value, KEEPS_KIND)
         if made is value:
             return _unresolved(script, value)
         return foreign(script, made, depth + 1)
     if not isinstance(value, ast.Call):
         return None
+    if isinstance(value.func, ast.Attribute) and value.func.attr in KEEPS_KIND:
+        return foreign(script, value.func.value, depth + 1)
     return _made_by(script, value, depth)
 
 
