@@ -50,7 +50,6 @@ from msgspec import Struct
 
 if TYPE_CHECKING:
     from packaging.specifiers import SpecifierSet
-    from packaging.version import Version
 
 # PyPI names (PEP 503 normalized) -> the package a rule asks for.
 TRACKED = {

@@ -15,7 +15,6 @@ import ast
 import os
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from msgspec import Struct
 from msgspec.structs import replace
