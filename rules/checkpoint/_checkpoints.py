@@ -169,7 +169,7 @@ def checkpoint_facts(script: ParsedScript) -> CheckpointFacts:
 
 # A call of `load(`, `save(` or a helper named `save...(`: the files worth parsing.
 SAVES_OR_LOADS = re.compile(r"\b(?:load|save\w*)\s*\(")
-SAVES = re.compile(rb"save\w*\s*\(")  # what a project scan for saves parses
+DIRECT_SAVES = re.compile(rb"\bsave\s*\(")  # torch.save(, xm.save(, a helper's own body
 _CLASS = re.compile(r"^class[ \t]+(\w+)[ \t]*(?:\(([^)]*)\))?[ \t]*:", re.MULTILINE)
 
 

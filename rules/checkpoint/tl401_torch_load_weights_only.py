@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,7 @@ from trainlint.api import (
     Severity,
 )
 from trainlint.rules.checkpoint._checkpoints import (
-    SAVES,
+    DIRECT_SAVES,
     SavedObject,
     checkpoint_facts,
     checkpoint_name,
@@ -235,7 +236,16 @@ class TorchLoadWeightsOnly(ScriptRule):
         own = checkpoint_facts(script)
         if own.allows_globals:
             return []
-        facts = dict(self.ctx.project_scripts(script.path, SAVES, checkpoint_facts, text_facts))
+        # Files that call `save(` (torch.save and the wrappers, and the helpers' own bodies),
+        # then the files that call one of the helpers found: not every `save_...(` method.
+        facts = dict(self.ctx.project_scripts(script.path, DIRECT_SAVES, checkpoint_facts,
+                                              text_facts))
+        helpers = sorted({helper.name for fact in facts.values() for helper in fact.helpers})
+        if helpers:
+            calls = re.compile(rb"\b(?:" + b"|".join(re.escape(h.encode()) for h in helpers)
+                               + rb")\s*\(")
+            found = self.ctx.project_scripts(script.path, calls, checkpoint_facts)
+            facts.update(found)
         here = os.path.abspath(script.path)
         facts = {path: fact for path, fact in facts.items() if os.path.abspath(path) != here}
         facts[script.path] = own
