@@ -137,7 +137,9 @@ def scan_project(path: str, needles, analyse, analyse_text,
 
         settings = settings or Settings()
         found: dict[str, Any] = {}
-        for each in walk_python_files(root, settings):
+        if (root, "files") not in cache:
+            cache[(root, "files")] = walk_python_files(root, settings)
+        for each in cache[(root, "files")]:
             try:
                 stat = os.stat(each)
             except OSError:
