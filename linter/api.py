@@ -19,6 +19,7 @@ from trainlint.text import LineIndex, Span
 if TYPE_CHECKING:
     from trainlint.context import RuleContext
     from trainlint.script import ParsedScript
+    from trainlint.versions import VersionRange  # what ctx.project.requirement() returns
 
 DOCS_BASE_URL = "https://github.com/trainlint/trainlint/blob/main/docs/rules"
 

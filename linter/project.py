@@ -22,7 +22,10 @@ from trainlint.api import Diagnostic, ScriptRule
 if TYPE_CHECKING:
     from trainlint.settings import Settings
 
-PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "trainlint.toml", ".git")
+# A folder with its own requirements.txt is installed and run on its own (an example of a
+# collection such as pytorch/examples): its scripts are not linked to their neighbours'.
+PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "trainlint.toml", ".git",
+                   "requirements.txt")
 
 class ProjectRoots:
     """The project folder of a file, with each folder looked at once per run."""
@@ -114,3 +117,72 @@ def _shown(path: str) -> str:
     """A path as a user would type it here: relative to the current folder when inside it."""
     relative = os.path.relpath(path)
     return path if relative.startswith("..") else relative
+
+
+_ROOTS = ProjectRoots()
+# (path, modification time, size, analyse) -> what `analyse` found: a file is parsed again
+# only when it changed, also across runs in one process.
+_ANALYSED: dict[tuple, Any] = {}
+
+
+def scan_project(path: str, needles, analyse, analyse_text,
+                 settings: Settings | None, cache: dict) -> dict[str, Any]:
+    """`analyse(script)` of every Python file of the project of `path` holding all `needles`,
+    `analyse_text(text)` of the others (RuleContext.project_scripts); `cache` keeps the answer
+    for the run."""
+    root = _ROOTS.of(path)
+    key = (root, needles, analyse, analyse_text)
+    if key not in cache:
+        from trainlint.settings import Settings
+
+        settings = settings or Settings()
+        found: dict[str, Any] = {}
+        if (root, "files") not in cache:
+            cache[(root, "files")] = walk_python_files(root, settings)
+        for each in cache[(root, "files")]:
+            try:
+                stat = os.stat(each)
+            except OSError:
+                continue
+            if stat.st_size > settings.max_file_size:
+                continue
+            stamp = (each, stat.st_mtime_ns, stat.st_size, needles, analyse, analyse_text)
+            if stamp not in _ANALYSED:
+                _ANALYSED[stamp] = _analysed(each, needles, analyse, analyse_text)
+            if _ANALYSED[stamp] is not None:
+                found[_shown(each)] = _ANALYSED[stamp]
+        cache[key] = found
+    return cache[key]
+
+
+def walk_python_files(root: str, settings: Settings) -> list[str]:
+    """The Python files of the project at `root` (not those of projects inside it)."""
+    from trainlint.engine import walk_folder
+
+    return [each for each in walk_folder(Path(root), settings, lambda p: p.suffix == ".py")
+            if _ROOTS.of(each) == root]
+
+
+def _analysed(path: str, needles, analyse, analyse_text) -> Any:
+    from trainlint.engine import decode
+    from trainlint.formats.base import ParseError
+    from trainlint.script import ParsedScript
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None
+    if isinstance(needles, tuple):
+        parse = all(needle in data for needle in needles)
+    else:
+        parse = needles.search(data) is not None
+    if not parse and analyse_text is None:
+        return None
+    try:
+        text, _, _ = decode(data)
+        if not parse:
+            return analyse_text(text)
+        script = ParsedScript.parse(path, text)
+    except (ParseError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # reported when that file is checked itself
+    return analyse(script)
