@@ -70,6 +70,7 @@ if TYPE_CHECKING:
         Event, Grad, Kind, Loop, LoopModel, argument_for, has_word, loop_model, map_text,
     )
     from trainlint.schemas.canonical import SETTINGS
+    from trainlint.versions import VersionRange  # what ctx.project.requirement() returns
 
 # name -> the module it is imported from on first use
 _LAZY = {
@@ -92,6 +93,7 @@ _LAZY = {
     **dict.fromkeys(("Event", "Grad", "Kind", "Loop", "LoopModel", "argument_for", "has_word",
                      "loop_model", "map_text"), "trainlint.loops"),
     "dotted": "trainlint.formats.python.ast_index",
+    "VersionRange": "trainlint.versions",
 }
 
 __all__ = [

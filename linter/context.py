@@ -7,19 +7,22 @@ pays it). A bad setting raises SettingsError, which the CLI prints as one line (
 
 from __future__ import annotations
 
+import re
 import sys
-from typing import Any, get_type_hints
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, get_type_hints
 
 from msgspec import Struct, field
 
 from trainlint.records import RuleOptions, Severity
 
 
+if TYPE_CHECKING:
+    from trainlint.versions import VersionRange
+
+
 class SettingsError(Exception):
     """A settings problem the user must fix: the CLI prints it and exits 2."""
-
-NEWEST_TORCH = (2, 13)
-NEWEST_TRANSFORMERS = (5, 23)
 
 
 def parse_version(text: str | None) -> tuple[int, ...] | None:
@@ -43,18 +46,25 @@ class ProjectContext(Struct):
     model_type: str | None = None
     dataset_size: int | None = None
     world_size: int | None = None
-    target_torch: tuple[int, ...] | None = None
+    target_torch: tuple[int, ...] | None = None  # exactly this version (settings / CLI)
     target_transformers: tuple[int, ...] | None = None
-    # Where each target came from ("settings", "pyproject.toml pin", "newest release").
+    # Where each target came from ("pyproject.toml [tool.trainlint]", "command line").
     sources: dict[str, str] = field(default_factory=dict)
+    _ranges: dict[Any, Any] = field(default_factory=dict)  # this run's answers, per folder
 
-    @property
-    def torch(self) -> tuple[int, ...]:
-        return self.target_torch or NEWEST_TORCH
+    def requirement(self, package: str, path: str) -> VersionRange:
+        """The versions of `package` ("torch", "transformers", "lightning", "deepspeed",
+        "accelerate") that the run may use at the file `path`: the `target-torch` /
+        `target-transformers` setting when given (exactly that version), else the range the
+        project's own requirement and lock files allow (trainlint.versions), else every
+        release (`kind == "unknown"`). The files are read on the first call, once per folder."""
+        from trainlint import versions
 
-    @property
-    def transformers(self) -> tuple[int, ...]:
-        return self.target_transformers or NEWEST_TRANSFORMERS
+        target = getattr(self, f"target_{package}", None)
+        if target is not None:
+            return versions.exact_range(package, target, self.sources.get(f"target_{package}",
+                                                                          "settings"))
+        return versions.project_range(package, path, self._ranges)
 
 
 class RuleContext(Struct):
@@ -64,7 +74,27 @@ class RuleContext(Struct):
     tables: dict[str, Any] = field(default_factory=dict)  # package data, e.g. LR bands
     selected: frozenset[str] | None = None  # codes selected for this run (TL009 reads it)
     project_codes: frozenset[str] = frozenset()  # codes whose findings link files (TL009 reads it)
+    settings: Any = None  # the run's Settings: which files a project scan may read
     _options_cache: dict[str, RuleOptions | None] = field(default_factory=dict)
+    _scans: dict[Any, dict[str, Any]] = field(default_factory=dict)
+
+    def project_scripts(self, path: str, needles: tuple[bytes, ...] | re.Pattern[bytes],
+                        analyse: Callable[[Any], Any],
+                        analyse_text: Callable[[str], Any] | None = None) -> dict[str, Any]:
+        """`analyse(script)` for each Python file of the project of `path` that holds every
+        byte string in `needles` (or matches the bytes pattern `needles`), and
+        `analyse_text(text)` (no parse) for the others when
+        given, by path (the file itself included, as it is on disk). For a finding that
+        depends on the rest of the project before the project phase runs (a fix TL401 must
+        not offer when another file saves objects into the checkpoint). A run walks each
+        project once per analysis, a process analyses each file once per version; a failing
+        `analyse` raises. Without the run's settings (a rule run on its own) no project is
+        read: nothing is known of it."""
+        if self.settings is None:
+            return {}
+        from trainlint.project_scan import scan_project
+
+        return scan_project(path, needles, analyse, analyse_text, self.settings, self._scans)
 
     def options_for(self, rule_cls: type) -> RuleOptions | None:
         code = rule_cls.code

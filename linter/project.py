@@ -21,37 +21,11 @@ from trainlint.api import Diagnostic, ScriptRule
 from trainlint.discovery import walk_folder
 from trainlint.load import Loader, Unreadable
 from trainlint.paths import relative_path
+from trainlint.project_scan import ProjectRoots
 from trainlint.running import facts_of, run_rule
 
 if TYPE_CHECKING:
     from trainlint.settings import Settings
-
-PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "trainlint.toml", ".git")
-
-class ProjectRoots:
-    """The project folder of a file, with each folder looked at once per run."""
-
-    def __init__(self) -> None:
-        self._root_of_folder: dict[str, str] = {}
-
-    def of(self, path: str) -> str:
-        start = os.path.dirname(os.path.abspath(path))
-        folder, walked = start, []
-        while folder not in self._root_of_folder:
-            walked.append(folder)
-            if any(os.path.exists(os.path.join(folder, marker)) for marker in PROJECT_MARKERS):
-                root = folder
-                break
-            parent = os.path.dirname(folder)
-            if parent == folder:
-                root = start  # no marker up to the file system root: the file's own folder
-                break
-            folder = parent
-        else:
-            root = self._root_of_folder[folder]
-        for each in walked:
-            self._root_of_folder[each] = root
-        return root
 
 
 def project_findings(rules: Iterable[ScriptRule], facts_by_file: dict[str, dict[str, Any]],

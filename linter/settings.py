@@ -46,7 +46,7 @@ class Settings(Struct):
                       for code, table in self.rules.items() if "severity" in table}
         tables = {"bands": self.bands} if self.bands else {}
         return RuleContext(project=self.project, rule_options=options,
-                           severities=severities, tables=tables)
+                           severities=severities, tables=tables, settings=self)
 
     def with_overrides(self, **changes: Any) -> Settings:
         project_changes = {k: v for k, v in changes.items() if k in ProjectContext.__slots__}
@@ -284,54 +284,6 @@ def _read_table(path: Path) -> dict[str, Any]:
     return table
 
 
-def _pin_pattern(package: str) -> re.Pattern:
-    """`torch==2.6.0`, `torch[cuda]>=2.4`: the operator and the version of a requirement line."""
-    return re.compile(rf"^\s*{package}\s*(?:\[[^\]]*\])?\s*(==|>=|~=|>)\s*([0-9][0-9.]*)",
-                      re.MULTILINE)
-
-
-_PINS = (("target_torch", _pin_pattern("torch")), ("target_transformers", _pin_pattern("transformers")))
-
-
-def _pins(root: Path) -> tuple[dict[str, tuple[tuple[int, ...], str]], list[str]]:
-    """The lowest torch / transformers versions the project admits, from its own files, and
-    what could not be read (a `[project]` that is no table, dependencies that are no strings)."""
-    found: dict[str, tuple[tuple[int, ...], str]] = {}
-    problems: list[str] = []
-    files = [root / "pyproject.toml", *sorted(root.glob("requirements*.txt"))]
-    for path in files:
-        if not path.is_file():
-            continue
-        text = path.read_text(encoding="utf-8", errors="replace")
-        if path.suffix == ".toml":
-            if "torch" not in text and "transformers" not in text:
-                continue  # no pin to find: skip the parse
-            try:
-                project = tomllib.loads(text).get("project", {})
-            except tomllib.TOMLDecodeError:
-                continue
-            text = "\n".join(_dependencies(project, path, problems))
-        for name, pattern in _PINS:
-            match = pattern.search(text)
-            if match and name not in found:
-                version = parse_version(match.group(2))
-                if version:
-                    found[name] = (version, f"{path.name} pin {match.group(1)}{match.group(2)}")
-    return found, problems
-
-
-def _dependencies(project: Any, path: Path, problems: list[str]) -> list[str]:
-    unread = "the torch and transformers pins in it are not read"
-    if not isinstance(project, dict):
-        problems.append(f"{path}: `project` must be a table, not {type(project).__name__}; {unread}")
-        return []
-    dependencies = project.get("dependencies", [])
-    if not isinstance(dependencies, list) or not all(isinstance(d, str) for d in dependencies):
-        problems.append(f"{path}: [project] `dependencies` must be a list of strings; {unread}")
-        return [d for d in dependencies if isinstance(d, str)] if isinstance(dependencies, list) else []
-    return dependencies
-
-
 def load_settings(start: Path, explicit: Path | None = None) -> Settings:
     start = Path(os.path.realpath(start))  # never raises: a link loop stays as it is
     source = explicit or find_settings_file(start)
@@ -343,11 +295,8 @@ def load_settings(start: Path, explicit: Path | None = None) -> Settings:
         settings = validate_table(table, source) if table else Settings(source=source)
         root = source.parent
     settings.root = root
-    pins, settings.errors = _pins(root)
-    for name, (version, where) in pins.items():
-        if getattr(settings.project, name) is None:
-            setattr(settings.project, name, version)
-            settings.project.sources[name] = where
+    # The project's own requirements (a version range per package) are read by the rules that
+    # need them, per file's project: ProjectContext.requirement, trainlint.versions.
     return settings
 
 

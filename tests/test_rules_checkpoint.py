@@ -7,6 +7,7 @@ fixtures/scripts with every TL4xx-TL6xx finding, and the fix round-trip check.
 from __future__ import annotations
 
 import ast
+import os
 import shutil
 from pathlib import Path
 
@@ -54,13 +55,17 @@ def fixture_findings(name: str, table: dict | None = None):
     return found(check(FIXTURES / name, table, select=[code]), [code])
 
 
-def assert_fix(tmp_path: Path, name: str, unsafe: bool, table: dict | None = None) -> str:
+def assert_fix(tmp_path: Path, name: str, unsafe: bool, table: dict | None = None,
+               requirements: str | None = None) -> str:
     """Apply the rule's fixes to a copy of fixtures/<name> and compare with <name>.fixed;
-    the result parses and a second run changes nothing."""
+    the result parses and a second run changes nothing. `requirements` is the copy's
+    requirements.txt (the torch range the fixes are judged over)."""
     code = name.split("/")[0]
     source = FIXTURES / name
     target = tmp_path / source.name
     shutil.copyfile(source, target)
+    if requirements is not None:
+        (tmp_path / "requirements.txt").write_text(requirements, encoding="utf-8")
     report = check(target, table, select=[code], fix=True, unsafe_fixes=unsafe)
     assert not report.errors, report.errors
     fixed = target.read_text(encoding="utf-8")
@@ -157,7 +162,7 @@ def test_rule_fixture(name):
 
 @pytest.mark.parametrize("name", ["TL401/bad_seed001.py", "TL401/bad_aliases.py"])
 def test_tl401_safe_fix_on_torch_26_and_later(tmp_path, name):
-    assert_fix(tmp_path, name, unsafe=False)
+    assert_fix(tmp_path, name, unsafe=False, requirements="torch>=2.6\n")
 
 
 def test_tl401_fix_is_unsafe_below_torch_26(tmp_path):
@@ -165,7 +170,8 @@ def test_tl401_fix_is_unsafe_below_torch_26(tmp_path):
     report = check(FIXTURES / "TL401" / "bad_seed001.py", table, select=["TL401"])
     (diagnostic,) = report.diagnostics
     assert diagnostic.fix.applicability.value == "unsafe"
-    assert "torch 2.5 unpickles arbitrary objects" in diagnostic.message
+    assert "on torch 2.5 (target-torch in " in diagnostic.message
+    assert "it unpickles arbitrary objects" in diagnostic.message
     target = tmp_path / "bad_seed001.py"
     shutil.copyfile(FIXTURES / "TL401" / "bad_seed001.py", target)
     assert check(target, table, select=["TL401"], fix=True).fixed == 0
@@ -188,10 +194,22 @@ def test_tl401_json_through_the_cli():
     (finding,) = findings
     assert finding["location"] == {"row": 8, "column": 18}
     assert finding["end_location"] == {"row": 8, "column": 59}
-    assert finding["fix"]["applicability"] == "safe"
+    assert "torch >=2.1 from pyproject.toml: `weights_only` defaults to False on 2.1-2.5" \
+        in finding["message"]
+    assert finding["fix"]["applicability"] == "unsafe"  # the project allows torch before 2.6
     assert finding["fix"]["edits"] == [{"content": ", weights_only=True",
                                         "location": {"row": 8, "column": 58},
                                         "end_location": {"row": 8, "column": 58}}]
+
+
+def test_tl401_is_info_where_every_allowed_version_loads_weights_only(tmp_path):
+    """Nothing differs between torch 2.6 and later: the call is worth a note and the safe fix
+    that writes the default out, not a warning."""
+    path = tmp_path / "evaluate.py"
+    shutil.copyfile(FIXTURES / "TL401" / "bad_seed001.py", path)
+    (tmp_path / "requirements.txt").write_text("torch>=2.6\n", encoding="utf-8")
+    (finding,) = check(path, select=["TL401"]).diagnostics
+    assert finding.severity.value == "info" and finding.fix.applicability.value == "safe"
 
 
 def test_tl402_messages_name_the_object_and_the_load_line():
@@ -205,7 +223,8 @@ def test_tl402_messages_name_the_object_and_the_load_line():
 
 # ------------------------------------------------------------------ TL402 across files
 
-TEACHER_FINDING = ("TL402", 22, 64, "warning")  # "val_wer": wers.mean() in train_teacher.py
+# "val_wer": wers.mean() and "args": args (from get_args(), a parsed Namespace) in train_teacher.py
+TEACHER_FINDINGS = [("TL402", 22, 64, "warning"), ("TL402", 22, 85, "warning")]
 
 
 @pytest.mark.parametrize("checked", ["teacher_student_bad", "teacher_student_bad/train_teacher.py"])
@@ -213,17 +232,21 @@ def test_tl402_links_a_save_to_the_load_in_another_script(checked):
     """The folder, or the teacher's script alone (the student's load is then read from the
     project, as in a pre-commit run that stages only train_teacher.py)."""
     report = check(FIXTURES / "TL402" / checked, select=["TL402"])
-    assert found(report, ["TL402"]) == [TEACHER_FINDING]
-    (diagnostic,) = report.diagnostics
-    assert diagnostic.path.endswith("train_teacher.py")
-    assert "distill_student.py:10;" in diagnostic.message
+    assert found(report, ["TL402"]) == TEACHER_FINDINGS
+    numpy_value, namespace = report.diagnostics
+    assert all(d.path.endswith("train_teacher.py") for d in report.diagnostics)
+    assert "distill_student.py:10;" in numpy_value.message
+    assert "the default from torch 2.6; torch >=2.6 from pyproject.toml" in numpy_value.message
+    assert "an argparse.Namespace" in namespace.message
+    assert "add_safe_globals([argparse.Namespace])" in namespace.message
 
 
 def test_tl402_across_files_through_the_cli():
     teacher = FIXTURES / "TL402" / "teacher_student_bad" / "train_teacher.py"
     code, findings, _ = run_json("check", str(teacher), "--select", "TL402")
     assert code == 1
-    assert [(f["code"], f["location"]) for f in findings] == [("TL402", {"row": 22, "column": 64})]
+    assert [(f["code"], f["location"]) for f in findings] == [
+        ("TL402", {"row": 22, "column": 64}), ("TL402", {"row": 22, "column": 85})]
 
 
 @pytest.mark.parametrize("folder", ["teacher_student_good", "other_checkpoint_good"])
@@ -249,7 +272,7 @@ def test_tl402_across_files_stops_at_the_project(tmp_path):
     (tmp_path / "student" / "pyproject.toml").unlink()
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'both'\n")
     (tmp_path / "teacher" / "pyproject.toml").unlink()
-    assert found(check(tmp_path, select=["TL402"]), ["TL402"]) == [TEACHER_FINDING]
+    assert found(check(tmp_path, select=["TL402"]), ["TL402"]) == TEACHER_FINDINGS
 
 
 def test_tl402_across_files_suppression_and_unused_suppression(tmp_path):
@@ -288,3 +311,98 @@ def test_a_huge_generated_script_stays_linear(tmp_path):
     assert not report.errors
     codes = [d.code for d in report.diagnostics]
     assert codes.count("TL401") == 5000 and codes.count("TL603") == 2500
+
+
+# ------------------------------------------------------------------ TL402 recall
+
+RECALL_BAD = [  # (file, line, column, what the message names)
+    ("train.py", 25, 58, "`save_on_master` stores an argparse.Namespace"),  # helper in utils.py
+    ("train.py", 26, 59, "`accelerator.save` stores an OmegaConf DictConfig"),
+    ("train.py", 27, 56, "`fabric.save` stores a numpy RNG state"),  # the module itself is fine
+    ("train.py", 28, 53, "`xm.save` stores a TrainConfig instance"),  # dataclass of config.py
+    ("train.py", 30, 16, "`torch.save` stores a whole nn.Module (a Net"),  # class of models.py
+    ("trainer.py", 11, 63, "an argparse.Namespace (`args`: the project parses its arguments"),
+]
+
+
+@pytest.mark.parametrize("checked", ["", "train.py"])
+def test_tl402_saves_through_wrappers_helpers_and_classes_of_the_project(checked):
+    """Each save holds one object; the load is evaluate.py's. Checking train.py alone finds
+    the helpers, classes and the load in the project's other files."""
+    report = check(FIXTURES / "TL402" / "recall_bad" / checked, select=["TL402"])
+    assert not report.errors
+    got = [(Path(d.path).name, d.span.line, d.span.col) for d in report.diagnostics]
+    expected = [(name, line, col) for name, line, col, _ in RECALL_BAD
+                if not checked or name == checked]
+    assert got == expected
+    for diagnostic in report.diagnostics:
+        text = next(what for name, line, _, what in RECALL_BAD if line == diagnostic.span.line)
+        assert text in diagnostic.message
+        assert "recall_bad/evaluate.py:6; the default from torch 2.6" in diagnostic.message
+
+
+def test_tl402_keeps_its_precision_on_plain_saves():
+    """vars(args), random.getstate(), torch RNG states, a numpy Generator's state dict, a
+    module through fabric.save, numbers, strings and lists; `args` in a project that never
+    parses arguments."""
+    assert check(FIXTURES / "TL402" / "recall_good", select=["TL402"]).diagnostics == []
+
+
+def _project(root: Path, files: dict[str, str]) -> Path:
+    (root / ".git").mkdir(parents=True)
+    (root / "requirements.txt").write_text("torch>=2.6\n", encoding="utf-8")
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+SAVES_NUMPY = ("import numpy as np\nimport torch\n\n"
+               "def save(rank):\n    torch.save({'x': np.zeros(3)}, f'rng_state_{rank}.pth')\n")
+
+
+@pytest.mark.parametrize("loaded,linked", [("common.pt", False), ("rng_state_0.pth", True)])
+def test_tl402_an_f_string_name_is_a_pattern(tmp_path, loaded, linked):
+    project = _project(tmp_path, {"train.py": SAVES_NUMPY,
+                                  "evaluate.py": f"import torch\nstate = torch.load('{loaded}')\n"})
+    assert bool(check(project, select=["TL402"]).diagnostics) is linked
+
+
+def test_tl402_names_the_nearest_load_and_stops_at_a_folder_with_its_own_requirements(tmp_path):
+    load = "import sys\nimport torch\nstate = torch.load(sys.argv[1])\n"
+    project = _project(tmp_path, {"dcgan/main.py": load, "sine/generate.py": SAVES_NUMPY,
+                                  "sine/train.py": load})
+    (finding,) = check(project, select=["TL402"]).diagnostics
+    assert f"sine{os.sep}train.py:3;" in finding.message
+    (project / "sine" / "train.py").unlink()
+    assert "dcgan" in check(project, select=["TL402"]).diagnostics[0].message
+    (project / "sine" / "requirements.txt").write_text("torch<2.6\n", encoding="utf-8")
+    assert check(project, select=["TL402"]).diagnostics == []  # its own project: no load there
+
+
+def test_checkpoints_of_test_modules_are_not_linked_to_the_project_and_parameters_are_tensors(
+        tmp_path):
+    """A test that saves a toy Namespace says nothing about the project's checkpoints; an
+    nn.Parameter is a tensor that weights-only loading rebuilds."""
+    load = "import sys\nimport torch\nstate = torch.load(sys.argv[1])\n"
+    project = _project(tmp_path, {
+        "tests/test_io.py": ("import argparse\nimport torch\n\ndef test_save(tmp_path):\n"
+                             "    torch.save(argparse.Namespace(a=1), tmp_path / 'x.pt')\n"),
+        "export.py": ("import torch\n\ndef export(t, path):\n"
+                      "    torch.save({'w': torch.nn.Parameter(t)}, path)\n"),
+        "evaluate.py": load})
+    (load_finding,) = check(project / "evaluate.py", select=["TL401"]).diagnostics
+    assert "may read" not in load_finding.message
+    assert load_finding.fix.edits[0].content == ", weights_only=True"
+    assert check(project, select=["TL402"]).diagnostics == []
+
+
+def test_tl402_a_module_moved_with_to_is_still_the_module(tmp_path):
+    project = _project(tmp_path, {
+        "model.py": "from torch import nn\n\n\nclass Net(nn.Module):\n    pass\n",
+        "train.py": ("import torch\nfrom model import Net\n\nmodel = Net().to('cuda')\n"
+                     "torch.save(model, 'model.pt')\nx = torch.zeros(2).cpu()\n"
+                     "torch.save({'x': x, 'y': x.to('cpu')}, 'x.pt')\n"),
+        "evaluate.py": "import torch\n\nmodel = torch.load('model.pt')\nx = torch.load('x.pt')\n"})
+    (finding,) = check(project, select=["TL402"]).diagnostics
+    assert "a whole nn.Module (a Net" in finding.message and finding.span.line == 5

@@ -42,9 +42,11 @@ def test_good_fixtures_are_quiet(code):
         assert _found(check(path)) == [], path
 
 
-def _fixed(tmp_path, name, **options):
+def _fixed(tmp_path, name, requirements=None, **options):
     path = tmp_path / name.split("/")[1]
     shutil.copy(FIXTURES / name, path)
+    if requirements is not None:
+        (tmp_path / "requirements.txt").write_text(requirements, encoding="utf-8")
     check(path, select=[name.split("/")[0]], fix=True, **options)
     return path.read_text()
 
@@ -63,7 +65,7 @@ def test_tl007_fix_quotes_strings_and_writes_booleans(tmp_path):
 
 
 def test_tl008_fix_renames_exact_replacements_only(tmp_path):
-    fixed = _fixed(tmp_path, "TL008/bad_v4_args.json")
+    fixed = _fixed(tmp_path, "TL008/bad_v4_args.json", requirements="transformers>=4.46\n")
     assert '"eval_strategy": "epoch"' in fixed
     assert '"per_device_train_batch_size": 8' in fixed
     assert '"logging_dir": "runs/t5"' in fixed

@@ -45,8 +45,9 @@ def _overlaps(edit: Edit, taken: list[tuple[int, int]]) -> bool:
     for other_start, other_end in taken:
         if start < other_end and other_start < end:
             return True
-        if start == end == other_start or start == end == other_end:
-            return True  # two insertions at one point would race
+        if start == end == other_start or start == end == other_end or (
+                other_start == other_end and start <= other_start <= end):
+            return True  # an insertion at the edge of another edit would race with it
     return False
 
 

@@ -15,8 +15,17 @@ REMOVED_IN_5 = {
     "overwrite_output_dir": None,
     "logging_dir": None,
 }
+# The first release without the field (read from the TrainingArguments of the 5.0, 5.2, 5.4,
+# 5.5, 5.8, 5.12-5.18 and 5.23 wheels): `warmup_ratio` and `logging_dir` stayed, deprecated,
+# until 5.14.
+REMOVED_IN = {"warmup_ratio": "5.15", "logging_dir": "5.15"}
+FIRST_REMOVAL = "5.0"
+# A replacement exists only from this transformers version on (checked in the 4.31, 4.32,
+# 4.40 and 4.41 wheels): renaming is safe only where every allowed version knows it.
+RENAMED_IN = {"eval_strategy": "4.41", "use_cpu": "4.32"}
 _HINTS = {
-    "warmup_ratio": "give `warmup_steps` instead (a number of steps)",
+    "warmup_ratio": ("give the share as `warmup_steps` (transformers 5 reads a value below 1 "
+                     "as a share of the training steps; 4.x only takes a step count)"),
     "overwrite_output_dir": "remove it (the Trainer always writes into output_dir now)",
     "logging_dir": "set the logger's own directory (e.g. the TENSORBOARD_LOGGING_DIR variable)",
 }
@@ -25,8 +34,9 @@ _HINTS = {
 class RemovedFrameworkArgument(DocumentRule):
     """## What it does
     Finds TrainingArguments fields that the target transformers version no longer accepts:
-    transformers 5 rejects `warmup_ratio`, `evaluation_strategy`, `no_cuda`,
-    `per_gpu_train_batch_size`, `overwrite_output_dir` and `logging_dir`.
+    transformers 5.0 rejects `evaluation_strategy`, `no_cuda`, `per_gpu_train_batch_size`,
+    `per_gpu_eval_batch_size` and `overwrite_output_dir`; 5.15 also `warmup_ratio` and
+    `logging_dir` (deprecated, but still accepted, from 5.0 to 5.14).
 
     ## Why is this bad?
     `TrainingArguments(**config)` raises `TypeError: __init__() got an unexpected keyword
@@ -42,16 +52,26 @@ class RemovedFrameworkArgument(DocumentRule):
     {"output_dir": "out", "eval_strategy": "steps", "per_device_train_batch_size": 8}
     ```
 
+    The rule reads the transformers versions the project allows (`target-transformers`,
+    else the range its requirement and lock files allow). It is an error naming the range
+    where any allowed version rejects the field ("transformers >=4.38 from pyproject.toml
+    allows 5.0-5.25, which rejects ..."), quiet where every allowed version still accepts it,
+    and a warning "if you upgrade to transformers 5" (5.15 for `warmup_ratio` and
+    `logging_dir`) where no transformers requirement is found.
+
     ## Fix safety
-    Safe where the rename is exact (`evaluation_strategy` -> `eval_strategy`,
+    A rename where it is exact (`evaluation_strategy` -> `eval_strategy`,
     `per_gpu_train_batch_size` -> `per_device_train_batch_size`, `no_cuda` -> `use_cpu`);
-    no fix for the others.
+    no fix for the others. Safe only where every allowed version knows the new name
+    (`eval_strategy` exists from 4.41, `use_cpu` from 4.32, `per_device_*` always); unsafe
+    where the range reaches older versions, or no requirement is found and it could.
 
     ## Options
-    None. The version is `target-transformers`, else the project's own pin, else the newest.
+    None. The version is `target-transformers`, else the project's own range.
 
     ## Source
-    transformers 5 release (verified on 5.23: TypeError at start); RULES.md TL008.
+    transformers 5 release (verified on 5.23: TypeError at start); RULES.md TL008. Which
+    release dropped each field was read from the TrainingArguments of the 5.x wheels.
     """
 
     code = "TL008"
@@ -66,7 +86,8 @@ class RemovedFrameworkArgument(DocumentRule):
                 '{\n  "output_dir": "out",\n  "evaluation_strategy": "steps",\n'
                 '  "per_device_train_batch_size": 8,\n  "num_train_epochs": 3\n}\n',
                 fixed='{\n  "output_dir": "out",\n  "eval_strategy": "steps",\n'
-                      '  "per_device_train_batch_size": 8,\n  "num_train_epochs": 3\n}\n'),
+                      '  "per_device_train_batch_size": 8,\n  "num_train_epochs": 3\n}\n',
+                settings={"target-transformers": "5.0"}),
         Example("args.yaml", "output_dir: out\nper_device_train_batch_size: 8\nnum_train_epochs: 3\n"
                              "warmup_ratio: 0.1\n"),
     )
@@ -79,19 +100,48 @@ class RemovedFrameworkArgument(DocumentRule):
     )
 
     def check_document(self, doc):
-        if doc.dialect != "hf" or self.ctx.project.transformers < (5,):
+        if doc.dialect != "hf":
             return
-        version = ".".join(map(str, self.ctx.project.transformers))
+        entries = [entry for entry in doc.entries if entry.key in REMOVED_IN_5]
+        if not entries:
+            return
+        transformers = self.ctx.project.requirement("transformers", doc.path)
         present = {entry.key for entry in doc.entries}
-        for entry in doc.entries:
-            if entry.key not in REMOVED_IN_5:
-                continue
+        for entry in entries:
+            removed_in = REMOVED_IN.get(entry.key, FIRST_REMOVAL)
+            rejecting = transformers.at_least(removed_in)
+            if transformers.known and not rejecting:
+                continue  # every version the project allows still accepts it
             replacement = REMOVED_IN_5[entry.key]
             fix = None
             if replacement is not None and replacement not in present:
-                fix = self.rename_key(entry, replacement, f"rename `{entry.key}` to `{replacement}`",
-                                      Applicability.SAFE)
+                fix = self._rename(entry, replacement, transformers)
             hint = f"use `{replacement}`" if replacement else _HINTS[entry.key]
-            yield self.diagnostic(entry.path, entry.key_span or entry.span,
-                                  f"transformers {version} rejects `{entry.key}` "
-                                  f"(TypeError at start); {hint}", fix)
+            message, severity = self._wording(entry.key, transformers, rejecting, removed_in)
+            yield self.diagnostic(entry.path, entry.key_span or entry.span, f"{message}; {hint}",
+                                  fix, severity)
+
+    def _rename(self, entry, replacement: str, transformers):
+        """Safe where every allowed version knows the new name; unsafe where some allowed
+        version (every release, without a requirement) is older than the name."""
+        since = RENAMED_IN.get(replacement)
+        older = transformers.below(since) if since else ()
+        note = ""
+        if older and not transformers.known:
+            note = (f" (no transformers requirement found, and versions before {since} do not "
+                    f"know `{replacement}`)")
+        elif older:
+            note = f" (transformers {transformers.series(older)} does not know `{replacement}`)"
+        return self.rename_key(entry, replacement, f"rename `{entry.key}` to `{replacement}`{note}",
+                               Applicability.UNSAFE if note else Applicability.SAFE)
+
+    @staticmethod
+    def _wording(key: str, transformers, rejecting, removed_in: str) -> tuple[str, Severity | None]:
+        if not transformers.known:
+            version = "5" if removed_in == FIRST_REMOVAL else removed_in
+            return (f"if you upgrade to transformers {version}, it rejects `{key}` (TypeError "
+                    "at start; no transformers requirement found)", Severity.WARNING)
+        if len(rejecting) == len(transformers.versions):
+            return (f"{transformers.describe()} rejects `{key}` (TypeError at start)", None)
+        return (f"{transformers.describe()} allows {transformers.series(rejecting)}, which "
+                f"rejects `{key}` (TypeError at start)", None)

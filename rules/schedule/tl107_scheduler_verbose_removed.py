@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from trainlint.api import (
     SCHEDULER_PREFIX,
@@ -19,7 +20,10 @@ from trainlint.api import (
     Span,
 )
 
-REMOVED_IN = (2, 7)
+if TYPE_CHECKING:
+    from trainlint.api import VersionRange
+
+REMOVED_IN = "2.7"
 
 
 class SchedulerVerboseRemoved(ScriptRule):
@@ -34,8 +38,10 @@ class SchedulerVerboseRemoved(ScriptRule):
     PyTorch deprecated the scheduler `verbose` parameter in 2.2 (a warning on every
     construction) and removed it in 2.7: there the constructor raises
     `TypeError: __init__() got an unexpected keyword argument 'verbose'` before training
-    starts. The rule is an error when the target torch (setting `target-torch`, else the
-    project's pin, else the newest release) is 2.7 or newer, a warning below.
+    starts. The rule is an error when any torch version the project allows is 2.7 or newer
+    (the `target-torch` setting, else the range its requirement and lock files allow; the
+    message names the range), a warning when every allowed version is older, and a warning
+    saying "if you upgrade to torch 2.7" when no torch requirement is found.
 
     ## Example
     ```python
@@ -63,7 +69,7 @@ class SchedulerVerboseRemoved(ScriptRule):
     the call, comments included, byte for byte.
 
     ## Options
-    None.
+    None. The torch version is the `target-torch` setting, else the project's own range.
 
     ## Source
     Seed 004 (`004_9d53dcec9b7b0ae7.txt`): the recommended `ReduceLROnPlateau(...,
@@ -127,25 +133,39 @@ class SchedulerVerboseRemoved(ScriptRule):
     )
 
     def check_script(self, script: ParsedScript) -> Iterator[Diagnostic]:
-        severity = Severity.ERROR if self.ctx.project.torch >= REMOVED_IN else Severity.WARNING
-        target = ".".join(map(str, self.ctx.project.torch))
+        torch = None
         for call in script.calls:
             keyword = next((kw for kw in call.keywords if kw.arg == "verbose"), None)
             if keyword is None:
                 continue
             qualname = script.qualname(call.func) or ""
             if qualname.startswith(SCHEDULER_PREFIX):
-                yield self._diagnostic(script, call, keyword, qualname, severity, target)
+                torch = torch or self.ctx.project.requirement("torch", script.path)
+                yield self._diagnostic(script, call, keyword, qualname, torch)
 
     def _diagnostic(self, script: ParsedScript, call: ast.Call, keyword: ast.keyword,
-                    qualname: str, severity: Severity, target: str) -> Diagnostic:
+                    qualname: str, torch: VersionRange) -> Diagnostic:
         cls = qualname.rsplit(".", 1)[-1]
-        if severity is Severity.ERROR:
-            message = (f"`{cls}(verbose=...)` raises TypeError on torch {target} "
-                       f"(`verbose` was removed in 2.7); remove the argument")
+        removed = torch.at_least(REMOVED_IN)
+        if not torch.known:
+            severity = Severity.WARNING
+            message = (f"`{cls}(verbose=...)`: if you upgrade to torch 2.7, this raises "
+                       "TypeError (`verbose` was removed in 2.7, deprecated since 2.2; no torch "
+                       "requirement found); remove the argument")
+        elif removed and len(removed) == len(torch.versions):
+            severity = Severity.ERROR
+            message = (f"`{cls}(verbose=...)` raises TypeError on {torch.describe()} "
+                       "(`verbose` was removed in 2.7); remove the argument")
+        elif removed:
+            severity = Severity.ERROR
+            message = (f"`{cls}(verbose=...)`: {torch.describe()} allows "
+                       f"{torch.series(removed)}, where it raises TypeError (`verbose` was "
+                       "removed in 2.7, deprecated since 2.2); remove the argument")
         else:
+            severity = Severity.WARNING
             message = (f"`{cls}(verbose=...)` is deprecated since torch 2.2 and raises "
-                       f"TypeError from 2.7 on; remove the argument")
+                       f"TypeError from 2.7 on: {torch.describe()} allows only older versions, "
+                       "so it breaks when you upgrade; remove the argument")
         span = removal_span(script, call, keyword)
         fix = None
         if span is not None:
