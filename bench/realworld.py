@@ -47,9 +47,11 @@ PIN_FILE = "trainlint-bench-commit"  # inside the corpus folder's .git: the comm
 READ_SUFFIXES = {".yaml", ".yml", ".json", ".toml", ".py", ".sh", ".bash", ".ps1", ".md"}
 SKIPPED_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox",
                 ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis", "build",
-                "dist", "site-packages", ".eggs", ".ipynb_checkpoints", "wandb", "mlruns"}
+                "dist", "site-packages", ".eggs", ".ipynb_checkpoints", "wandb", "mlruns",
+                ".devcontainer", ".vscode"}
 NOT_READ_NAMES = {"pyproject.toml", "package.json", "package-lock.json", "tsconfig.json",
-                  ".pre-commit-config.yaml", ".pre-commit-hooks.yaml", "trainlint.toml"}
+                  ".pre-commit-config.yaml", ".pre-commit-hooks.yaml", "trainlint.toml",
+                  ".devcontainer.json", "devcontainer.json"}
 MAX_FILE_SIZE = 1024 * 1024
 
 

@@ -54,6 +54,9 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preview", action="store_true", default=None,
                         help="also run the preview rules (not yet measured precise enough)")
     parser.add_argument("--no-preview", dest="preview", action="store_false")
+    parser.add_argument("--include-tests", action="store_true", default=None,
+                        help="judge test code (tests/, test_*.py) at full severity, not as info")
+    parser.add_argument("--no-include-tests", dest="include_tests", action="store_false")
     parser.add_argument("--select", type=_codes, default=[], help="codes or prefixes, e.g. TL1,TL004")
     parser.add_argument("--extend-select", type=_codes, default=[])
     parser.add_argument("--ignore", type=_codes, default=[])
@@ -209,6 +212,8 @@ def _check(args: argparse.Namespace) -> int:
     _warn_unselectable_preview(options, settings)
     if args.unsafe_fixes is False:
         settings.unsafe_fixes = False
+    if args.include_tests is not None:
+        settings.include_tests = args.include_tests
     if args.unsafe_fixes and not args.diff:
         options.fix = True
     stdin = None

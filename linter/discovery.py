@@ -22,10 +22,15 @@ if TYPE_CHECKING:
     from trainlint.settings import Settings
 
 NOT_TRAINING_CONFIGS = {"pyproject.toml", "package.json", "package-lock.json", "tsconfig.json",
-                        ".pre-commit-config.yaml", ".pre-commit-hooks.yaml", "trainlint.toml"}
+                        ".pre-commit-config.yaml", ".pre-commit-hooks.yaml", "trainlint.toml",
+                        ".devcontainer.json", "devcontainer.json"}
 SKIPPED_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox",
                 ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis", "build",
                 "dist", "site-packages", ".eggs", ".ipynb_checkpoints", "wandb", "mlruns"}
+# Editor and dev-container settings: JSON with comments (JSONC) for VS Code, never a training
+# setup. Skipped while walking, with a note (`--verbose`).
+EDITOR_SETTINGS_DIRS = {".devcontainer": "dev-container settings, JSONC",
+                        ".vscode": "editor settings, JSONC"}
 
 
 def discover(paths: Iterable[str], settings: Settings,
@@ -44,7 +49,7 @@ def discover(paths: Iterable[str], settings: Settings,
             errors.append(_missing_path(given, exc))
             continue
         if path.is_dir():
-            files.extend(walk_folder(path, settings, errors=errors))
+            files.extend(walk_folder(path, settings, errors=errors, skipped=notes))
         elif path.is_file():
             files.append(given)
         else:
@@ -62,10 +67,12 @@ def _missing_path(given: str, exc: OSError) -> str:
 
 
 def walk_folder(root: Path, settings: Settings, wanted=None,
-                errors: list[str] | None = None) -> Iterator[str]:
+                errors: list[str] | None = None,
+                skipped: list[str] | None = None) -> Iterator[str]:
     """The files a check of the folder reads; with `wanted(path)`, only those it accepts.
     Iterative, so that a tree thousands of folders deep is walked like any other; a folder
-    that cannot be listed, or an ignore pattern that cannot be read, is one line in `errors`.
+    that cannot be listed, or an ignore pattern that cannot be read, is one line in `errors`;
+    an editor-settings folder skipped is one line in `skipped`.
     Links to folders are not followed (as `os.walk`)."""
     ignore = _IgnoreRules(root, settings, errors)
     stack = [root]
@@ -85,6 +92,11 @@ def walk_folder(root: Path, settings: Settings, wanted=None,
             name = entry.name
             candidate = folder / name
             if _is_folder(entry):
+                if name in EDITOR_SETTINGS_DIRS:
+                    if skipped is not None:
+                        skipped.append(f"{candidate}: skipped ({EDITOR_SETTINGS_DIRS[name]}; "
+                                       "not a training setup)")
+                    continue
                 if (name not in SKIPPED_DIRS and not name.endswith(".egg-info")
                         and not entry.is_symlink()
                         and not (candidate / "pyvenv.cfg").exists()
@@ -94,6 +106,26 @@ def walk_folder(root: Path, settings: Settings, wanted=None,
                 if (wanted is None or wanted(candidate)) and not ignore(candidate, False):
                     yield str(candidate)
         stack.extend(reversed(subfolders))
+
+
+TEST_FOLDERS = frozenset({"tests", "test"})
+
+
+def is_test_path(path: str, root: Path | None = None) -> bool:
+    """Whether a file is test code: under a `tests/` or `test/` folder (below `root`, the
+    project's root, when the path lies there), or a `test_*.py` / `*_test.py` module.
+    Test fixtures hold deliberately odd configs and scripts; their findings are info unless
+    `include-tests`."""
+    name = os.path.basename(path)
+    if name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")):
+        return True
+    folders = Path(path).parent
+    if root is not None and folders.is_absolute():
+        try:
+            folders = folders.relative_to(_resolved(root))
+        except ValueError:
+            pass
+    return any(part in TEST_FOLDERS for part in folders.parts)
 
 
 def _is_folder(entry: os.DirEntry) -> bool:

@@ -21,7 +21,7 @@ from trainlint.api import (
     ConfigRule, DocumentRule, LaunchRule, ParseErrorRule, ScriptRule, SuppressionRule,
 )
 from trainlint.fix.apply import MAX_PASSES, applicable, apply_edits, unified_diff, write_atomically
-from trainlint.discovery import discover
+from trainlint.discovery import discover, is_test_path
 from trainlint.formats.base import ParseError
 from trainlint.load import Document, Loader, Source, Unreadable, format_of, preload
 from trainlint.records import Applicability, ConfigView, Diagnostic, Severity
@@ -268,6 +268,21 @@ def _per_file_ignored(diagnostics: list[Diagnostic], settings: Settings) -> list
     return [d for d in diagnostics if not any(d.code.startswith(code) for code in codes[d.path])]
 
 
+TEST_CODE_NOTE = "in test code: info unless `include-tests`"
+
+
+def _tests_as_info(diagnostics: list[Diagnostic], settings: Settings) -> list[Diagnostic]:
+    """Findings in test code (discovery.is_test_path) are info unless `include-tests`: test
+    fixtures hold odd configs on purpose, and a test suite is not a training run."""
+    if settings.include_tests:
+        return diagnostics
+    for diagnostic in diagnostics:
+        if diagnostic.severity is not Severity.INFO and is_test_path(diagnostic.path, settings.root):
+            diagnostic.severity = Severity.INFO
+            diagnostic.notes = (*diagnostic.notes, TEST_CODE_NOTE)
+    return diagnostics
+
+
 # ---------------------------------------------------------------- one file, with fixes
 
 def check_file(path: str, rules: RuleSet, options: RunOptions,
@@ -302,7 +317,8 @@ def check_file(path: str, rules: RuleSet, options: RunOptions,
                     result.fixed, diagnostics = 0, found
         elif stdin is not None and options.fix:
             result.output = _with_bom(document, text)
-    result.diagnostics = _per_file_ignored(diagnostics, rules.settings)
+    result.diagnostics = _tests_as_info(_per_file_ignored(diagnostics, rules.settings),
+                                        rules.settings)
     return result
 
 
@@ -436,7 +452,8 @@ def _cross_file_findings(rules: RuleSet, results: list[FileResult], errors: list
 
     found = project_findings(rules.project, facts_by_file, [result.path for result in results],
                              rules.settings, errors)
-    return _per_file_ignored(_suppress_elsewhere(found, rules.loader), rules.settings)
+    return _tests_as_info(_per_file_ignored(_suppress_elsewhere(found, rules.loader),
+                                            rules.settings), rules.settings)
 
 
 def check_paths(paths: Iterable[str], settings: Settings | None = None,

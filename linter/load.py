@@ -277,6 +277,13 @@ def _format_module(name: str):
 
 def _parse_config(document: Document) -> None:
     module = _format_module(f"trainlint.formats.{document.format}")
+    data_kind = getattr(module, "data_kind", None)  # a format may tell data from configs
+    kind = data_kind(document.text) if data_kind is not None else None
+    if kind is not None:  # a vocabulary, records, metrics: never read as a config
+        document.config = ParsedDocument(document.path, document.text, document.format, [],
+                                         document.index, extra={"not_a_config": kind})
+        document.notes.append(f"{document.path}: skipped ({kind}; not a training setup)")
+        return
     config = module.parse(document.path, document.text, document.index)
     document.config = config
     document.views = build_views(config)

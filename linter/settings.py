@@ -33,6 +33,7 @@ class Settings(Struct):
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     bands: dict[str, dict[str, Any]] = field(default_factory=dict)
     preview: bool = False
+    include_tests: bool = False  # judge test code at full severity (else its findings are info)
     root: Path | None = None
     source: Path | None = None
     # Problems that do not stop the run (a pin that cannot be read): each is one error line
@@ -79,6 +80,7 @@ def _settings_model():
         per_file_ignores: dict[str, list[str]] = Field({}, alias="per-file-ignores")
         unsafe_fixes: bool = Field(False, alias="unsafe-fixes")
         preview: bool = False
+        include_tests: bool = Field(False, alias="include-tests")
         exclude: list[str] = []
         max_file_size: int = Field(DEFAULT_MAX_FILE_SIZE, alias="max-file-size", gt=0)
         # ranges and meanings: validate_context, shared with the command line
@@ -95,7 +97,7 @@ def _settings_model():
 
 ALLOWED_KEYS = (
     "select", "extend-select", "ignore", "per-file-ignores", "unsafe-fixes", "preview",
-    "exclude", "max-file-size", "model-type", "dataset-size", "world-size", "target-torch",
+    "include-tests", "exclude", "max-file-size", "model-type", "dataset-size", "world-size", "target-torch",
     "target-transformers", "rules", "bands",
 )
 
@@ -143,7 +145,8 @@ def validate_table(table: dict[str, Any], source: Path) -> Settings:
         select=parsed.select, extend_select=parsed.extend_select, ignore=parsed.ignore,
         per_file_ignores=parsed.per_file_ignores, unsafe_fixes=parsed.unsafe_fixes,
         exclude=parsed.exclude, max_file_size=parsed.max_file_size, project=project,
-        rules=rules, bands=bands, preview=parsed.preview, source=source,
+        rules=rules, bands=bands, preview=parsed.preview, include_tests=parsed.include_tests,
+        source=source,
     )
 
 

@@ -7,6 +7,11 @@ a key lies between the previous value (or the `{`) and its value, so its quotes 
 with one `find` and re-read with the C `scanstring`. Values and error messages are the
 stdlib's own, so trainlint reads a file exactly as `json.load` does, except that NaN and
 Infinity (not JSON, though `json` accepts them) are parse errors.
+
+Files that hold data rather than a training setup (a tokenizer, a vocabulary, records, JSON
+Lines, metric results) are told apart first, from their structure as the C decoder reads it
+(milliseconds where the position-recording scanner takes seconds on a 1 MB vocabulary):
+`data_kind(text)`, which the loader asks before `parse`.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ from __future__ import annotations
 import json
 import json.decoder
 import json.scanner
+import re
 from typing import Any
 
 from trainlint.formats.base import ParseError
 from trainlint.records import ParsedDocument, Value
 from trainlint.text import LineIndex
 
-__all__ = ["MAX_CONTAINER_RAW", "MAX_NESTING", "parse"]
+__all__ = ["MAX_CONTAINER_RAW", "MAX_NESTING", "data_kind", "parse"]
 
 # Each nesting level costs four Python frames in the pure-Python scanner; deeper input
 # would end in RecursionError. No training config comes near this.
@@ -167,3 +173,69 @@ def parse(path: str, text: str, index: LineIndex) -> ParsedDocument:
         raise recorder.error(f"nesting too deep ({depth} levels)", bracket) from None
     return ParsedDocument(path=path, text=text, format="json",
                           entries=recorder.entries, index=index)  # type: ignore[arg-type]
+
+
+# -- data files ---------------------------------------------------------------------------
+
+# A mapping this long whose values are all scalars of one type is a lookup table (a tokenizer
+# vocabulary `token -> id`, a label map); one this long of records with the same fields is a
+# table keyed by name. No training config has 64 settings of one type, or 16 sections alike.
+LOOKUP_TABLE_MIN = 64
+RECORD_TABLE_MIN = 16
+_METRIC_KEY = re.compile(r"^(?:eval|test|predict|train|val|validation)_|_per_second$|_runtime$")
+
+
+def data_kind(text: str) -> str | None:
+    """What a JSON file holds when it is data, not a training setup; None for anything else
+    (a config, or text that does not parse, which the full reader reports). Read with the C
+    decoder as the programs that load data read it (NaN and Infinity accepted)."""
+    try:
+        value = json.loads(text.lstrip("\ufeff"))
+    except json.JSONDecodeError as exc:
+        return "JSON Lines records" if exc.msg == "Extra data" and _is_json_lines(text) else None
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(value, list):
+        return "a JSON array (records or values)"
+    if not isinstance(value, dict):
+        return "a single JSON value"
+    return _mapping_kind(value)
+
+
+def _mapping_kind(value: dict) -> str | None:
+    model = value.get("model")
+    if (isinstance(model, dict) and ("vocab" in model or "merges" in model)) \
+            or "added_tokens_decoder" in value or "tokenizer_class" in value:
+        return "a tokenizer definition"
+    if isinstance(value.get("log_history"), list) and "global_step" in value:
+        return "a trainer state (metrics log)"
+    values = list(value.values())
+    if len(values) >= LOOKUP_TABLE_MIN and _all_scalars_of_one_type(values):
+        return f"a lookup table of {len(values)} entries, a vocabulary or a label map"
+    if len(values) >= RECORD_TABLE_MIN and all(isinstance(v, dict) for v in values) \
+            and len({tuple(v) for v in values}) == 1:
+        return f"a table of {len(values)} records"
+    if values and all(_is_number(v) for v in values) \
+            and sum(1 for key in value if _METRIC_KEY.search(key)) * 2 >= len(values):
+        return "metric results"
+    return None
+
+
+def _all_scalars_of_one_type(values: list) -> bool:
+    kinds = {type(v) for v in values}
+    return len(kinds) == 1 and kinds <= {int, float, str, bool}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_json_lines(text: str) -> bool:
+    """One JSON object or array per line, at least two lines (what `.jsonl` files hold)."""
+    lines = [line for line in text.splitlines()[:3] if line.strip()]
+    if len(lines) < 2:
+        return False
+    try:
+        return all(isinstance(json.loads(line), (dict, list)) for line in lines)
+    except ValueError:
+        return False
