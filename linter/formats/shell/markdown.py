@@ -2,6 +2,12 @@
 
 The lexers read a masked copy of the file: the blocks' commands, with everything else and
 console prompts and output blanked (newlines kept), so every offset is the file's own.
+
+Documentation shows more than runnable commands. A command is read as a launch only when it
+could be run as written: a usage synopsis or a command with placeholders (`[--work-dir DIR]`,
+`[options]`, `<path-to-model>`, a `...` word) is blanked with a note, a block holding a Python
+traceback is output, and in any shell block whose lines start with `$ ` prompts, the lines
+without one are output.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from trainlint.formats.base import Note
 from trainlint.formats.shell.bash import BashLexer
 from trainlint.formats.shell.evaluate import Evaluator
 from trainlint.formats.shell.launch import LaunchFile
@@ -24,10 +31,16 @@ _PROMPTED_FENCES = frozenset({"console", "shell-session", "shellsession", "termi
 def parse_markdown(path: str, text: str, index: LineIndex) -> LaunchFile:
     result = LaunchFile(path, text, index, "markdown")
     evaluators = {"shell": Evaluator(result), "powershell": Evaluator(result)}
-    blocks = list(_fenced_blocks(text))
+    blocks = []
+    for block in _fenced_blocks(text):
+        if _TRACEBACK_RE.search(text, block[1], block[2]):
+            result.notes.append(Note(path, index.span(block[1], block[1]),
+                                     "block skipped: it shows a Python traceback (output)"))
+        else:
+            blocks.append(block)
     chars = [ch if ch in "\r\n" else " " for ch in text]
     for language, start, end, prompted in blocks:
-        _unmask_block(chars, text, start, end, language, prompted)
+        _unmask_block(chars, text, start, end, language, prompted, result)
     masked = "".join(chars)
     for language, start, end, _prompted in blocks:
         lexer_cls = PowerShellLexer if language == "powershell" else BashLexer
@@ -78,28 +91,65 @@ def _fenced_blocks(text: str) -> Iterator[tuple[str, int, int, bool]]:
 
 
 _PROMPT_RE = re.compile(r"^([ \t]*)(\$ |\$$|> |PS[^\n>]*> |>>> )")
+_DOLLAR_PROMPT_RE = re.compile(r"^[ \t]*\$ ")
+_TRACEBACK_RE = re.compile(r"Traceback \(most recent call last\)|\.py\", line \d+, in ")
+_COMMENT_RE = re.compile(r"(?:^|\s)#.*")
+_QUOTED_RE = re.compile(r"'[^']*'|\"(?:[^\"\\]|\\.)*\"")
+# Placeholders of usage synopses, outside quotes: a word opening with `[` (an optional part;
+# `[ ` and `[[` are test commands), `<name>` (not a redirection: no space before `>`), `...`.
+_PLACEHOLDER_RE = re.compile(
+    r"(?:^|\s)\[(?![\s\[])\S*|(?<![<\w])<[A-Za-z_][^<>\n]*?[^\s<>]>|(?:^|\s)(?:\.\.\.|…)(?=\s|$)")
 
 
 def _unmask_block(chars: list[str], text: str, start: int, end: int, kind: str,
-                  prompted: bool) -> None:
-    """Copy the block's commands into the masked text (prompts and output stay blank)."""
+                  prompted: bool, result: LaunchFile) -> None:
+    """Copy the block's runnable commands into the masked text (prompts, output and
+    commands with placeholders stay blank)."""
     body = text[start:end]
     lines = body.splitlines(keepends=True)
-    has_prompts = prompted and any(_PROMPT_RE.match(line) for line in lines)
-    position = start
-    continuing = False
+    has_prompts = any(_PROMPT_RE.match(line) for line in lines) if prompted else \
+        any(_DOLLAR_PROMPT_RE.match(line) for line in lines)
     continuation = "`" if kind == "powershell" else "\\"
+    for command in _commands(lines, start, has_prompts, continuation):
+        placeholder = _placeholder(command)
+        if placeholder is not None:
+            first, keep, _ = command[0]
+            result.notes.append(Note(result.path, result.index.span(first + keep, first + keep),
+                                     f"not read as a launch: a usage synopsis or placeholder "
+                                     f"(`{placeholder.group().strip()}`)"))
+            continue
+        for position, keep, content in command:
+            for column in range(keep, len(content)):
+                chars[position + column] = content[column]
+
+
+def _placeholder(command: list[tuple[int, int, str]]) -> re.Match | None:
+    """The first placeholder of a command, outside quotes and comments; None where there is
+    none, or where a quote spans lines (the words cannot be told apart here)."""
+    words = _QUOTED_RE.sub('""', " ".join(content[keep:] for _, keep, content in command))
+    if "'" in words or words.count('"') % 2:
+        return None
+    return _PLACEHOLDER_RE.search(_COMMENT_RE.sub("", words))
+
+
+def _commands(lines: list[str], position: int, has_prompts: bool,
+              continuation: str) -> list[list[tuple[int, int, str]]]:
+    """The block's commands, each its lines as (offset, first column kept, content); lines
+    of command output are left out."""
+    commands: list[list[tuple[int, int, str]]] = []
+    continuing = False
     for line in lines:
         content = line.rstrip("\r\n")
         match = _PROMPT_RE.match(content) if has_prompts else None
-        if match and not continuing:
-            keep_from = match.end()
-        elif continuing or not has_prompts:
-            keep_from = 0
+        if continuing:
+            commands[-1].append((position, 0, content))
+        elif match:
+            commands.append([(position, match.end(), content)])
+        elif not has_prompts:
+            commands.append([(position, 0, content)])
         else:
-            keep_from = None  # command output
-        if keep_from is not None:
-            for column in range(keep_from, len(content)):
-                chars[position + column] = content[column]
-            continuing = content.rstrip().endswith(continuation) if has_prompts else False
+            position += len(line)
+            continue  # command output
+        continuing = content.rstrip().endswith(continuation)
         position += len(line)
+    return commands

@@ -1,0 +1,59 @@
+"""Markdown shell blocks are launches only when they are runnable commands: usage synopses,
+placeholders, tracebacks and command output are documentation (fixtures/launch/docs_synopsis,
+whose README gave 16 TL002/TL003 findings before)."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import FIXTURES, run_cli, run_json
+from trainlint.formats.shell import parse
+
+DOCS = FIXTURES / "launch" / "docs_synopsis"
+
+
+def test_only_the_runnable_command_is_judged():
+    _, found, _ = run_json("check", str(DOCS / "README.md"))
+    in_readme = [(d["code"], d["location"]["row"], d["location"]["column"])
+                 for d in found if d["filename"].endswith("README.md")]
+    assert in_readme == [("TL002", 39, 28)]  # `--lr fast`, after a `# [sic]` comment
+
+
+def test_skipped_commands_say_why_with_verbose():
+    _, out, _ = run_cli("check", "--verbose", str(DOCS / "README.md"))
+    readme = str(DOCS / "README.md")
+    for line, word in ((6, "[--lr"), (14, "[imagenet-folder"), (15, "<path-to-model>"), (16, "...")):
+        assert (f"{readme}:{line}:1: not read as a launch: a usage synopsis or placeholder "
+                f"(`{word}`)") in out
+    assert f"{readme}:30:1: block skipped: it shows a Python traceback (output)" in out
+
+
+def test_dollar_prompts_in_a_bash_block_mark_the_other_lines_as_output():
+    path = DOCS / "README.md"
+    result = parse(str(path), path.read_text(encoding="utf-8"))
+    assert [(launch.span.line, launch.span.col) for launch in result.launches] == [(22, 3), (39, 1)]
+    assert result.problems == []  # line 23, `didn't`, is output: no quote left open
+
+
+@pytest.mark.parametrize("command", [
+    "python train.py data/ --lr 0.1 > log.txt 2>&1",
+    "python train.py data/ --lr 0.1 <input.txt >out.txt",
+    "python train.py data/ --model-path '<s>' --lr 0.1",
+    'python train.py data/ --model-path "[1, 2]"',
+    "[ -f data/x ] && python train.py data/",
+    "python train.py data/  # see [the docs]",
+])
+def test_runnable_commands_are_still_launches(command):
+    text = f"```bash\n{command}\n```\n"
+    (launch,) = parse("README.md", text).launches
+    assert launch.script.value == "train.py"
+
+
+@pytest.mark.parametrize("command", [
+    "python train.py [options]",
+    "python train.py data/ --model-path <PATH/TO/MODEL> --lr 0.1",
+    "python train.py --port <different from 40000, say 40001>",
+    "python train.py data/ --lr 0.1 …",
+])
+def test_placeholders_make_a_synopsis(command):
+    assert parse("README.md", f"```sh\n{command}\n```\n").launches == []
