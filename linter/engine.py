@@ -104,7 +104,7 @@ class RuleSet:
     def __init__(self, settings: Settings, options: RunOptions,
                  kinds: frozenset[str] | None = None) -> None:
         self.settings = settings
-        self.loader = Loader(settings.max_file_size)
+        self.loader = Loader(settings.max_file_size, share_documents=True)  # one parse a script
         ctx = settings.rule_context()
         select = options.select or settings.select
         extend = [*settings.extend_select, *options.extend_select]

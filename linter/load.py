@@ -142,20 +142,23 @@ class Document(Struct):
 class DocumentSource:
     """What launch resolution reads the files a launch names with: `source(path, formats,
     views)` is the path's Document, or None for a file that cannot be read or parsed or is of
-    none of `formats`. Documents are kept for the resolution of one launcher file (a script
-    several launches use is read once); every path asked for is recorded in `asked`."""
+    none of `formats`. Documents are kept for the resolution of one launcher file, or for the
+    whole run where the loader shares them (`Loader.documents`): a script that many launchers
+    run is parsed once per process. A file changed since (a fix written) is read again. Every
+    path asked for is recorded in `asked`."""
 
     def __init__(self, loader: Loader) -> None:
         self.loader = loader
         self.asked: list[str] = []
-        self._cache: dict[tuple[str, bool], Document | None] = {}
+        self._cache: dict[tuple, Document | None] = \
+            loader.documents if loader.documents is not None else {}
 
     def __call__(self, path: str, formats: Iterable[str] = (*CONFIG_FORMATS, "python"),
                  views: bool = True) -> Document | None:
         self.asked.append(path)
         if format_of(path) not in formats:
             return None
-        key = (path, views)
+        key = (path, views, _identity(path))
         if key not in self._cache:
             try:
                 loaded = self.loader.load(path, views)
@@ -168,8 +171,11 @@ class DocumentSource:
 class Loader:
     """Reads files for one run: regular files only, at most `max_file_size` bytes each."""
 
-    def __init__(self, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> None:
+    def __init__(self, max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+                 share_documents: bool = False) -> None:
         self.max_file_size = max_file_size
+        # The documents launch resolution read, for the whole run (see DocumentSource).
+        self.documents: dict[tuple, Document | None] | None = {} if share_documents else None
 
     # ---- reading
     def read_bytes(self, path: str) -> bytes:
@@ -253,6 +259,15 @@ class Loader:
         document.problems = [*launch_file.problems, *(p for c in configs for p in c.problems)]
         notes = [*launch_file.notes, *(n for c in configs for n in c.notes)]
         document.notes = list(dict.fromkeys(str(note) for note in notes))
+
+
+def _identity(path: str) -> tuple[int, int, int] | None:
+    """What tells one version of a file from another within a run."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size, status.st_ino
 
 
 def _read_at_most(file, size: int, limit: int) -> bytes:

@@ -5,6 +5,7 @@ tables and JSONC; TL002/TL003/TL103 on a vocabulary whose tokens are training ke
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -21,6 +22,7 @@ DATA_FILES = {
     "train_log.json": "JSON Lines records",
     "layer_snr.json": "a table of 20 records",
     "all_results.json": "metric results",
+    "golden_values.json": "series and tables of 84 values",
 }
 
 
@@ -44,6 +46,9 @@ def test_data_folder_has_no_findings_but_the_test_input():
     '{"lr": 0.1, "epochs": 90}\n',
     '{"lr": 0.1,\n "epochs": 90}\n',
     '{"lr": 0.1, "epochs": 90} trailing',  # not JSON: the full reader reports it
+    json.dumps({"args": {"learning_rate": 5e-5, "num_train_epochs": 2},  # a sweep
+                "experiment": [{"name": f"r{rank}", "args": {"lora_rank": rank}}
+                               for rank in range(1, 25)]}),
 ])
 def test_configs_are_not_data(text):
     assert data_kind(text) is None

@@ -182,6 +182,11 @@ def parse(path: str, text: str, index: LineIndex) -> ParsedDocument:
 # table keyed by name. No training config has 64 settings of one type, or 16 sections alike.
 LOOKUP_TABLE_MIN = 64
 RECORD_TABLE_MIN = 16
+# A document whose values lie mostly (TABULAR_SHARE) in series keyed by step numbers (at
+# least SERIES_MIN of them), long lists of numbers or records, or lookup tables is data
+# (golden loss curves, benchmark dumps), even where its top-level keys are names.
+SERIES_MIN = 8
+TABULAR_SHARE = 0.8
 _METRIC_KEY = re.compile(r"^(?:eval|test|predict|train|val|validation)_|_per_second$|_runtime$")
 
 
@@ -218,7 +223,38 @@ def _mapping_kind(value: dict) -> str | None:
     if values and all(_is_number(v) for v in values) \
             and sum(1 for key in value if _METRIC_KEY.search(key)) * 2 >= len(values):
         return "metric results"
+    leaves, tabular = _leaf_counts(value)
+    if leaves >= LOOKUP_TABLE_MIN and tabular >= TABULAR_SHARE * leaves:
+        return f"series and tables of {leaves} values"
     return None
+
+
+def _leaf_counts(value: Any) -> tuple[int, int]:
+    """(leaves, leaves inside series or tables): a mapping keyed by step numbers
+    (`{"1": 6.7, "2": 6.8}`), a list of numbers or of flat records, a lookup table. A list of
+    nested records (a sweep's experiments, each with its `args`) is no table."""
+    if isinstance(value, dict):
+        children = list(value.values())
+        series = len(children) >= SERIES_MIN and all(key.isdigit() for key in value)
+        lookup = len(children) >= LOOKUP_TABLE_MIN and _all_scalars_of_one_type(children)
+    elif isinstance(value, list):
+        children = value
+        series = len(children) >= SERIES_MIN * 2 and (
+            all(_is_number(item) for item in children)
+            or all(isinstance(item, dict) and _is_flat(item) for item in children))
+        lookup = False
+    else:
+        return 1, 0
+    leaves = tabular = 0
+    for child in children:
+        child_leaves, child_tabular = _leaf_counts(child)
+        leaves += child_leaves
+        tabular += child_tabular
+    return leaves, leaves if series or lookup else tabular
+
+
+def _is_flat(record: dict) -> bool:
+    return not any(isinstance(value, (dict, list)) for value in record.values())
 
 
 def _all_scalars_of_one_type(values: list) -> bool:
