@@ -411,10 +411,35 @@ def _refuse(path: str, diagnostics: list[Diagnostic], problem: str,
 
 def _safe_check(path: str, rules: RuleSet, options: RunOptions,
                 stdin: bytes | None = None) -> FileResult:
+    enabled = gc.isenabled()
+    gc.disable()  # see _collect_the_file
     try:
         return check_file(path, rules, options, stdin)
     except Exception as exc:  # never lose the other files to one file's internal error
         return FileResult(path, errors=[f"{path}: internal error: {type(exc).__name__}: {exc}"])
+    finally:
+        _collect_the_file(enabled)
+
+
+_FILES_CHECKED = [0]
+# Every so many files, a collection of what outlived its file (a cache entry dropped
+# later), and, more rarely, of every object (a project's scan replaced by the next).
+MIDDLE_COLLECTION_EVERY = 32
+FULL_COLLECTION_EVERY = 512
+
+
+def _collect_the_file(enabled: bool) -> None:
+    """Free what checking one file left in reference cycles (ASTs, documents): one
+    collection of the objects made since the file began. Python's own collector, left on
+    during a file, promotes a large file's AST to the oldest generation, whose collections
+    then walk every live object: about 55 of them in a run of 3,000 files took half the
+    run's CPU time (Megatron-LM: 23.3 s with it, 12.4 s without any collection)."""
+    _FILES_CHECKED[0] += 1
+    count = _FILES_CHECKED[0]
+    gc.collect(2 if count % FULL_COLLECTION_EVERY == 0 else
+               1 if count % MIDDLE_COLLECTION_EVERY == 0 else 0)
+    if enabled:
+        gc.enable()
 
 
 def _work_estimates(files: list[str]) -> list[int]:
