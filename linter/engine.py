@@ -37,6 +37,7 @@ from trainlint.text import LineIndex
 # size does (ast, code facts, script rules).
 PARALLEL_MIN_WORK = 16 * 1024  # bytes of Python, or four times as many bytes of config
 PYTHON_WEIGHT = 4
+CONFIG_WEIGHT_CAP = 16 * 1024
 MAX_PROCESSES = 8
 
 
@@ -443,14 +444,18 @@ def _collect_the_file(enabled: bool) -> None:
 
 
 def _work_estimates(files: list[str]) -> list[int]:
-    """Bytes to check, Python counting PYTHON_WEIGHT times (ast, code facts, script rules)."""
+    """Bytes to check, Python counting PYTHON_WEIGHT times (ast, code facts, script rules),
+    other files at most CONFIG_WEIGHT_CAP: a large JSON or YAML file is data, read by a C
+    parser in milliseconds (dealt by size, Megatron-LM's 900 golden-value JSON files filled
+    one core's share and left every Python file to the other)."""
     estimates = []
     for path in files:
         try:
             size = os.path.getsize(path)
         except OSError:
             size = 0
-        estimates.append(size * (PYTHON_WEIGHT if path.endswith(".py") else 1))
+        estimates.append(size * PYTHON_WEIGHT if path.endswith(".py") else
+                         min(size, CONFIG_WEIGHT_CAP))
     return estimates
 
 
