@@ -44,6 +44,10 @@ PLATEAU_NAMES = ("plateau",)  # reduce_lr_on_plateau, ReduceLROnPlateau, reducel
 CONSTANT_NAMES = {"constant", "constant_with_warmup", "constantlr", "constant_lr", "none",
                   "fixed", "warmup_constant"}
 HF_DEFAULT_LOGGING_STEPS = 500
+# Dialects run by the Hugging Face Trainer's scheduler (`transformers.get_scheduler`): its
+# `constant` schedule takes no warmup (`constant_with_warmup` does), and `max_steps <= 0`
+# means "train by epochs".
+HF_TRAINER_DIALECTS = ("hf", "axolotl")
 
 # Optimizer family by name fragment, first match wins (order matters: "lamb" before "adam").
 OPTIMIZER_FAMILIES = (
@@ -119,6 +123,8 @@ class Derived(Struct):
     plateau_patience: Patience | None = None
     world_size_known: bool = False
     batch_is_global: bool = False
+    # (scheduler name, warmup setting) where the scheduler ignores a configured warmup
+    warmup_ignored: tuple[Value, Value] | None = None
     problems: list = field(default_factory=list)  # InvalidValue for TL002
 
     def rows(self) -> list[tuple[str, str, str]]:
@@ -353,6 +359,8 @@ class _Deriver:
             size, text, known = project.world_size, f"{project.world_size} (setting `world-size`)", True
         else:
             stated = self.number("batch.world_size")
+            if stated is not None and stated[0] <= 0:
+                stated = None  # -1: "from the environment" (torch.distributed's init)
             devices = self.devices()
             if stated is not None:
                 size, known, inputs = int(stated[0]), True, (stated[1],)
@@ -475,6 +483,9 @@ class _Deriver:
             by_epochs = Quantity(steps, f"{described(out.epochs)} x {described(out.steps_per_epoch)}",
                                  "steps", None,
                                  out.epochs.inputs + out.steps_per_epoch.inputs)
+        if stated is not None and (stated[0] < 0 or (
+                stated[0] == 0 and self.view.dialect in HF_TRAINER_DIALECTS)):
+            stated = None  # -1 (HF, Lightning) and HF's 0: no step limit, train by epochs
         if stated is not None:
             number, value = stated
             quantity = Quantity(int(number), term(int(number), value), "steps", value, (value,))
@@ -496,6 +507,11 @@ class _Deriver:
         per_epoch = out.steps_per_epoch
         if steps is not None and self.view.dialect == "hf" and 0 < steps[0] < 1:
             ratio, steps = steps, None  # transformers 5: a float below 1 is a ratio
+        ignored = self.warmup_ignored_by(steps if steps is not None and steps[0] > 0 else
+                                         ratio if ratio is not None and ratio[0] > 0 else None)
+        if ignored is not None:
+            out.warmup_ignored = ignored
+            return  # the run has no warmup
         if steps is not None and steps[0] > 0:
             number, value = steps
             if unit == "epoch":  # a scheduler stepped per epoch counts epochs
@@ -532,6 +548,15 @@ class _Deriver:
                                         f"{described(out.warmup_epochs)} / {described(out.epochs)}", "", None,
                                         out.warmup_epochs.inputs + out.epochs.inputs)
 
+    def warmup_ignored_by(self, warmup: tuple[float, Value] | None) -> tuple[Value, Value] | None:
+        """(scheduler name, warmup) where the Trainer's `constant` schedule drops a warmup."""
+        name = self.value("schedule.name")
+        if (warmup is None or name is None or not name.known
+                or self.view.dialect not in HF_TRAINER_DIALECTS
+                or str(name.value).strip().lower().rsplit(".", 1)[-1] != "constant"):
+            return None
+        return name, warmup[1]
+
     def decay_horizon(self) -> Quantity | None:
         horizon = self.number("schedule.decay_horizon")
         if horizon is not None:
@@ -562,7 +587,12 @@ class _Deriver:
         if start is not None:
             number, value = start
             return Quantity(number, term(number, value), "", value, (value,))
-        if peak is not None and self.out.warmup_steps is not None and self.view.dialect in ("hf", "axolotl"):
+        if peak is not None and self.out.warmup_ignored is not None:
+            name, warmup = self.out.warmup_ignored
+            return Quantity(peak.value, f"{described(peak)} from the first step (`{name.key}: "
+                            f"{name.value}` ignores `{warmup.key}`)", "", None,
+                            (*peak.inputs, name, warmup))
+        if peak is not None and self.out.warmup_steps is not None and self.view.dialect in HF_TRAINER_DIALECTS:
             return Quantity(0.0, "linear warmup from 0 (Hugging Face Trainer)")
         return None
 
