@@ -4,8 +4,10 @@
 warmup, decay horizon, the LR at the first step, patiences in epochs and the model type from a
 ConfigView's canonical values and the project context. Each result is a `Quantity` whose
 `provenance` reads like "32 (per_device_train_batch_size, hf.json:4) x 8
-(gradient_accumulation_steps, hf.json:5) x 1 (world size: default)", so a rule message (and
-`trainlint show`) can say where every number came from. The result is cached in `view.derived`.
+(gradient_accumulation_steps, hf.json:5) x 1 (world size unknown: per GPU-count N; set
+world-size)", so a rule message (and `trainlint show`) can say where every number came
+from; an unknown world size is counted as one process and said to be. The result is cached
+in `view.derived`.
 
 Unknown is not wrong: a quantity that needs a value trainlint cannot know is None, never a
 guess. A computation that would divide by zero or gives a nonsense size becomes a `problem`
@@ -44,6 +46,9 @@ PLATEAU_NAMES = ("plateau",)  # reduce_lr_on_plateau, ReduceLROnPlateau, reducel
 CONSTANT_NAMES = {"constant", "constant_with_warmup", "constantlr", "constant_lr", "none",
                   "fixed", "warmup_constant"}
 HF_DEFAULT_LOGGING_STEPS = 500
+# Where the data-parallel size is not known, figures are counted for one process and say so:
+# a global batch, steps per epoch and total steps from epochs are then per GPU-count N.
+UNKNOWN_WORLD = "1 (world size unknown: per GPU-count N; set world-size)"
 # Dialects run by the Hugging Face Trainer's scheduler (`transformers.get_scheduler`): its
 # `constant` schedule takes no warmup (`constant_with_warmup` does), and `max_steps <= 0`
 # means "train by epochs".
@@ -170,7 +175,7 @@ def label_of(value: Value) -> str:
 
 
 def term(number: Any, value: Value | None, label: str | None = None, note: str = "default") -> str:
-    """'32 (per_device_train_batch_size, hf.json:4)' or '1 (world size: default)'."""
+    """'32 (per_device_train_batch_size, hf.json:4)', or '4 (setting `world-size`)'."""
     if value is not None and value.raw:
         return f"{fmt(number)} ({label or label_of(value)}, {_where(value)})"
     if value is not None:
@@ -369,7 +374,7 @@ class _Deriver:
                 size, text, inputs = devices
                 known = True
             else:
-                size, text, known = 1, "1 (world size: default)", False
+                size, text, known = 1, UNKNOWN_WORLD, False
         parallel = 1
         parts = []
         for name, label in (("batch.tensor_parallel", "tensor parallel"),

@@ -42,7 +42,7 @@ def test_effective_batch_provenance_names_every_factor(tmp_path):
     assert derived.effective_batch.value == 256
     assert derived.effective_batch.provenance == (
         "32 (per_device_train_batch_size, hf.json:4) x 8 (gradient_accumulation_steps, hf.json:5)"
-        " x 1 (world size: default)")
+        " x 1 (world size unknown: per GPU-count N; set world-size)")
     assert not derived.world_size_known
 
 

@@ -16,7 +16,7 @@ def _findings(report, code):
 @pytest.mark.parametrize("fixture,line,col,value,provenance", [
     ("TL201/bad_hf_args.json", 3, 34, "256 samples",
      "32 (per_device_train_batch_size, bad_hf_args.json:3) x 8 (gradient_accumulation_steps, "
-     "bad_hf_args.json:4) x 1 (world size: default)"),
+     "bad_hf_args.json:4) x 1 (world size unknown: per GPU-count N; set world-size)"),
     ("TL201/bad_lightning_devices.yaml", 10, 17, "1024 samples",
      "64 (data.init_args.batch_size, bad_lightning_devices.yaml:10) x 2 (trainer.accumulate_grad_batches, "
      "bad_lightning_devices.yaml:5) x 8 (4 (devices, bad_lightning_devices.yaml:3) x 2 (nodes, "

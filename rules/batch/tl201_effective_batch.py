@@ -28,7 +28,7 @@ class EffectiveBatch(ConfigRule):
 
     ## Use instead
     Nothing to change; the line reads `effective batch 72 = 24 (batch_size, model.json:2) x 3
-    (grad_accum, model.json:3) x 1 (world size: default)`.
+    (grad_accum, model.json:3) x 1 (world size unknown: per GPU-count N; set world-size)`.
 
     ## Fix safety
     No fix: information only.
