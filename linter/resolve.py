@@ -341,6 +341,11 @@ class _LaunchResolver:
             for word in positional:
                 if word.text.endswith(".py"):
                     overrides.insert(0, word)  # a config/*.py file nanoGPT's configurator execs
+        else:
+            for word in positional:  # `train.py configs/x.yaml`: read as `sys.argv[1]`
+                if word.text.lower().endswith(CONFIG_SUFFIXES):
+                    overrides.insert(0, word)
+                    break
         return resolved, overrides
 
     def _word_at(self, value: Value | None) -> Word | None:
@@ -368,12 +373,12 @@ class _LaunchResolver:
                     continue
                 if _looks_like_config(default):
                     candidates.append((default, False))
-        if script is not None and script.nanogpt:
-            for word in list(overrides):
-                if word.text.endswith(".py"):
-                    overrides.remove(word)
-                    candidates.append((shell.word_value(word, "config", self.file.path,
-                                                        self.file.index, self.origin), True))
+        for word in list(overrides):
+            if (word.text.endswith(".py") and script is not None and script.nanogpt) or (
+                    word.text.lower().endswith(CONFIG_SUFFIXES) and not is_override(word.text)):
+                overrides.remove(word)  # a config file given positionally
+                candidates.append((shell.word_value(word, "config", self.file.path,
+                                                    self.file.index, self.origin), True))
         for value, explicit in candidates:
             document = self._load_config(value, explicit)
             if document is not None:

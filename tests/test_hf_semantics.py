@@ -63,3 +63,16 @@ def test_world_size_sentinel_is_not_a_size(tmp_path):
     derived = derived_of(tmp_path, "run.yaml", "lr: 0.1\nbatch_size: 32\nepochs: 90\n"
                          "world_size: -1\n")
     assert not derived.world_size_known
+
+
+def test_show_follows_a_config_given_positionally():
+    """`train.py configs/sft.yaml` with a script that reads `sys.argv[1]` (no parser)."""
+    code, out, _ = run_cli("show", str(FIXTURES / "launch" / "positional" / "run.sh"))
+    assert code == 0
+    read = out.splitlines()[1].split("read: ", 1)[1]
+    assert read.endswith("positional/train.py, " + read.split(", ")[0].replace(
+        "train.py", "configs/sft.yaml"))
+    lr = next(line for line in out.splitlines() if line.startswith("optimizer.lr"))
+    assert "configs/sft.yaml:2:16  learning_rate" in lr
+    batch = next(line for line in out.splitlines() if line.startswith("effective batch"))
+    assert "| 64 samples |" in batch
