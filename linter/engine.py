@@ -229,14 +229,15 @@ def _suppressions_in(path: str, loader: Loader) -> list | None:
 
 
 def _deduplicate(found: list[Diagnostic]) -> list[Diagnostic]:
-    seen = set()
-    unique = []
+    """One finding per code and place, the most severe where two differ (a config's own
+    warning beside the hint a launch that reads it gave at the same value), else the first."""
+    kept: dict[tuple[str, str, int, int], Diagnostic] = {}
     for diagnostic in found:
         key = (diagnostic.code, diagnostic.path, diagnostic.span.start, diagnostic.span.end)
-        if key not in seen:
-            seen.add(key)
-            unique.append(diagnostic)
-    return unique
+        first = kept.get(key)
+        if first is None or diagnostic.severity.rank > first.severity.rank:
+            kept[key] = diagnostic
+    return list(kept.values())
 
 
 def _once_per_run(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -12,17 +12,20 @@ from trainlint.formats.shell import parse
 DOCS = FIXTURES / "launch" / "docs_synopsis"
 
 
-def test_only_the_runnable_command_is_judged():
+def test_only_runnable_commands_are_judged():
     _, found, _ = run_json("check", str(DOCS / "README.md"))
     in_readme = [(d["code"], d["location"]["row"], d["location"]["column"])
                  for d in found if d["filename"].endswith("README.md")]
-    assert in_readme == [("TL002", 39, 28)]  # `--lr fast`, after a `# [sic]` comment
+    assert in_readme == [
+        ("TL003", 15, 71),  # `--seed`: the flags around `<path-to-model>` are still checked
+        ("TL002", 39, 28),  # `--lr fast`, before a `# [sic]` comment
+    ]
 
 
 def test_skipped_commands_say_why_with_verbose():
     _, out, _ = run_cli("check", "--verbose", str(DOCS / "README.md"))
     readme = str(DOCS / "README.md")
-    for line, word in ((6, "[--lr"), (14, "[imagenet-folder"), (15, "<path-to-model>"), (16, "...")):
+    for line, word in ((6, "[--lr"), (14, "[imagenet-folder"), (16, "...")):
         assert (f"{readme}:{line}:1: not read as a launch: a usage synopsis or placeholder "
                 f"(`{word}`)") in out
     assert f"{readme}:30:1: block skipped: it shows a Python traceback (output)" in out
@@ -31,7 +34,8 @@ def test_skipped_commands_say_why_with_verbose():
 def test_dollar_prompts_in_a_bash_block_mark_the_other_lines_as_output():
     path = DOCS / "README.md"
     result = parse(str(path), path.read_text(encoding="utf-8"))
-    assert [(launch.span.line, launch.span.col) for launch in result.launches] == [(22, 3), (39, 1)]
+    assert [(launch.span.line, launch.span.col) for launch in result.launches] == [
+        (15, 1), (22, 3), (39, 1)]
     assert result.problems == []  # line 23, `didn't`, is output: no quote left open
 
 
@@ -51,9 +55,21 @@ def test_runnable_commands_are_still_launches(command):
 
 @pytest.mark.parametrize("command", [
     "python train.py [options]",
-    "python train.py data/ --model-path <PATH/TO/MODEL> --lr 0.1",
-    "python train.py --port <different from 40000, say 40001>",
     "python train.py data/ --lr 0.1 …",
+    "python train.py DATA [--lr LR] [--epochs N]",
 ])
-def test_placeholders_make_a_synopsis(command):
+def test_synopses_are_not_launches(command):
     assert parse("README.md", f"```sh\n{command}\n```\n").launches == []
+
+
+@pytest.mark.parametrize(("command", "flag"), [
+    ("python train.py data/ --model-path <PATH/TO/MODEL> --lr 0.1", "--model-path"),
+    ("python train.py data/ --rank <different from 0, say 1> --lr 0.1", "--rank"),
+])
+def test_values_to_fill_in_are_unknown(command, flag):
+    (launch,) = parse("README.md", f"```sh\n{command}\n```\n").launches
+    value = next(argument.value for argument in launch.arguments
+                 if argument.flag is not None and argument.flag.value == flag)
+    assert not value.known
+    assert [argument.value.value for argument in launch.arguments
+            if argument.flag is not None and argument.flag.value == "--lr"] == ["0.1"]

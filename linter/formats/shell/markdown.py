@@ -4,8 +4,9 @@ The lexers read a masked copy of the file: the blocks' commands, with everything
 console prompts and output blanked (newlines kept), so every offset is the file's own.
 
 Documentation shows more than runnable commands. A command is read as a launch only when it
-could be run as written: a usage synopsis or a command with placeholders (`[--work-dir DIR]`,
-`[options]`, `<path-to-model>`, a `...` word) is blanked with a note, a block holding a Python
+could be run as written: a usage synopsis (`[--work-dir DIR]`, `[options]`, a `...` word) is
+blanked with a note; a value to fill in (`--model_path <path-to-model>`) is read as a value
+trainlint cannot know, while the command's flags are still checked; a block holding a Python
 traceback is output, and in any shell block whose lines start with `$ ` prompts, the lines
 without one are output.
 """
@@ -97,8 +98,10 @@ _COMMENT_RE = re.compile(r"(?:^|\s)#.*")
 _QUOTED_RE = re.compile(r"'[^']*'|\"(?:[^\"\\]|\\.)*\"")
 # Placeholders of usage synopses, outside quotes: a word opening with `[` (an optional part;
 # `[ ` and `[[` are test commands), `<name>` (not a redirection: no space before `>`), `...`.
-_PLACEHOLDER_RE = re.compile(
-    r"(?:^|\s)\[(?![\s\[])\S*|(?<![<\w])<[A-Za-z_][^<>\n]*?[^\s<>]>|(?:^|\s)(?:\.\.\.|…)(?=\s|$)")
+_PLACEHOLDER_RE = re.compile(r"(?:^|\s)\[(?![\s\[])\S*|(?:^|\s)(?:\.\.\.|…)(?=\s|$)")
+# A value to fill in (`--model <model name>`): the command is still run as written around it,
+# so the placeholder is read as a variable whose value is unknown (`${___}`, same length).
+_FILL_IN_RE = re.compile(r"(?<![<\w])<[A-Za-z_][^<>\n]*?[^\s<>]>")
 
 
 def _unmask_block(chars: list[str], text: str, start: int, end: int, kind: str,
@@ -121,6 +124,18 @@ def _unmask_block(chars: list[str], text: str, start: int, end: int, kind: str,
         for position, keep, content in command:
             for column in range(keep, len(content)):
                 chars[position + column] = content[column]
+            for fill_in in _FILL_IN_RE.finditer(_QUOTED_RE.sub(_blank, content), keep):
+                start, end = position + fill_in.start(), position + fill_in.end()
+                chars[start:end] = _unknown_variable(end - start)
+
+
+def _blank(quoted: re.Match) -> str:
+    return " " * len(quoted.group())
+
+
+def _unknown_variable(length: int) -> str:
+    """A reference to an unset variable, `length` characters long (`${___}`, `$__`)."""
+    return "${" + "_" * (length - 3) + "}" if length > 3 else "$" + "_" * (length - 1)
 
 
 def _placeholder(command: list[tuple[int, int, str]]) -> re.Match | None:
