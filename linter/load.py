@@ -19,6 +19,7 @@ import codecs
 import importlib
 import os
 import stat
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -310,6 +311,10 @@ def _parse_python(document: Document, views: bool) -> None:
     try:
         script = ParsedScript.parse(document.path, document.text, document.index)
     except SyntaxError as exc:
+        if _newer_python(document.text):
+            document.notes.append(f"{document.path}: not checked: Python syntax newer than this "
+                                  f"interpreter's {sys.version_info[0]}.{sys.version_info[1]}")
+            return
         raise ParseError(f"invalid Python: {exc.msg}", exc.lineno or 1, exc.offset or 1) from None
     except (ValueError, MemoryError) as exc:
         raise ParseError(f"invalid Python: {exc}") from None
@@ -321,6 +326,19 @@ def _parse_python(document: Document, views: bool) -> None:
     config = declared_config.parse(document.path, document.text, document.index, script)
     document.config = config
     document.views = _python_views(config, script)
+
+
+def _newer_python(text: str) -> bool:
+    """Whether code this interpreter cannot parse is valid in a newer Python grammar (PEP 695
+    `type X = ...`, PEP 701 f-strings): libcst's parser knows the newer grammars. Such a file
+    is not wrong, only unreadable here."""
+    import libcst  # only for a file Python's own parser refused
+
+    try:
+        libcst.parse_module(text)
+    except Exception:  # libcst's syntax error, or one it cannot report: not newer Python
+        return False
+    return True
 
 
 def _python_views(config: ParsedDocument, script) -> list[ConfigView]:

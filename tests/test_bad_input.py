@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -128,3 +129,21 @@ def test_odd_bytes_never_crash(tmp_path, content):
     path.write_bytes(content)
     report = check(path)
     assert not report.errors
+
+
+def test_python_of_a_newer_grammar_is_not_checked_and_says_so():
+    """PEP 695 code is valid Python 3.12: unreadable by this interpreter's parser, not wrong."""
+    from helpers import FIXTURES
+
+    path = FIXTURES / "python312" / "pep695_types.py"
+    report = check(path)
+    assert report.diagnostics == []
+    if sys.version_info < (3, 12):  # a 3.12 interpreter reads it and checks it
+        assert any("not checked: Python syntax newer" in note for note in report.notes)
+
+
+def test_python_no_grammar_accepts_is_still_tl001(tmp_path):
+    path = tmp_path / "train.py"
+    path.write_text("def broken(:\n    pass\n")
+    [finding] = _only(check(path))
+    assert (finding.span.line, finding.span.col) == (1, 12)

@@ -14,6 +14,7 @@ EXPECTED = {
                                     ("TL601", 19, 10, "warning")],
     "TL601/good_token_normalized.py": [],
     "TL601/good_fairseq_criterion.py": [],
+    "TL601/good_sum_left_to_caller.py": [],
     "TL602/bad_kldiv_default.py": [("TL602", 8, 19, "warning"), ("TL602", 17, 23, "warning")],
     "TL602/good_batchmean.py": [],
     "TL603/bad_softmax_ce.py": [("TL603", 15, 31, "error"), ("TL603", 20, 28, "error"),

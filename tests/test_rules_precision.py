@@ -17,6 +17,7 @@ EXPECTED = {
     "TL501/good_fp16_without_ctc.py": [],
     "TL502/bad_autocast_no_scaler.py": [("TL502", 8, 14, "error"), ("TL502", 16, 14, "error")],
     "TL502/good_with_scaler.py": [],
+    "TL502/good_fp16_inference_beside_training.py": [],
     "TL502/good_accelerate.py": [],
     "TL502/good_inference_only.py": [],
     "TL503/bad_cuda_amp.py": [("TL503", 3, 10, "warning"), ("TL503", 7, 10, "warning"),

@@ -10,6 +10,8 @@ class ParseError(ParseErrorRule):
     launcher (`.sh`, `.ps1`, Markdown shell blocks), each place the shell itself would fail to
     read: a quote or `$(` never closed, a here-document or block never closed, a `\\` or
     backtick followed by a space at the end of a line; the rest of the launcher is still read.
+    Python that a newer grammar accepts (PEP 695 `type X = ...` on an older interpreter) is
+    not an error: the file is not checked, and `--verbose` says so.
 
     ## Why is this bad?
     A training config that does not parse fails the run at start-up at best; at worst a loader

@@ -74,8 +74,7 @@ class MissingZeroGrad(ScriptRule):
     fix_availability = FixAvailability.SOMETIMES
     message = "training loop never clears gradients"
     fix_title = "insert `optimizer.zero_grad()`"
-    preview = True
-    precision = "100% (3 findings, dev corpus)"
+    precision = "100% (3 of 3, dev corpus; two false-positive classes fixed before it left preview)"
     needles = (b"backward",)
 
     bad = (

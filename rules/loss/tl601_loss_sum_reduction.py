@@ -55,9 +55,13 @@ class LossSumReduction(ScriptRule):
     summed over tokens and then divided by the batch size, or not averaged at all:
     `reduction="sum"` divided by `batch_size` / `x.size(0)`, a `reduction="none"` loss whose
     `.sum()` is divided by the batch size (also behind `denom = total if normalize_length
-    else batch_size`, where the flag's default decides), or a hand-written label-smoothing
-    sum (`-(true_dist * log_probs).sum() / batch_size`). A sum divided by a token count
-    (`ntokens`, `mask.sum()`, fairseq's `sample_size` returned to the trainer) is fine.
+    else batch_size`, where the flag's default decides), a hand-written label-smoothing
+    sum (`-(true_dist * log_probs).sum() / batch_size`), or a `reduction="sum"` loss that
+    goes into `backward()` in the same function undivided. A sum divided by a token count
+    (`ntokens`, `mask.sum()`, fairseq's `sample_size` returned to the trainer) is fine, and
+    so is a sum the function returns or accumulates (a perplexity evaluation's total NLL,
+    a chunked loss whose caller divides by the token count): who normalizes it is not known
+    there, and the rule stays quiet.
 
     ## Why is this bad?
     A sum over tokens divided by the number of sentences grows with sequence length: the
@@ -167,6 +171,8 @@ class LossSumReduction(ScriptRule):
                 continue
             if self._normalized_elsewhere(script, loss) or not self._sequence(script, loss.call):
                 continue
+            if not self._trained_on_unaveraged(script, loss.call):
+                continue  # returned or accumulated: a caller or a later line may normalize it
             message = (f"`{script.source(loss.configured.func)}` with reduction='sum' over tokens "
                        "is never averaged: the loss and its gradients grow with sequence length; "
                        "use reduction='mean' or divide by the token count")
@@ -276,6 +282,8 @@ class LossSumReduction(ScriptRule):
                 kind, note = self._divisor_kind(script, value, depth + 1)
                 if kind is not None:
                     return kind, note
+            if TOKEN_COUNTS.search(label):
+                return "tokens", ""  # Hugging Face's num_items_in_batch counts label tokens
             if BATCH_NAME.match(label) or "batch" in label.lower():
                 return "batch", ""
             if TOKEN_WORDS.search(label):
@@ -319,6 +327,39 @@ class LossSumReduction(ScriptRule):
                 return None, ""  # batch x time is a token count
             return None, ""
         return None, ""
+
+    @staticmethod
+    def _trained_on_unaveraged(script: ParsedScript, call: ast.Call) -> bool:
+        """Whether the summed loss itself reaches a backward pass in its function, with no
+        division on the way: `loss.backward()`, `scaler.scale(loss).backward()`,
+        `accelerator.backward(loss)`. A sum that is returned, logged or accumulated (an
+        evaluation's total NLL divided by its token count later) is left to its caller."""
+        scope = script.enclosing_function(call) or script.tree
+        names: set[str] = set()
+        for node in ast.walk(scope):
+            if isinstance(node, ast.Assign) and node.value is call:
+                names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        for node in ast.walk(scope):
+            divided = (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)
+                       and isinstance(node.left, ast.Name) and node.left.id in names)
+            divided_in_place = (isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Div)
+                                and isinstance(node.target, ast.Name) and node.target.id in names)
+            if divided or divided_in_place:
+                return False
+
+        def is_loss(expr: ast.expr) -> bool:
+            if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) \
+                    and expr.func.attr == "scale" and expr.args:
+                expr = expr.args[0]  # GradScaler.scale(loss)
+            return expr is call or (isinstance(expr, ast.Name) and expr.id in names)
+
+        for node in ast.walk(scope):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "backward"):
+                continue
+            if is_loss(node.func.value) or (node.args and is_loss(node.args[0])):
+                return True
+        return False
 
     def _normalized_elsewhere(self, script: ParsedScript, loss: LossCall) -> bool:
         """fairseq-style criteria return the sum with its token count for the trainer."""

@@ -5,6 +5,7 @@ The class docstring is the rule's page (docs/rules/TL502.md).
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 
 from trainlint.api import Diagnostic, Example, FixAvailability, ParsedScript, ScriptRule, Severity
@@ -15,6 +16,8 @@ from trainlint.rules.precision._amp import (
     uses_scaling_library,
 )
 
+EVALUATION = frozenset({"torch.no_grad", "torch.inference_mode"})
+
 
 class Fp16WithoutScaler(ScriptRule):
     """## What it does
@@ -22,8 +25,9 @@ class Fp16WithoutScaler(ScriptRule):
     `torch.cuda.amp.autocast()`, or any autocast with `dtype=torch.float16`) in a script that
     runs its own backward pass (`loss.backward()`) and creates no `GradScaler`. Scripts whose
     loss scaling is done by a library (Accelerate, DeepSpeed, Apex, Lightning, the HF
-    Trainer, fairseq) are left alone, and so are autocasts that are off (`enabled=False`) or
-    whose device or dtype is not written in the code.
+    Trainer, fairseq) are left alone, and so are autocasts that are off (`enabled=False`),
+    whose device or dtype is not written in the code, or that run in a function that only
+    evaluates (`model.eval()`, `torch.no_grad()`, `torch.inference_mode()`, and no backward).
 
     ## Why is this bad?
     float16 has a narrow range: small gradients underflow to zero in the backward pass and
@@ -99,8 +103,32 @@ class Fp16WithoutScaler(ScriptRule):
         if not backward:
             return
         for autocast in half:
+            if self._inference(script, autocast.call, backward):
+                continue
+            function = script.enclosing_function(autocast.call)
+            nearest = next((each for each in backward
+                            if script.enclosing_function(each) is function), backward[0])
             message = (f"float16 autocast (`{script.source(autocast.call.func)}`) with "
-                       f"`.backward()` on line {backward[0].lineno} and no GradScaler: small "
+                       f"`.backward()` on line {nearest.lineno} and no GradScaler: small "
                        "gradients underflow to zero; use torch.amp.GradScaler('cuda') or "
                        "dtype=torch.bfloat16")
             yield self.diagnostic(script.path, script.span(autocast.call), message)
+
+    @staticmethod
+    def _inference(script: ParsedScript, call: ast.Call, backward: list[ast.Call]) -> bool:
+        """The autocast runs in a function that evaluates (`model.eval()`, `torch.no_grad()`,
+        `torch.inference_mode()`) and has no backward of its own: an fp16 forward pass
+        needs no scaler, whatever another function of the file trains."""
+        function = script.enclosing_function(call)
+        if function is None:
+            return False
+        if any(script.enclosing_function(each) is function for each in backward):
+            return False
+        for node in ast.walk(function):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr == "eval" and not node.args:
+                return True
+        decorators = getattr(function, "decorator_list", [])
+        return any((script.qualname(getattr(node, "func", node)) or "") in EVALUATION
+                   for node in (*ast.walk(function), *decorators)
+                   if isinstance(node, (ast.Call, ast.Attribute, ast.Name)))
