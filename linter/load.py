@@ -168,8 +168,10 @@ class DocumentSource:
 class Loader:
     """Reads files for one run: regular files only, at most `max_file_size` bytes each."""
 
-    def __init__(self, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> None:
+    def __init__(self, max_file_size: int = DEFAULT_MAX_FILE_SIZE, consumers: Any = None) -> None:
         self.max_file_size = max_file_size
+        # path -> Consumer (trainlint.consumers.run.RunConsumers): who reads each config
+        self.consumers = consumers
 
     # ---- reading
     def read_bytes(self, path: str) -> bytes:
@@ -223,7 +225,7 @@ class Loader:
         document = Document(path, fmt, source.text, index, source.bom, source.codec)
         try:
             if fmt in CONFIG_FORMATS:
-                _parse_config(document)
+                _parse_config(document, self.consumers)
             elif fmt == "python":
                 _parse_python(document, views)
             elif fmt in LAUNCHER_FORMATS:
@@ -275,9 +277,10 @@ def _format_module(name: str):
     return importlib.import_module(name)
 
 
-def _parse_config(document: Document) -> None:
+def _parse_config(document: Document, consumers: Any = None) -> None:
     module = _format_module(f"trainlint.formats.{document.format}")
     config = module.parse(document.path, document.text, document.index)
+    config.consumer_lookup = consumers
     document.config = config
     document.views = build_views(config)
 

@@ -174,6 +174,19 @@ class ParsedDocument(Struct):
     documents: int = 1
     dialect: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # path -> the code that reads the config (trainlint.consumers.Consumer), set by the load
+    # path; asked on first use of `consumer`, so a file no rule asks about costs no scan.
+    consumer_lookup: Any = None
+    _consumer: Any = None
+
+    @property
+    def consumer(self) -> Any:
+        """Who reads this config (`trainlint.consumers.Consumer`: loader, schema, policies),
+        or None where nothing can be asked (a rule run on its own, a launch's view)."""
+        if self._consumer is None and self.consumer_lookup is not None:
+            self._consumer = self.consumer_lookup(self.path)
+            self.consumer_lookup = None
+        return self._consumer
 
 
 class ConfigView:

@@ -1,0 +1,88 @@
+"""The consumers of one run: `RunConsumers(settings)(path)` is the Consumer of a config file.
+
+The load path (`trainlint.load.Loader`) hands this lookup to every config it parses
+(`ParsedDocument.consumer`), and a rule asks it only when it has something to say about a key
+or a value; so a run whose configs give no rule a reason to ask never scans a project. A
+project (the nearest folder with a project marker, as for the rules that link files) is
+scanned once per process, with the run's own file walk and reader (its size limit); the
+engine scans the projects of its files before it forks (`prepare`), so that the children
+share the scan instead of each repeating it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from trainlint.consumers.project import Consumer, ProjectConsumers
+from trainlint.discovery import walk_folder
+from trainlint.load import Loader, Unreadable
+from trainlint.project_scan import ProjectRoots
+
+if TYPE_CHECKING:
+    from trainlint.settings import Settings
+
+__all__ = ["RunConsumers"]
+
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
+
+
+class RunConsumers:
+    """path -> Consumer (None for a file that is no config, or a lookup that failed)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.roots = ProjectRoots()
+        self.loader = Loader(settings.max_file_size)
+        self._projects: dict[str, ProjectConsumers | None] = {}
+
+    def __call__(self, path: str) -> Consumer | None:
+        project = self.project_of(path)
+        if project is None:
+            return None
+        try:
+            return project.for_config(path)
+        except (RecursionError, ValueError, OSError):  # a lookup never costs the file its check
+            return None
+
+    def describe(self, path: str) -> str | None:
+        project = self.project_of(path)
+        return None if project is None else project.describe(path)
+
+    def project_of(self, path: str) -> ProjectConsumers | None:
+        root = self.roots.of(path)
+        if root not in self._projects:
+            self._projects[root] = self._scan(root)
+        return self._projects[root]
+
+    def prepare(self, files: Iterable[str]) -> None:
+        """Scan the projects of the config files among `files` now (before a fork)."""
+        for path in files:
+            if path.endswith(CONFIG_SUFFIXES):
+                self.project_of(path)
+
+    def _scan(self, root: str) -> ProjectConsumers | None:
+        python: list[str] = []
+        configs: list[str] = []
+        for each in walk_folder(Path(root), self.settings, _wanted):
+            if self.roots.of(each) != root:
+                continue  # a project of its own inside this one
+            (python if each.endswith(".py") else configs).append(each)
+        try:
+            return ProjectConsumers.scan(root, python, self._read_text, config_files=configs,
+                                         cache=False)
+        except (RecursionError, ValueError, OSError):
+            return None
+
+    def _read_text(self, path: str) -> str | None:
+        try:
+            return self.loader.read(path).text
+        except (Unreadable, ValueError):
+            return None
+        except Exception:  # noqa: BLE001 - a ParseError (bytes that are no text): no reader
+            return None
+
+
+def _wanted(path: Path) -> bool:
+    return path.suffix == ".py" or path.name.endswith(CONFIG_SUFFIXES)
