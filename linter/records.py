@@ -136,7 +136,10 @@ class Value(Struct, frozen=True):
 
     @property
     def known(self) -> bool:
-        return self.value is not UNRESOLVED and self.tag != "interpolation"
+        """The value is what the code receives: not UNRESOLVED, and no tag a loader builds
+        something else from (`${...}` interpolation, HyperPyYAML's `!ref <x>` / `!new:`, a
+        custom constructor such as `!PiecewiseDecay`)."""
+        return self.value is not UNRESOLVED and self.tag is None
 
     @property
     def number(self) -> float | None:

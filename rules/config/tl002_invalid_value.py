@@ -20,6 +20,13 @@ class InvalidValue(ConfigRule, LaunchRule):
     option given without the value(s) it takes, and a value given to a flag that takes none
     (`--fp16=yes` for a `store_true`).
 
+    Values the code that reads the config gives a meaning of its own are not type errors
+    (docs/consumers.md): a tagged value the loader builds (HyperPyYAML `!ref <lr>`, `!new:`,
+    `${...}` interpolation), `-1` for a count of steps, epochs or iterations (the frameworks'
+    "not set": HF `max_steps: -1` trains by epochs), `null` in a config read into a dict
+    (OmegaConf, Hydra, `yaml.safe_load`: the code's default applies), and the generic key
+    names of a HyperPyYAML recipe (the recipe's own names, e.g. an `lr: 0` its scheduler sets).
+
     ## Why is this bad?
     Training code either crashes on such a value after the job was queued, or worse, reads it
     in a way nobody meant (a string learning rate compared with floats). Rules that need the
@@ -84,6 +91,36 @@ class InvalidValue(ConfigRule, LaunchRule):
 
     def check_config(self, view):
         derived_problems = derive(view, self.ctx.project).problems
+        consumer = None
         for invalid in [*view.invalid, *derived_problems]:
             value = invalid.value
+            if _sentinel(value):
+                continue
+            if consumer is None and view.document is not None:
+                consumer = getattr(view.document, "consumer", None) or False
+            if consumer and _framework_value(consumer, value, view.dialect):
+                continue
             yield self.at(value, f"`{value.key}` ({invalid.name}): {invalid.reason}")
+
+
+# keys whose -1 is a "not set / use the other setting" sentinel across frameworks (HF
+# `max_steps: -1` trains by epochs, verl `lr_warmup_steps: -1` uses the warmup ratio)
+_COUNT_WORDS = ("steps", "epochs", "iters", "epoch", "step", "iter")
+
+
+def _sentinel(value) -> bool:
+    """`-1` for a count of steps, epochs or iterations: a framework's "not set"."""
+    return (value.value == -1 and not isinstance(value.value, bool)
+            and value.leaf_key.lower().endswith(_COUNT_WORDS))
+
+
+def _framework_value(consumer, value, dialect: str) -> bool:
+    """A value the known reader gives a meaning of its own: `null` kept in a dict (Hydra,
+    OmegaConf, a plain YAML load) is "not set, use the code's default"; in a HyperPyYAML recipe
+    the generic names are the recipe's own, so a value is only judged under a framework key
+    table."""
+    if not consumer.known:
+        return False
+    if value.value is None and consumer.unknown_keys == "kept":
+        return True
+    return dialect == "generic" and "ref-tags" in consumer.value_language

@@ -146,15 +146,15 @@ class UnknownKey(DocumentRule, LaunchRule):
         parent = entry.key[:len(entry.key) - len(leaf)].rstrip(".")
         names = sorted(_field_names(schema, parent))
         suggestion = self._closest(leaf, names)
-        site = consumer.sites[0].label(_root_of(doc.path, consumer.sites[0].path)) \
-            if consumer.sites else "its reader"
+        root = _root_of(doc.path, consumer.sites[0].path) if consumer.sites else ""
+        site = consumer.sites[0].label(root) if consumer.sites else "its reader"
+        name = _schema_label(schema.name, root)
         severity = None
         if consumer.unknown_keys == "raise":
-            effect = (f"the run fails at start: `{schema.name}` read at `{site}` has no field "
-                      f"`{leaf}`")
+            effect = f"the run fails at start: {name} read at `{site}` has no field `{leaf}`"
             severity = Severity.ERROR
         else:
-            effect = f"silently ignored: `{schema.name}` read at `{site}` has no field `{leaf}`"
+            effect = f"silently ignored: {name} read at `{site}` has no option `{leaf}`"
         if suggestion is None:
             yield self.diagnostic(entry.path, entry.key_span, f"unknown key `{leaf}`: {effect}",
                                   severity=severity, basis="consumer")
@@ -237,6 +237,15 @@ def _field_names(schema, parent: str) -> set[str]:
         return set(schema.fields) | set(schema.known_external)
     node = schema.field(parent)
     return set(node.nested.fields) if node is not None and node.nested is not None else set()
+
+
+def _schema_label(name: str, root: str) -> str:
+    """`TrainConfig` in backticks; "argparse of /abs/train.py" as the parser of `train.py`."""
+    if name.startswith("argparse of "):
+        script = name[len("argparse of "):]
+        shown = os.path.relpath(script, root) if root and os.path.isabs(script) else script
+        return f"the argparse parser of `{shown}`"
+    return f"`{name}`"
 
 
 def _root_of(config: str, site: str) -> str:

@@ -1,0 +1,128 @@
+"""Rules that ask who reads a config (issue 13): each false-positive class of the development
+corpus as a minimal project of our own, run through the real engine and CLI.
+
+fixtures/consumer_rules/<project>/ holds a script that reads its config the way the class
+does (a dataclass, argparse `set_defaults`, OmegaConf, HyperPyYAML, nothing at all).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from helpers import FIXTURES, check, run_json
+
+PROJECTS = FIXTURES / "consumer_rules"
+
+
+def _findings(project: str, *codes: str, preview: bool = True):
+    report = check(PROJECTS / project, select=list(codes), preview=preview)
+    return [(d.path.rsplit("/", 1)[-1], d.code, d.span.line, d.span.col, d.severity.value, d.basis)
+            for d in report.diagnostics]
+
+
+def _copy(tmp_path, project: str):
+    target = tmp_path / project
+    shutil.copytree(PROJECTS / project, target)
+    return target
+
+
+# -- TL003: keys judged against the schema of the code that reads the file ------------------------
+
+def test_tl003_dataclass_reader_fails_at_start_and_suggests_its_field():
+    report = check(PROJECTS / "dataclass_yaml", select=["TL003"])
+    [finding] = report.diagnostics
+    assert (finding.path.rsplit("/", 1)[-1], finding.span.line, finding.span.col) == ("train.yaml", 2, 1)
+    assert finding.severity.value == "error" and finding.basis == "consumer"
+    assert "did you mean `warmup_steps`?" in finding.message
+    assert "the run fails at start: `TrainConfig` read at `train.py:17`" in finding.message
+
+
+def test_tl003_unsafe_rename_toward_the_schema_field(tmp_path):
+    project = _copy(tmp_path, "dataclass_yaml")
+    check(project, select=["TL003"], fix=True)
+    assert "warmup_step: 500" in (project / "configs/train.yaml").read_text()  # unsafe: not by --fix
+    check(project, select=["TL003"], fix=True, unsafe_fixes=True)
+    assert (project / "configs/train.yaml").read_text() == (
+        "learning_rate: 3e-4\nwarmup_steps: 500\nmax_steps: 10000\nbatch_size: 32\n")
+
+
+def test_tl003_set_defaults_reader_ignores_the_key_silently():
+    [finding] = check(PROJECTS / "set_defaults", select=["TL003"]).diagnostics
+    assert (finding.span.line, finding.span.col, finding.severity.value) == (2, 1, "warning")
+    assert "silently ignored: the argparse parser of `train.py` read at `train.py:15`" in finding.message
+    assert "did you mean `num_epochs`?" in finding.message
+
+
+def test_tl003_hyperpyyaml_recipe_names_and_constructor_arguments_are_not_judged():
+    assert _findings("hyperpyyaml", "TL002", "TL003", "TL004", "TL007") == []
+
+
+def test_tl003_quiet_where_no_code_reads_the_config():
+    """A generic config nobody is found reading: `warmup_step` is not judged at all."""
+    assert _findings("unknown_reader", "TL003") == []
+
+
+def test_tl003_guessed_framework_is_info_without_a_rename():
+    report = check(FIXTURES / "TL003/bad_typo.json", select=["TL003"])
+    [finding] = report.diagnostics
+    assert (finding.span.line, finding.span.col) == (3, 3)
+    assert finding.severity.value == "info" and finding.basis == "guessed" and finding.fix is None
+
+
+# -- TL004 / TL007: the loader decides how a scalar is read ----------------------------------------
+
+def test_tl004_pyyaml_into_a_dataclass_is_a_warning_with_the_site():
+    report = check(PROJECTS / "dataclass_yaml", select=["TL004"])
+    [finding] = report.diagnostics
+    assert (finding.span.line, finding.span.col, finding.severity.value, finding.basis) == (
+        1, 16, "error", "consumer")
+    assert "`yaml.safe_load` at `train.py:17`" in finding.message
+
+
+def test_tl004_fix_keeps_the_number(tmp_path):
+    project = _copy(tmp_path, "dataclass_yaml")
+    check(project, select=["TL004"], fix=True)
+    assert (project / "configs/train.yaml").read_text().startswith("learning_rate: 3.0e-4\n")
+
+
+def test_tl004_quiet_where_the_loader_reads_a_float_or_the_code_converts():
+    assert _findings("omegaconf", "TL004") == []  # OmegaConf's resolver: 1e-4 is a float
+    assert _findings("set_defaults", "TL004") == []  # argparse converts the default (type=float)
+
+
+def test_tl004_unknown_reader_is_info():
+    assert _findings("unknown_reader", "TL004") == [
+        ("train.yaml", "TL004", 1, 5, "info", "guessed")]
+
+
+def test_tl007_single_letters_are_strings_to_known_loaders(tmp_path):
+    project = _copy(tmp_path, "dataclass_yaml")
+    (project / "configs/train.yaml").write_text(
+        "learning_rate: 3.0e-4\nwarmup_steps: 500\nmax_steps: 10000\nbatch_size: 32\n")
+    (project / "configs/symbols.yaml").write_text("symbols:\n  - Y\n  - N\n  - A\n")
+    (project / "train.py").write_text((project / "train.py").read_text().replace(
+        'print(config)', 'print(config, yaml.safe_load(open("configs/symbols.yaml")))'))
+    assert [d for d in check(project, select=["TL007"]).diagnostics] == []
+
+
+# -- TL002: the reader's value language -------------------------------------------------------------
+
+def test_tl002_sentinels_interpolations_and_null_in_a_dict_are_not_type_errors():
+    assert _findings("omegaconf", "TL002") == []
+
+
+def test_tl002_still_reports_a_wrong_value_nobody_defines(tmp_path):
+    project = _copy(tmp_path, "unknown_reader")
+    (project / "configs/train.yaml").write_text("lr: fast\nmax_steps: 1000\nbatch_size: 32\n")
+    assert [(d.code, d.span.line, d.span.col) for d in check(project, select=["TL002"]).diagnostics] \
+        == [("TL002", 1, 5)]
+
+
+# -- the JSON output says how each finding knows -----------------------------------------------------
+
+def test_json_output_carries_the_basis():
+    code, findings, _ = run_json("check", "--select", "TL003,TL004", ".",
+                                 cwd=PROJECTS / "dataclass_yaml")
+    assert code == 1
+    assert sorted((f["code"], f["basis"]) for f in findings) == [
+        ("TL003", "consumer"), ("TL004", "consumer")]
