@@ -126,3 +126,10 @@ def test_json_output_carries_the_basis():
     assert code == 1
     assert sorted((f["code"], f["basis"]) for f in findings) == [
         ("TL003", "consumer"), ("TL004", "consumer")]
+
+
+# -- TL006: a key's meaning guessed from its name is not a conflict ----------------------------------
+
+def test_tl006_mmcv_warmup_ratio_is_a_start_factor_not_a_conflict():
+    assert _findings("mmcv_warmup", "TL006") == [
+        ("schedule.py", "TL006", 3, 82, "info", "guessed")]

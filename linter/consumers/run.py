@@ -11,11 +11,15 @@ share the scan instead of each repeating it.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from trainlint.consumers.project import Consumer, ProjectConsumers
+import msgspec.structs
+
+from trainlint.consumers.loaders import UNKNOWN_LOADER
+from trainlint.consumers.project import Consumer, ProjectConsumers, _is_test_path
 from trainlint.discovery import walk_folder
 from trainlint.load import Loader, Unreadable
 from trainlint.project_scan import ProjectRoots
@@ -42,9 +46,10 @@ class RunConsumers:
         if project is None:
             return None
         try:
-            return project.for_config(path)
+            consumer = project.for_config(path)
         except (RecursionError, ValueError, OSError):  # a lookup never costs the file its check
             return None
+        return None if consumer is None else _the_run(consumer, project.root)
 
     def describe(self, path: str) -> str | None:
         project = self.project_of(path)
@@ -82,6 +87,27 @@ class RunConsumers:
             return None
         except Exception:  # noqa: BLE001 - a ParseError (bytes that are no text): no reader
             return None
+
+
+def _the_run(consumer: Consumer, root: str) -> Consumer:
+    """The reader that matters to the run: a test that reads a training config (to check it,
+    or to start a smoke run) says nothing about how the training code reads it. The first
+    reader outside tests is the consumer; where only tests read the file, the run's reader is
+    not known."""
+    readers = (consumer, *consumer.alternatives)
+    for reader in readers:
+        if reader.sites and not all(_is_test_path(posixpath.relpath(site.path, root))
+                                    for site in reader.sites):
+            if reader is consumer:
+                return consumer
+            others = tuple(r for r in readers if r is not reader)
+            return msgspec.structs.replace(reader, alternatives=others)
+    if not consumer.known or not consumer.sites:
+        return consumer
+    tests = ", ".join(site.label(root) for site in consumer.sites[:2])
+    return Consumer(consumer.config, "unknown", UNKNOWN_LOADER,
+                    via=f"read only by tests ({tests}): the training code's reader is not known",
+                    alternatives=readers)
 
 
 def _wanted(path: Path) -> bool:

@@ -33,6 +33,12 @@ class ConflictingSettings(ConfigRule):
     and `warmup_ratio` set; both `max_steps` and an epoch count set. The message says which one
     the framework lets win.
 
+    Only where the framework is known to give the keys those meanings (its key table says who
+    wins: Hugging Face `TrainingArguments`, axolotl, Lightning) is it a warning. Where the
+    framework is only guessed from key names, warmup steps next to a `warmup_ratio` are an
+    info: in mmcv / mmengine `warmup_ratio` is the warmup's start factor, which goes with
+    `warmup_iters`, not a share of training.
+
     ## Why is this bad?
     One of the two values is silently ignored. The person who set it believes the run uses it:
     a warmup ratio tuned for one length, an epoch count that never applies.
@@ -79,13 +85,22 @@ class ConflictingSettings(ConfigRule):
             yield self.at(later, "`fp16` and `bf16` are both on; choose one (bf16 where the GPU "
                                  "supports it: no loss scaling needed)")
         if _positive(view, "schedule.warmup_steps") and _positive(view, "schedule.warmup_ratio"):
-            winner = _WARMUP_WINNER.get(view.dialect, "which one wins depends on the framework")
-            yield self.at(view.get("schedule.warmup_ratio"),
-                          f"both `{view.get('schedule.warmup_steps').key}` and "
-                          f"`{view.get('schedule.warmup_ratio').key}` are set; {winner}")
+            steps, ratio = view.get("schedule.warmup_steps"), view.get("schedule.warmup_ratio")
+            winner = _WARMUP_WINNER.get(view.dialect)
+            if winner is not None:
+                yield self.at(ratio, f"both `{steps.key}` and `{ratio.key}` are set; {winner}",
+                              basis="schema")
+            else:  # the keys' meaning is guessed from their names (mmcv's warmup_ratio is a
+                # start factor, not a share of training)
+                yield self.at(ratio, f"both `{steps.key}` and `{ratio.key}` are set; if "
+                                     f"`{ratio.key}` is a share of training, which one wins "
+                                     "depends on the framework (in mmcv / mmengine it is the "
+                                     "warmup's start factor, and the two go together)",
+                              severity=Severity.INFO, basis="guessed")
         if _positive(view, "duration.max_steps") and _positive(view, "duration.epochs"):
             winner = _LENGTH_WINNER.get(view.dialect)
             if winner is not None:
                 yield self.at(view.get("duration.epochs"),
                               f"both `{view.get('duration.max_steps').key}` and "
-                              f"`{view.get('duration.epochs').key}` are set; {winner}")
+                              f"`{view.get('duration.epochs').key}` are set; {winner}",
+                              basis="schema")
