@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 
-from helpers import FIXTURES, check, run_json
+from helpers import FIXTURES, check, run_cli, run_json
 
 PROJECTS = FIXTURES / "consumer_rules"
 
@@ -133,3 +133,26 @@ def test_json_output_carries_the_basis():
 def test_tl006_mmcv_warmup_ratio_is_a_start_factor_not_a_conflict():
     assert _findings("mmcv_warmup", "TL006") == [
         ("schedule.py", "TL006", 3, 82, "info", "guessed")]
+
+
+# -- show names the reader ---------------------------------------------------------------------------
+
+def test_show_names_the_reader_and_schema():
+    code, out, _ = run_cli("show", "configs/train.yaml", cwd=PROJECTS / "dataclass_yaml")
+    assert code == 0
+    assert ("read by `train.py:17` via `yaml.safe_load` (path `configs/train.yaml`); schema "
+            "`TrainConfig` (`train.py:8`)") in out
+
+
+def test_show_json_reader():
+    code, payload, _ = run_json("show", "hparams/train.yaml", cwd=PROJECTS / "hyperpyyaml")
+    reader = payload["reader"]
+    assert (reader["basis"], reader["loader"], reader["call"]) == (
+        "project", "hyperpyyaml", "load_hyperpyyaml")
+    assert reader["sites"][0]["file"] == "train.py"
+    assert "ref-tags" in reader["value_language"]
+
+
+def test_show_says_when_no_reader_is_found():
+    code, out, _ = run_cli("show", "configs/train.yaml", cwd=PROJECTS / "unknown_reader")
+    assert "no reader found (no code names it)" in out
