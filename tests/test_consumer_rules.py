@@ -156,3 +156,13 @@ def test_show_json_reader():
 def test_show_says_when_no_reader_is_found():
     code, out, _ = run_cli("show", "configs/train.yaml", cwd=PROJECTS / "unknown_reader")
     assert "no reader found (no code names it)" in out
+
+
+# -- launch commands link a config to the script that reads it ---------------------------------------
+
+def test_a_launcher_links_the_config_to_its_script():
+    [finding] = check(PROJECTS / "launch_link", select=["TL003"]).diagnostics
+    assert (finding.path.rsplit("/", 1)[-1], finding.span.line, finding.span.col) == ("sft.yaml", 2, 1)
+    assert "`Recipe` read at `scripts/train.py:20`" in finding.message
+    code, out, _ = run_cli("show", "recipes/sft.yaml", cwd=PROJECTS / "launch_link")
+    assert "read by `run.sh:2`, `scripts/train.py:20` via `yaml.safe_load` (--config of run.sh:2)" in out

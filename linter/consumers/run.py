@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import msgspec.structs
 
+from trainlint.consumers.launches import LAUNCHER_SUFFIXES, link_launches
 from trainlint.consumers.loaders import UNKNOWN_LOADER
 from trainlint.consumers.project import Consumer, ProjectConsumers, _is_test_path
 from trainlint.discovery import walk_folder
@@ -70,15 +71,23 @@ class RunConsumers:
     def _scan(self, root: str) -> ProjectConsumers | None:
         python: list[str] = []
         configs: list[str] = []
+        launchers: list[str] = []
         for each in walk_folder(Path(root), self.settings, _wanted):
             if self.roots.of(each) != root:
                 continue  # a project of its own inside this one
-            (python if each.endswith(".py") else configs).append(each)
+            if each.endswith(".py"):
+                python.append(each)
+            elif each.endswith(LAUNCHER_SUFFIXES):
+                launchers.append(each)
+            else:
+                configs.append(each)
         try:
-            return ProjectConsumers.scan(root, python, self._read_text, config_files=configs,
-                                         cache=False)
+            project = ProjectConsumers.scan(root, python, self._read_text, config_files=configs,
+                                            cache=False)
+            link_launches(project, root, launchers, {*python, *configs}, self._read_text)
         except (RecursionError, ValueError, OSError):
             return None
+        return project
 
     def _read_text(self, path: str) -> str | None:
         try:
@@ -111,4 +120,4 @@ def _the_run(consumer: Consumer, root: str) -> Consumer:
 
 
 def _wanted(path: Path) -> bool:
-    return path.suffix == ".py" or path.name.endswith(CONFIG_SUFFIXES)
+    return path.suffix == ".py" or path.name.endswith((*CONFIG_SUFFIXES, *LAUNCHER_SUFFIXES))

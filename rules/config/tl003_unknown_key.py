@@ -146,8 +146,9 @@ class UnknownKey(DocumentRule, LaunchRule):
         parent = entry.key[:len(entry.key) - len(leaf)].rstrip(".")
         names = sorted(_field_names(schema, parent))
         suggestion = self._closest(leaf, names)
-        root = _root_of(doc.path, consumer.sites[0].path) if consumer.sites else ""
-        site = consumer.sites[0].label(root) if consumer.sites else "its reader"
+        call = _load_site(consumer)
+        root = _root_of(doc.path, call.path) if call is not None else ""
+        site = call.label(root) if call is not None else "its reader"
         name = _schema_label(schema.name, root)
         severity = None
         if consumer.unknown_keys == "raise":
@@ -237,6 +238,12 @@ def _field_names(schema, parent: str) -> set[str]:
         return set(schema.fields) | set(schema.known_external)
     node = schema.field(parent)
     return set(node.nested.fields) if node is not None and node.nested is not None else set()
+
+
+def _load_site(consumer):
+    """The code that loads the file (a launcher line only names it)."""
+    sites = consumer.sites
+    return next((site for site in sites if site.path.endswith(".py")), sites[0] if sites else None)
 
 
 def _schema_label(name: str, root: str) -> str:

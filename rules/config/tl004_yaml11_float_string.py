@@ -119,7 +119,8 @@ class Yaml11FloatString(DocumentRule):
                 continue
             if consumer.loader.yaml_floats != "1.1" or consumer.converts_strings:
                 continue  # the loader reads a float, or the code converts the string
-            site = consumer.sites[0] if consumer.sites else None
+            site = next((each for each in consumer.sites if each.path.endswith(".py")),
+                        consumer.sites[0] if consumer.sites else None)
             where = f" at `{_shown(site.path, doc.path)}:{site.line}`" if site else ""
             yield self.at(entry, f"`{entry.key}: {raw}` reaches the code as the string '{raw}' "
                                  f"(`{consumer.loader.display}`{where} reads YAML 1.1 and nothing "
