@@ -99,8 +99,9 @@ def test_hyperpyyaml_recipe_folder_beside_its_training_script():
     found, _, root = consumer("hyperpyyaml", "recipes/asr/hparams/train.yaml")
     assert found.basis == "project"
     assert found.loader.name == "hyperpyyaml"
-    # values are built by PyYAML's Loader after the references are resolved: YAML 1.1
-    assert found.loader.yaml_floats == "1.1"
+    # parsed by ruamel.yaml (YAML 1.2: `1e-5` is a float) and rebuilt by PyYAML from ruamel's
+    # dump (`1.0e-05`): a float either way; booleans are PyYAML's
+    assert (found.loader.yaml_floats, found.loader.yaml_bools) == ("1.2", "1.1")
     assert {"ref-tags", "object-tags", "include"} <= set(found.value_language)
     assert site_labels(found, root) == ["recipes/asr/train.py:9"]
     assert "the scripts of `recipes/asr/`" in found.via
