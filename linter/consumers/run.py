@@ -11,26 +11,24 @@ share the scan instead of each repeating it.
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import msgspec.structs
-
-from trainlint.consumers.launches import LAUNCHER_SUFFIXES, link_launches
-from trainlint.consumers.loaders import UNKNOWN_LOADER
-from trainlint.consumers.project import Consumer, ProjectConsumers, _is_test_path
 from trainlint.discovery import walk_folder
 from trainlint.load import Loader, Unreadable
-from trainlint.project_scan import ProjectRoots
+from trainlint.project_scan import PROJECT_MARKERS, ProjectRoots
 
 if TYPE_CHECKING:
+    from trainlint.consumers.project import Consumer, ProjectConsumers
     from trainlint.settings import Settings
 
 __all__ = ["RunConsumers"]
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
+LAUNCHER_SUFFIXES = (".sh", ".bash", ".md")  # as consumers.launches (not imported at start)
 
 
 class RunConsumers:
@@ -57,9 +55,12 @@ class RunConsumers:
         return None if project is None else project.describe(path)
 
     def project_of(self, path: str) -> ProjectConsumers | None:
+        """The scanned project of `path`; None for a file in no project (no marker up to the
+        file system root: a lone file has no code that reads it, and /tmp is not scanned)."""
         root = self.roots.of(path)
         if root not in self._projects:
-            self._projects[root] = self._scan(root)
+            marked = any(os.path.exists(os.path.join(root, marker)) for marker in PROJECT_MARKERS)
+            self._projects[root] = self._scan(root) if marked else None
         return self._projects[root]
 
     def prepare(self, files: Iterable[str]) -> None:
@@ -69,6 +70,10 @@ class RunConsumers:
                 self.project_of(path)
 
     def _scan(self, root: str) -> ProjectConsumers | None:
+        # the Python readers: only once a rule asks who reads a config (start-up)
+        from trainlint.consumers.launches import link_launches
+        from trainlint.consumers.project import ProjectConsumers
+
         python: list[str] = []
         configs: list[str] = []
         launchers: list[str] = []
@@ -103,6 +108,11 @@ def _the_run(consumer: Consumer, root: str) -> Consumer:
     or to start a smoke run) says nothing about how the training code reads it. The first
     reader outside tests is the consumer; where only tests read the file, the run's reader is
     not known."""
+    import msgspec.structs
+
+    from trainlint.consumers.loaders import UNKNOWN_LOADER
+    from trainlint.consumers.project import Consumer, _is_test_path
+
     readers = (consumer, *consumer.alternatives)
     for reader in readers:
         if reader.sites and not all(_is_test_path(posixpath.relpath(site.path, root))

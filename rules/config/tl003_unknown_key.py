@@ -135,7 +135,7 @@ class UnknownKey(DocumentRule, LaunchRule):
             schema = _key_set(consumer)
             if schema is not None:
                 yield from self._against_schema(doc, entry, leaf, consumer, schema, present)
-            elif framework and consumer is not None and not consumer.known:
+            elif framework and (consumer is None or not consumer.known):
                 yield from self._guessed(entry, leaf, doc.dialect, dialect_keys, dialect_known,
                                          dialect_leaves)
 
