@@ -106,6 +106,7 @@ class RuleSet:
         self.settings = settings
         self.loader = Loader(settings.max_file_size, _run_consumers(settings, kinds))
         ctx = settings.rule_context()
+        ctx.consumers = self.loader.consumers
         select = options.select or settings.select
         extend = [*settings.extend_select, *options.extend_select]
         ignore = [*settings.ignore, *options.ignore]

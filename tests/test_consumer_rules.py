@@ -166,3 +166,16 @@ def test_a_launcher_links_the_config_to_its_script():
     assert "`Recipe` read at `scripts/train.py:20`" in finding.message
     code, out, _ = run_cli("show", "recipes/sft.yaml", cwd=PROJECTS / "launch_link")
     assert "read by `run.sh:2`, `scripts/train.py:20` via `yaml.safe_load` (--config of run.sh:2)" in out
+
+
+def test_tl003_tl004_quiet_where_the_parser_fills_classes_outside_the_project():
+    """TrlParser: TRL's own config classes (their fields are not read) and a parser that
+    converts `2e-5` with the field's type."""
+    assert _findings("trl_external", "TL003", "TL004") == []
+    code, out, _ = run_cli("show", "recipes/sft.yaml", cwd=PROJECTS / "trl_external")
+    assert "via `TrlParser --config` (--config of run.sh:2)" in out
+
+
+def test_tl002_a_word_under_a_guessed_flag_names_something_else():
+    """mmcv's `save_best="mIoU"` is a metric name, not a broken boolean."""
+    assert _findings("mmcv_warmup", "TL002") == []

@@ -3,7 +3,9 @@
 The class docstring is the rule's page (docs/rules/TL002.md).
 """
 
-from trainlint.api import ConfigRule, Example, FixAvailability, LaunchRule, Severity, derive
+from trainlint.api import (
+    SETTINGS, ConfigRule, Example, FixAvailability, LaunchRule, Severity, derive,
+)
 
 
 class InvalidValue(ConfigRule, LaunchRule):
@@ -25,7 +27,9 @@ class InvalidValue(ConfigRule, LaunchRule):
     `${...}` interpolation), `-1` for a count of steps, epochs or iterations (the frameworks'
     "not set": HF `max_steps: -1` trains by epochs), `null` in a config read into a dict
     (OmegaConf, Hydra, `yaml.safe_load`: the code's default applies), and the generic key
-    names of a HyperPyYAML recipe (the recipe's own names, e.g. an `lr: 0` its scheduler sets).
+    names of a HyperPyYAML recipe (the recipe's own names, e.g. an `lr: 0` its scheduler sets),
+    and a word under a key whose meaning is only guessed from its name where a flag would go
+    (mmcv's `save_best='mIoU'` names a metric).
 
     ## Why is this bad?
     Training code either crashes on such a value after the job was queued, or worse, reads it
@@ -91,14 +95,13 @@ class InvalidValue(ConfigRule, LaunchRule):
 
     def check_config(self, view):
         derived_problems = derive(view, self.ctx.project).problems
-        consumer = None
         for invalid in [*view.invalid, *derived_problems]:
             value = invalid.value
-            if _sentinel(value):
+            if _sentinel(value) or _guessed_flag(invalid.name, value, view.dialect):
                 continue
-            if consumer is None and view.document is not None:
-                consumer = getattr(view.document, "consumer", None) or False
-            if consumer and _framework_value(consumer, value, view.dialect):
+            consumer = self.ctx.consumer_of(value.path) \
+                if value.origin.split("-")[0] in _CONFIG_ORIGINS else None
+            if consumer is not None and _framework_value(consumer, value, view.dialect):
                 continue
             yield self.at(value, f"`{value.key}` ({invalid.name}): {invalid.reason}")
 
@@ -106,6 +109,17 @@ class InvalidValue(ConfigRule, LaunchRule):
 # keys whose -1 is a "not set / use the other setting" sentinel across frameworks (HF
 # `max_steps: -1` trains by epochs, verl `lr_warmup_steps: -1` uses the warmup ratio)
 _COUNT_WORDS = ("steps", "epochs", "iters", "epoch", "step", "iter")
+
+
+_CONFIG_ORIGINS = frozenset({"yaml", "json", "toml"})
+
+
+def _guessed_flag(name: str, value, dialect: str) -> bool:
+    """A word where a key guessed from its name (generic) would be a flag: the key means
+    something else there (mmcv's `save_best='mIoU'` names a metric)."""
+    setting = SETTINGS.get(name)
+    return (dialect == "generic" and setting is not None and setting.kind is bool
+            and isinstance(value.value, str))
 
 
 def _sentinel(value) -> bool:

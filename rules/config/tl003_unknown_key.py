@@ -44,7 +44,8 @@ class UnknownKey(DocumentRule, LaunchRule):
     it accepts: a key close to one of the framework the file looks like (guessed from its key
     names) is an info, with no rename. Files read into a plain dict (`yaml.safe_load` alone),
     HyperPyYAML recipes (their keys are the recipe's own names and constructor arguments),
-    files under a Hydra package and configs whose schema cannot be read whole are not judged.
+    files under a Hydra package and configs whose schema cannot be read whole (a class outside
+    the project, such as TRL's `SFTConfig`, among the classes the parser fills) are not judged.
 
     In a launcher, the options and arguments the target script's argparse does not take
     (it exits with "unrecognized arguments" before training starts), with a did-you-mean from
@@ -230,6 +231,8 @@ def _key_set(consumer):
     schema = consumer.schema
     if schema is None or not schema.closed and consumer.unknown_keys != "ignored":
         return None
+    if schema.external:
+        return None  # a class outside the project (TRL's GRPOConfig): its fields are not read
     return schema
 
 
