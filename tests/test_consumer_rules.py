@@ -179,3 +179,12 @@ def test_tl003_tl004_quiet_where_the_parser_fills_classes_outside_the_project():
 def test_tl002_a_word_under_a_guessed_flag_names_something_else():
     """mmcv's `save_best="mIoU"` is a metric name, not a broken boolean."""
     assert _findings("mmcv_warmup", "TL002") == []
+
+
+# -- TL008: a field of the project's own class is not a TrainingArguments argument -----------------
+
+def test_tl008_own_dataclass_field_is_not_a_removed_trainingarguments_argument(tmp_path):
+    assert _findings("own_dataclass_hf", "TL008") == []
+    lone = tmp_path / "sft.yaml"  # the same file with no reader: it looks like TrainingArguments
+    lone.write_text((PROJECTS / "own_dataclass_hf/configs/sft.yaml").read_text())
+    assert [(d.code, d.span.line) for d in check(lone, select=["TL008"]).diagnostics] == [("TL008", 6)]
