@@ -54,6 +54,7 @@ class Collected(Struct):
     error: str | None = None
     exit_code: int = 0
     reader: dict[str, Any] | None = None  # who reads a config file (trainlint.consumers)
+    composed: dict[str, Any] | None = None  # a Hydra primary config through its defaults list
 
 
 def show(path: str, settings: Any, output_format: str, console_out: Any) -> int:
@@ -113,26 +114,27 @@ def collect(path: str, settings: Any = None) -> Collected:
     elif fmt == "python":
         _collect_script(result, document)
     else:
-        result.reader = _reader(path, settings)
+        result.reader, result.composed = _reader(path, settings)
         _collect_config(result, document)
     return result
 
 
-def _reader(path: str, settings: Any) -> dict[str, Any] | None:
+def _reader(path: str, settings: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """The code that reads the config, as `show` prints it: "read by `train.py:42` via
-    `OmegaConf.load`; schema `TrainConfig` (`config.py:17`)"; None without the run's settings."""
+    `OmegaConf.load`; schema `TrainConfig` (`config.py:17`)", and for a Hydra primary config
+    the config its defaults list composes; None without the run's settings."""
     if not hasattr(settings, "max_file_size"):
-        return None
+        return None, None
     from trainlint.consumers.run import RunConsumers  # config files only
 
     consumers = RunConsumers(settings)
     consumer = consumers(path)
     project = consumers.project_of(path)
     if consumer is None or project is None:
-        return None
+        return None, None
     root = project.root
     schema = consumer.schema
-    return {
+    reader = {
         "description": project.describe(path),
         "basis": consumer.basis,
         "loader": None if not consumer.known else consumer.loader.name,
@@ -148,6 +150,24 @@ def _reader(path: str, settings: Any) -> dict[str, Any] | None:
         "converts_strings": consumer.converts_strings,
         "value_language": list(consumer.value_language),
         "also_read_via": [alt.loader.display for alt in consumer.alternatives if alt.known],
+    }
+    return reader, _hydra_composed(path, project, consumers)
+
+
+def _hydra_composed(path: str, project: Any, consumers: Any) -> dict[str, Any] | None:
+    config_root = project.hydra_root(path)
+    if config_root is None:
+        return None
+    from trainlint.consumers.compose import compose_hydra
+
+    composed = compose_hydra(os.path.abspath(path), config_root, consumers.read_text)
+    root = project.root
+    return {
+        "files": [_relative(file, root) for file in composed.files],
+        "missing": [_relative(file, root) for file in composed.missing],
+        "values": [{"key": key, "value": value.value if value.known else value.raw,
+                    "file": _relative(value.path, root), "line": value.span.line}
+                   for key, value in composed.values.items()],
     }
 
 
@@ -283,8 +303,28 @@ def _render_text(collected: Collected, derived: dict[int, list], console_out: An
         console.print(f"note: {note}", style="dim", highlight=False)
     if collected.reader is not None and not collected.setups:
         console.print(f"{collected.path}: {collected.reader['description']}", highlight=False)
+    if collected.composed is not None:
+        _render_composed(collected.composed, console, table_box)
     if collected.error:
         console.print(f"note: {collected.error}", style="dim", highlight=False)
+
+
+def _render_composed(composed: dict[str, Any], console: Any, table_box: Any) -> None:
+    from rich.table import Table
+
+    files = composed["files"]
+    console.print(f"composed by Hydra from {len(files)} file(s) of its defaults list "
+                  f"(command-line overrides not applied): {', '.join(files)}", highlight=False)
+    table = Table(box=table_box, show_edge=False, pad_edge=False, highlight=False)
+    table.add_column("key", style="cyan", no_wrap=True)
+    table.add_column("value", style="bold", overflow="fold")
+    table.add_column("from", overflow="fold")
+    for row in composed["values"]:
+        table.add_row(row["key"], str(row["value"]), f"{row['file']}:{row['line']}")
+    console.print(table)
+    for missing in composed["missing"]:
+        console.print(f"note: {missing}: named by the defaults list, not found", style="dim",
+                      highlight=False)
 
 
 def _console(console_out: Any):
@@ -440,6 +480,7 @@ def _json_payload(collected: Collected, derived: dict[int, list]) -> dict[str, A
     return {
         "path": collected.path,
         "reader": collected.reader,
+        "composed": collected.composed,
         "configs": setups,
         "problems": [_json_problem(p) for p in collected.problems],
         "notes": [_json_problem(p) for p in collected.notes],

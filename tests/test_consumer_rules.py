@@ -188,3 +188,39 @@ def test_tl008_own_dataclass_field_is_not_a_removed_trainingarguments_argument(t
     lone = tmp_path / "sft.yaml"  # the same file with no reader: it looks like TrainingArguments
     lone.write_text((PROJECTS / "own_dataclass_hf/configs/sft.yaml").read_text())
     assert [(d.code, d.span.line) for d in check(lone, select=["TL008"]).diagnostics] == [("TL008", 6)]
+
+
+# -- show composes a Hydra primary config through its defaults list ---------------------------------
+
+def test_show_composes_the_hydra_defaults_list_with_provenance():
+    code, payload, _ = run_json("show", "conf/config.yaml", cwd=PROJECTS / "hydra_app")
+    composed = payload["composed"]
+    assert composed["files"] == ["conf/config.yaml", "conf/model/resnet.yaml",
+                                 "conf/optim/adam.yaml", "conf/optim/sgd.yaml"]
+    assert {row["key"]: (row["value"], row["file"], row["line"]) for row in composed["values"]} == {
+        "model.depth": (50, "conf/model/resnet.yaml", 1),
+        "model.layers": ([3, 4, 6, 3], "conf/model/resnet.yaml", 2),
+        "optim.name": ("adam", "conf/optim/adam.yaml", 1),
+        "optim.lr": (0.0003, "conf/config.yaml", 8),  # `_self_` last: the primary wins
+        "optim.betas": ([0.9, 0.999], "conf/optim/adam.yaml", 3),
+        "trainer.optimizer.name": ("sgd", "conf/optim/sgd.yaml", 1),  # optim@trainer.optimizer
+        "trainer.optimizer.lr": (0.1, "conf/optim/sgd.yaml", 2),
+        "trainer.optimizer.momentum": (0.9, "conf/optim/sgd.yaml", 3),
+        "trainer.max_epochs": (10, "conf/config.yaml", 10),
+        "trainer.batch_size": ("${data.batch_size}", "conf/config.yaml", 11),
+        "data.batch_size": (64, "conf/config.yaml", 13),
+    }
+    code, out, _ = run_cli("show", "conf/config.yaml", cwd=PROJECTS / "hydra_app")
+    assert "composed by Hydra from 4 file(s) of its defaults list" in out
+    assert "conf/optim/sgd.yaml:2" in out
+
+
+def test_self_first_lets_the_defaults_win(tmp_path):
+    project = _copy(tmp_path, "hydra_app")
+    config = project / "conf/config.yaml"
+    config.write_text(config.read_text().replace("  - model: resnet\n", "  - _self_\n  - model: resnet\n")
+                      .replace("  - optim@trainer.optimizer: sgd\n  - _self_\n",
+                               "  - optim@trainer.optimizer: sgd\n"))
+    code, payload, _ = run_json("show", "conf/config.yaml", cwd=project)
+    values = {row["key"]: (row["value"], row["file"]) for row in payload["composed"]["values"]}
+    assert values["optim.lr"] == (0.001, "conf/optim/adam.yaml")

@@ -347,6 +347,15 @@ class ProjectConsumers:
             text += f"; also read via {others}"
         return text
 
+    def hydra_root(self, path: str) -> str | None:
+        """The config dir of the Hydra app whose primary config (`config_name`) `path` is, or
+        None: what `show` composes the defaults list from."""
+        path = normalize(os.path.abspath(path))
+        for reader in self._all_readers().get(path, ()):
+            if reader.loader == "hydra" and reader.hydra_root and reader.via.startswith("config_name"):
+                return reader.hydra_root
+        return None
+
     def consumers(self) -> dict[str, Consumer]:
         """The consumer of every config file of the project."""
         return {path: self.for_config(path) for path in self.config_files}  # type: ignore[misc]

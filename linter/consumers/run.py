@@ -87,14 +87,14 @@ class RunConsumers:
             else:
                 configs.append(each)
         try:
-            project = ProjectConsumers.scan(root, python, self._read_text, config_files=configs,
+            project = ProjectConsumers.scan(root, python, self.read_text, config_files=configs,
                                             cache=False)
-            link_launches(project, root, launchers, {*python, *configs}, self._read_text)
+            link_launches(project, root, launchers, {*python, *configs}, self.read_text)
         except (RecursionError, ValueError, OSError):
             return None
         return project
 
-    def _read_text(self, path: str) -> str | None:
+    def read_text(self, path: str) -> str | None:
         try:
             return self.loader.read(path).text
         except (Unreadable, ValueError):
