@@ -224,3 +224,11 @@ def test_self_first_lets_the_defaults_win(tmp_path):
     code, payload, _ = run_json("show", "conf/config.yaml", cwd=project)
     values = {row["key"]: (row["value"], row["file"]) for row in payload["composed"]["values"]}
     assert values["optim.lr"] == (0.001, "conf/optim/adam.yaml")
+
+
+# -- launch flags: a parser whose options are made in a loop is not closed ------------------------
+
+def test_launch_flags_of_a_parser_built_in_a_loop_are_not_judged():
+    found = [(d.code, d.span.line, d.span.col) for d in check(PROJECTS / "loop_flags").diagnostics
+             if d.code == "TL003"]
+    assert found == [("TL003", 3, 31)]  # only train_sft.py, whose options are all spelled out
