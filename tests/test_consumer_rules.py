@@ -232,3 +232,11 @@ def test_launch_flags_of_a_parser_built_in_a_loop_are_not_judged():
     found = [(d.code, d.span.line, d.span.col) for d in check(PROJECTS / "loop_flags").diagnostics
              if d.code == "TL003"]
     assert found == [("TL003", 3, 31)]  # only train_sft.py, whose options are all spelled out
+
+
+# -- TL002: a script's own defaults speak its value language --------------------------------------
+
+def test_tl002_declared_defaults_none_and_off_values_are_not_errors():
+    found = [(d.code, d.span.line, d.span.col) for d in
+             check(PROJECTS / "declared_defaults/train.py", select=["TL002"]).diagnostics]
+    assert found == [("TL002", 17, 58)]  # only `--dropout default=1.5`, out of [0, 1)

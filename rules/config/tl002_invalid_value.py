@@ -28,8 +28,11 @@ class InvalidValue(ConfigRule, LaunchRule):
     "not set": HF `max_steps: -1` trains by epochs), `null` in a config read into a dict
     (OmegaConf, Hydra, `yaml.safe_load`: the code's default applies), and the generic key
     names of a HyperPyYAML recipe (the recipe's own names, e.g. an `lr: 0` its scheduler sets),
-    and a word under a key whose meaning is only guessed from its name where a flag would go
-    (mmcv's `save_best='mIoU'` names a metric).
+    a word under a key whose meaning is only guessed from its name where a flag would go
+    (mmcv's `save_best='mIoU'` names a metric), `auto` (DeepSpeed, axolotl: decide for me),
+    and the defaults a script declares for itself: `None` (given on the command line, or
+    derived: MAE's `--lr` from `--blr`) and, for an option or dataclass field, `-1`, `0` or
+    `False` (the code's own "off").
 
     ## Why is this bad?
     Training code either crashes on such a value after the job was queued, or worse, reads it
@@ -97,7 +100,8 @@ class InvalidValue(ConfigRule, LaunchRule):
         derived_problems = derive(view, self.ctx.project).problems
         for invalid in [*view.invalid, *derived_problems]:
             value = invalid.value
-            if _sentinel(value) or _guessed_flag(invalid.name, value, view.dialect):
+            if (_sentinel(value) or _guessed_flag(invalid.name, value, view.dialect)
+                    or _declared_default(value)):
                 continue
             consumer = self.ctx.consumer_of(value.path) \
                 if value.origin.split("-")[0] in _CONFIG_ORIGINS else None
@@ -123,9 +127,28 @@ def _guessed_flag(name: str, value, dialect: str) -> bool:
 
 
 def _sentinel(value) -> bool:
-    """`-1` for a count of steps, epochs or iterations: a framework's "not set"."""
+    """`-1` for a count of steps, epochs or iterations, or `auto`: a framework's "not set" /
+    "decide for me" (HF `max_steps: -1`, DeepSpeed and axolotl `auto`)."""
+    if value.value == "auto":
+        return True
     return (value.value == -1 and not isinstance(value.value, bool)
             and value.leaf_key.lower().endswith(_COUNT_WORDS))
+
+
+_PYTHON_ORIGINS = frozenset({"argparse", "argparse-implicit", "dataclass", "constant",
+                             "dictconfig", "code"})
+_DECLARATIONS = frozenset({"argparse", "argparse-implicit", "dataclass"})
+
+
+def _declared_default(value) -> bool:
+    """A default the code declares for itself: `None` (given later, or derived: MAE's
+    `--lr` from `--blr`), and in an option or field declaration `-1`, `0` or `False` (the
+    framework's own "off": `clip_grad_norm = -1`, `eval_steps = 0`)."""
+    if value.origin not in _PYTHON_ORIGINS:
+        return False
+    if value.value is None:
+        return True
+    return value.origin in _DECLARATIONS and value.value in (-1, 0, False)
 
 
 def _framework_value(consumer, value, dialect: str) -> bool:
