@@ -240,3 +240,17 @@ def test_tl002_declared_defaults_none_and_off_values_are_not_errors():
     found = [(d.code, d.span.line, d.span.col) for d in
              check(PROJECTS / "declared_defaults/train.py", select=["TL002"]).diagnostics]
     assert found == [("TL002", 17, 58)]  # only `--dropout default=1.5`, out of [0, 1)
+
+
+# -- TL006: TrainingArguments' rule only for TrainingArguments' own keys ---------------------------
+
+def test_tl006_a_scripts_own_num_epochs_is_not_trainingarguments(tmp_path):
+    assert _findings("own_args_launch", "TL006") == []
+    project = _copy(tmp_path, "own_args_launch")  # the same launch with TrainingArguments' names
+    script = project / "grpo.py"
+    script.write_text(script.read_text().replace("num_epochs", "num_train_epochs"))
+    launcher = project / "run.sh"
+    launcher.write_text(launcher.read_text().replace("--num_epochs", "--num_train_epochs"))
+    found = {(d.path.rsplit("/", 1)[-1], d.span.line, d.basis)
+             for d in check(project, select=["TL006"]).diagnostics}
+    assert ("grpo.py", 10, "schema") in found

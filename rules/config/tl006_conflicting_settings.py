@@ -3,7 +3,7 @@
 The class docstring is the rule's page (docs/rules/TL006.md).
 """
 
-from trainlint.api import ConfigRule, Example, FixAvailability, Severity
+from trainlint.api import ConfigRule, Example, FixAvailability, Severity, dialects
 
 # Which of two settings wins, per dialect, where the framework documents it.
 _WARMUP_WINNER = {
@@ -15,6 +15,17 @@ _LENGTH_WINNER = {
     "axolotl": "`max_steps` wins (passed on to TrainingArguments)",
     "lightning": "training stops at whichever limit comes first",
 }
+
+
+def _own_keys(dialect: str, *values) -> bool:
+    """Both keys are the framework's own names (its key table lists them): a script that
+    takes `--num_epochs` into a dataclass of its own is not TrainingArguments, whatever
+    parser fills it."""
+    table = dialects().get(dialect)
+    if table is None or not table.known:
+        return True  # a framework table without a key list (Lightning): its mapping decides
+    return all(value.key.lstrip("-").replace("-", "_").rsplit(".", 1)[-1] in table.known
+               for value in values)
 
 
 def _on(view, name):
@@ -87,7 +98,7 @@ class ConflictingSettings(ConfigRule):
         if _positive(view, "schedule.warmup_steps") and _positive(view, "schedule.warmup_ratio"):
             steps, ratio = view.get("schedule.warmup_steps"), view.get("schedule.warmup_ratio")
             winner = _WARMUP_WINNER.get(view.dialect)
-            if winner is not None:
+            if winner is not None and _own_keys(view.dialect, steps, ratio):
                 yield self.at(ratio, f"both `{steps.key}` and `{ratio.key}` are set; {winner}",
                               basis="schema")
             else:  # the keys' meaning is guessed from their names (mmcv's warmup_ratio is a
@@ -98,9 +109,8 @@ class ConflictingSettings(ConfigRule):
                                      "warmup's start factor, and the two go together)",
                               severity=Severity.INFO, basis="guessed")
         if _positive(view, "duration.max_steps") and _positive(view, "duration.epochs"):
+            steps, epochs = view.get("duration.max_steps"), view.get("duration.epochs")
             winner = _LENGTH_WINNER.get(view.dialect)
-            if winner is not None:
-                yield self.at(view.get("duration.epochs"),
-                              f"both `{view.get('duration.max_steps').key}` and "
-                              f"`{view.get('duration.epochs').key}` are set; {winner}",
+            if winner is not None and _own_keys(view.dialect, steps, epochs):
+                yield self.at(epochs, f"both `{steps.key}` and `{epochs.key}` are set; {winner}",
                               basis="schema")
