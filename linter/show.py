@@ -135,7 +135,7 @@ def _reader(path: str, settings: Any) -> tuple[dict[str, Any] | None, dict[str, 
     root = project.root
     schema = consumer.schema
     reader = {
-        "description": project.describe(path),
+        "description": consumers.describe(path),
         "basis": consumer.basis,
         "loader": None if not consumer.known else consumer.loader.name,
         "call": None if not consumer.known else consumer.loader.display,

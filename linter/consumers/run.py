@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trainlint.discovery import walk_folder
+from trainlint.formats.base import ParseError
 from trainlint.load import Loader, Unreadable
 from trainlint.project_scan import PROJECT_MARKERS, ProjectRoots
 
@@ -51,8 +52,14 @@ class RunConsumers:
         return None if consumer is None else _the_run(consumer, project.root)
 
     def describe(self, path: str) -> str | None:
+        """The reader in one line, as rules see it (a file only tests read has none)."""
         project = self.project_of(path)
-        return None if project is None else project.describe(path)
+        if project is None:
+            return None
+        consumer = self(path)
+        if consumer is not None and not consumer.known and consumer.alternatives:
+            return f"no reader found ({consumer.via})"
+        return project.describe(path)
 
     def project_of(self, path: str) -> ProjectConsumers | None:
         """The scanned project of `path`; None for a file in no project (no marker up to the
@@ -97,9 +104,7 @@ class RunConsumers:
     def read_text(self, path: str) -> str | None:
         try:
             return self.loader.read(path).text
-        except (Unreadable, ValueError):
-            return None
-        except Exception:  # noqa: BLE001 - a ParseError (bytes that are no text): no reader
+        except (Unreadable, ParseError, ValueError):  # not a file it reads, or no text
             return None
 
 
