@@ -156,10 +156,11 @@ def test_deepspeed_json_linked_by_a_launcher_flag():
     assert project.for_config(config) is linked or project.for_config(config).basis == "consumer"
 
 
-def test_argparse_set_defaults_ignores_unknown_keys_and_converts_strings():
+def test_argparse_set_defaults_keeps_unknown_keys_and_converts_strings():
     found, _, root = consumer("argparse_defaults", "configs/exp.yaml")
     assert found.loader.name == "pyyaml.safe_load"
-    assert found.unknown_keys == "ignored"
+    # a key with no argument still lands on the namespace (`args.key`): kept, not dropped
+    assert found.unknown_keys == "kept"
     assert found.converts_strings  # argparse runs `type=float` on a string default
     schema = found.schema
     assert schema.kind == "argparse" and not schema.closed
@@ -170,10 +171,10 @@ def test_argparse_set_defaults_ignores_unknown_keys_and_converts_strings():
     assert schema.knows("lr_decay_steps") is False
 
 
-def test_namespace_update_ignores_unknown_keys_without_conversion():
+def test_namespace_update_keeps_unknown_keys_without_conversion():
     found, _, root = consumer("argparse_defaults", "exps/configs/sweep.yaml")
     assert found.basis == "project"
-    assert found.unknown_keys == "ignored" and not found.converts_strings
+    assert found.unknown_keys == "kept" and not found.converts_strings
     assert found.sites[0].call == "yaml.safe_load -> vars(args).update(cfg)"
 
 

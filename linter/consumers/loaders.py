@@ -108,13 +108,14 @@ LOADERS: dict[str, Loader] = {spec.name: spec for spec in (
            notes="values become command-line strings converted by each argument's type; an "
                  "unknown key fails unless ignore_unknown_config_file_keys=True"),
     Loader("argparse.set_defaults", "argparse", "parser.set_defaults(**cfg)", (),
-           duplicate_keys="n/a", unknown_keys=IGNORED, converts_strings=True, schema_from="argparse",
+           duplicate_keys="n/a", unknown_keys=KEPT, converts_strings=True, schema_from="argparse",
            notes="argparse defaults: string defaults are converted by the argument's type; a "
-                 "key with no argument lands on the namespace and no code reads it"),
+                 "key with no argument still lands on the namespace (`parse_known_args` sets "
+                 "every default), where code may read it as `args.key`"),
     Loader("argparse.namespace", "argparse", "vars(args).update(cfg)", (),
-           duplicate_keys="n/a", unknown_keys=IGNORED, schema_from="argparse",
+           duplicate_keys="n/a", unknown_keys=KEPT, schema_from="argparse",
            notes="values written onto the argparse namespace as they are (no conversion); a key "
-                 "with no argument is never read"),
+                 "with no argument is an attribute like any other, read as `args.key`"),
     Loader("yacs", "yacs", "CfgNode.merge_from_file", ("yaml",), **_yaml11(),
            unknown_keys=RAISE, converts_strings=True, value_language=("base-include",),
            schema_from="cfgnode",

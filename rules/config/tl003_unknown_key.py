@@ -36,9 +36,10 @@ class UnknownKey(DocumentRule, LaunchRule):
     model, attrs class, argparse parser or yacs tree that the file is poured into, or a
     framework class (`TrainingArguments`, TRL configs) an `HfArgumentParser` fills. The message
     says what happens: the run fails at start (`Cls(**cfg)`, HfArgumentParser, yacs, draccus)
-    or the key is silently ignored (`parser.set_defaults(**cfg)`, `vars(args).update(cfg)`,
-    pydantic's default `extra="ignore"`), and where a declared field is a small edit away, it
-    is suggested.
+    or the key is silently ignored (pydantic's default `extra="ignore"`, non-strict dacite,
+    HfArgumentParser with `allow_extra_keys=True`), and where a declared field is a small edit
+    away, it is suggested. Keys poured onto an argparse namespace (`parser.set_defaults(**cfg)`,
+    `vars(args).update(cfg)`) are kept there as attributes, so they are not judged.
 
     Where no code of the project is found reading the file, nothing is known about which keys
     it accepts: a key close to one of the framework the file looks like (guessed from its key
@@ -156,7 +157,7 @@ class UnknownKey(DocumentRule, LaunchRule):
             effect = f"the run fails at start: {name} read at `{site}` has no field `{leaf}`"
             severity = Severity.ERROR
         else:
-            effect = f"silently ignored: {name} read at `{site}` has no option `{leaf}`"
+            effect = f"silently ignored: {name} read at `{site}` has no field `{leaf}`"
         if suggestion is None:
             yield self.diagnostic(entry.path, entry.key_span, f"unknown key `{leaf}`: {effect}",
                                   severity=severity, basis="consumer")
