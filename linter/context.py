@@ -75,6 +75,7 @@ class RuleContext(Struct):
     selected: frozenset[str] | None = None  # codes selected for this run (TL009 reads it)
     project_codes: frozenset[str] = frozenset()  # codes whose findings link files (TL009 reads it)
     settings: Any = None  # the run's Settings: which files a project scan may read
+    consumers: Any = None  # path -> Consumer: who reads a config (trainlint.consumers.run)
     _options_cache: dict[str, RuleOptions | None] = field(default_factory=dict)
     _scans: dict[Any, dict[str, Any]] = field(default_factory=dict)
 
@@ -95,6 +96,12 @@ class RuleContext(Struct):
         from trainlint.project_scan import scan_project
 
         return scan_project(path, needles, analyse, analyse_text, self.settings, self._scans)
+
+    def consumer_of(self, path: str) -> Any:
+        """Who reads the config file `path` (trainlint.consumers.Consumer), or None where the
+        run asks no one (a rule run on its own, a file in no project). For a value of a
+        launch's effective config, whose file is not the one being checked."""
+        return None if self.consumers is None else self.consumers(path)
 
     def options_for(self, rule_cls: type) -> RuleOptions | None:
         code = rule_cls.code

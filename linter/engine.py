@@ -105,8 +105,10 @@ class RuleSet:
     def __init__(self, settings: Settings, options: RunOptions,
                  kinds: frozenset[str] | None = None) -> None:
         self.settings = settings
-        self.loader = Loader(settings.max_file_size, share_documents=True)  # one parse a script
+        self.loader = Loader(settings.max_file_size, _run_consumers(settings, kinds),
+                             share_documents=True)  # one parse of a script per run
         ctx = settings.rule_context()
+        ctx.consumers = self.loader.consumers
         select = options.select or settings.select
         extend = [*settings.extend_select, *options.extend_select]
         ignore = [*settings.ignore, *options.ignore]
@@ -124,6 +126,15 @@ class RuleSet:
         self.project = [r for r in self.script
                         if type(r).project_facts is not ScriptRule.project_facts]
         ctx.project_codes = frozenset(r.code for r in self.project)
+
+
+def _run_consumers(settings: Settings, kinds: frozenset[str] | None):
+    """Who reads each config (trainlint.consumers), for runs that check config files."""
+    if kinds is not None and "DocumentRule" not in kinds:
+        return None
+    from trainlint.consumers.run import RunConsumers  # config runs only
+
+    return RunConsumers(settings)
 
 
 # ---------------------------------------------------------------- analysis
@@ -468,6 +479,8 @@ def _check_all(files: list[str], rules: RuleSet, options: RunOptions) -> list[Fi
     if sum(estimates) < PARALLEL_MIN_WORK * PYTHON_WEIGHT:
         return [_safe_check(path, rules, options) for path in files]
     preload(format_of(path) for path in files)
+    if rules.loader.consumers is not None:
+        rules.loader.consumers.prepare(files)  # scanned once, shared by the forked children
     gc.freeze()  # children then do not copy this process's objects on their first collection
     return parallel.map_forked(lambda path: _safe_check(path, rules, options), files, estimates,
                                processes)

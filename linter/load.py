@@ -172,9 +172,11 @@ class DocumentSource:
 class Loader:
     """Reads files for one run: regular files only, at most `max_file_size` bytes each."""
 
-    def __init__(self, max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    def __init__(self, max_file_size: int = DEFAULT_MAX_FILE_SIZE, consumers: Any = None,
                  share_documents: bool = False) -> None:
         self.max_file_size = max_file_size
+        # path -> Consumer (trainlint.consumers.run.RunConsumers): who reads each config
+        self.consumers = consumers
         # The documents launch resolution read, for the whole run (see DocumentSource).
         self.documents: dict[tuple, Document | None] | None = {} if share_documents else None
 
@@ -230,7 +232,7 @@ class Loader:
         document = Document(path, fmt, source.text, index, source.bom, source.codec)
         try:
             if fmt in CONFIG_FORMATS:
-                _parse_config(document)
+                _parse_config(document, self.consumers)
             elif fmt == "python":
                 _parse_python(document, views)
             elif fmt in LAUNCHER_FORMATS:
@@ -291,7 +293,7 @@ def _format_module(name: str):
     return importlib.import_module(name)
 
 
-def _parse_config(document: Document) -> None:
+def _parse_config(document: Document, consumers: Any = None) -> None:
     module = _format_module(f"trainlint.formats.{document.format}")
     data_kind = getattr(module, "data_kind", None)  # a format may tell data from configs
     kind = data_kind(document.text) if data_kind is not None else None
@@ -301,6 +303,7 @@ def _parse_config(document: Document) -> None:
         document.notes.append(f"{document.path}: skipped ({kind}; not a training setup)")
         return
     config = module.parse(document.path, document.text, document.index)
+    config.consumer_lookup = consumers
     document.config = config
     document.views = build_views(config)
 

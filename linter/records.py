@@ -136,7 +136,10 @@ class Value(Struct, frozen=True):
 
     @property
     def known(self) -> bool:
-        return self.value is not UNRESOLVED and self.tag != "interpolation"
+        """The value is what the code receives: not UNRESOLVED, and no tag a loader builds
+        something else from (`${...}` interpolation, HyperPyYAML's `!ref <x>` / `!new:`, a
+        custom constructor such as `!PiecewiseDecay`)."""
+        return self.value is not UNRESOLVED and self.tag is None
 
     @property
     def number(self) -> float | None:
@@ -174,6 +177,19 @@ class ParsedDocument(Struct):
     documents: int = 1
     dialect: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # path -> the code that reads the config (trainlint.consumers.Consumer), set by the load
+    # path; asked on first use of `consumer`, so a file no rule asks about costs no scan.
+    consumer_lookup: Any = None
+    _consumer: Any = None
+
+    @property
+    def consumer(self) -> Any:
+        """Who reads this config (`trainlint.consumers.Consumer`: loader, schema, policies),
+        or None where nothing can be asked (a rule run on its own, a launch's view)."""
+        if self._consumer is None and self.consumer_lookup is not None:
+            self._consumer = self.consumer_lookup(self.path)
+            self.consumer_lookup = None
+        return self._consumer
 
 
 class ConfigView:

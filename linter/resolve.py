@@ -584,11 +584,34 @@ def _script_info(path: str, document: Document) -> Script:
     if "HfArgumentParser" in text:
         dialect = "hf"
     closed = bool(specs) and "ArgumentParser(" in text and not any(
-        marker in text for marker in _OPEN_PARSERS)
+        marker in text for marker in _OPEN_PARSERS) and not _options_made_elsewhere(
+            document.script.tree)
     hydra = _hydra_main(document.script.tree) if "hydra" in text else None
     nanogpt = not specs and ("configurator.py" in text or "exec(open(" in text)
     return Script(path, config, specs, values, dialect, closed,
                    "allow_abbrev=False" not in text, text, hydra, nanogpt)
+
+
+def _options_made_elsewhere(tree: ast.Module) -> bool:
+    """The parser gets options this file does not spell out: an `add_argument` whose flag is
+    computed (`f"--{prefix}.lr"` in a loop over prefixes). Its option set is then not known,
+    and an option it seems to lack is no finding. (A parser handed to a function of another
+    module is still read as closed: its options there are not followed yet.)"""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _call_name(node) == "add_argument":
+            first = node.args[0] if node.args else None
+            if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+                return True
+    return False
+
+
+def _call_name(call: ast.Call) -> str | None:
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
 
 
 def _hydra_main(tree: ast.Module) -> tuple[str | None, str | None] | None:

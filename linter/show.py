@@ -10,6 +10,7 @@ plain (no colour, ASCII table rules).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -52,13 +53,15 @@ class Collected(Struct):
     notes: list[Note] = field(default_factory=list)
     error: str | None = None
     exit_code: int = 0
+    reader: dict[str, Any] | None = None  # who reads a config file (trainlint.consumers)
+    composed: dict[str, Any] | None = None  # a Hydra primary config through its defaults list
 
 
 def show(path: str, settings: Any, output_format: str, console_out: Any) -> int:
     """Print the effective settings of PATH; returns the exit code (2: no such file)."""
     project = _project(settings)
     collected = collect(path, settings)
-    if collected.error is not None and not collected.setups:
+    if collected.error is not None and not collected.setups and collected.reader is None:
         label = "error" if collected.exit_code else "note"
         print(f"trainlint: {label}: {collected.error}", file=sys.stderr)
         return collected.exit_code
@@ -111,8 +114,68 @@ def collect(path: str, settings: Any = None) -> Collected:
     elif fmt == "python":
         _collect_script(result, document)
     else:
+        result.reader, result.composed = _reader(path, settings)
         _collect_config(result, document)
     return result
+
+
+def _reader(path: str, settings: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The code that reads the config, as `show` prints it: "read by `train.py:42` via
+    `OmegaConf.load`; schema `TrainConfig` (`config.py:17`)", and for a Hydra primary config
+    the config its defaults list composes; None without the run's settings."""
+    if not hasattr(settings, "max_file_size"):
+        return None, None
+    from trainlint.consumers.run import RunConsumers  # config files only
+
+    consumers = RunConsumers(settings)
+    consumer = consumers(path)
+    project = consumers.project_of(path)
+    if consumer is None or project is None:
+        return None, None
+    root = project.root
+    schema = consumer.schema
+    reader = {
+        "description": consumers.describe(path),
+        "basis": consumer.basis,
+        "loader": None if not consumer.known else consumer.loader.name,
+        "call": None if not consumer.known else consumer.loader.display,
+        "sites": [{"file": _relative(site.path, root), "line": site.line, "call": site.call}
+                  for site in consumer.sites],
+        "via": consumer.via,
+        "schema": None if schema is None else {
+            "name": schema.name, "kind": schema.kind,
+            "file": _relative(schema.path, root) if schema.path else None,
+            "line": schema.line or None, "closed": schema.closed},
+        "unknown_keys": consumer.unknown_keys,
+        "converts_strings": consumer.converts_strings,
+        "value_language": list(consumer.value_language),
+        "also_read_via": [alt.loader.display for alt in consumer.alternatives if alt.known],
+    }
+    return reader, _hydra_composed(path, project, consumers)
+
+
+def _hydra_composed(path: str, project: Any, consumers: Any) -> dict[str, Any] | None:
+    config_root = project.hydra_root(path)
+    if config_root is None:
+        return None
+    from trainlint.consumers.compose import compose_hydra
+
+    composed = compose_hydra(os.path.abspath(path), config_root, consumers.read_text)
+    root = project.root
+    return {
+        "files": [_relative(file, root) for file in composed.files],
+        "missing": [_relative(file, root) for file in composed.missing],
+        "values": [{"key": key, "value": value.value if value.known else value.raw,
+                    "file": _relative(value.path, root), "line": value.span.line}
+                   for key, value in composed.values.items()],
+    }
+
+
+def _relative(path: str, root: str) -> str:
+    try:
+        return os.path.relpath(path, root)
+    except ValueError:
+        return path
 
 
 class _ProblemRules:
@@ -207,6 +270,8 @@ def _render_text(collected: Collected, derived: dict[int, list], console_out: An
     table_box = box.ASCII2 if plain else box.SIMPLE_HEAVY
     for setup in collected.setups:
         console.print(Text(setup.title, style="bold"))
+        if collected.reader is not None:
+            console.print(collected.reader["description"], highlight=False)
         if setup.launch is not None:
             console.print(_launch_summary(setup), highlight=False)
         table = Table(box=table_box, show_edge=not plain, pad_edge=False, highlight=False)
@@ -236,8 +301,30 @@ def _render_text(collected: Collected, derived: dict[int, list], console_out: An
         console.print(_problem_line(problem), highlight=False)
     for note in collected.notes:
         console.print(f"note: {note}", style="dim", highlight=False)
+    if collected.reader is not None and not collected.setups:
+        console.print(f"{collected.path}: {collected.reader['description']}", highlight=False)
+    if collected.composed is not None:
+        _render_composed(collected.composed, console, table_box)
     if collected.error:
         console.print(f"note: {collected.error}", style="dim", highlight=False)
+
+
+def _render_composed(composed: dict[str, Any], console: Any, table_box: Any) -> None:
+    from rich.table import Table
+
+    files = composed["files"]
+    console.print(f"composed by Hydra from {len(files)} file(s) of its defaults list "
+                  f"(command-line overrides not applied): {', '.join(files)}", highlight=False)
+    table = Table(box=table_box, show_edge=False, pad_edge=False, highlight=False)
+    table.add_column("key", style="cyan", no_wrap=True)
+    table.add_column("value", style="bold", overflow="fold")
+    table.add_column("from", overflow="fold")
+    for row in composed["values"]:
+        table.add_row(row["key"], str(row["value"]), f"{row['file']}:{row['line']}")
+    console.print(table)
+    for missing in composed["missing"]:
+        console.print(f"note: {missing}: named by the defaults list, not found", style="dim",
+                      highlight=False)
 
 
 def _console(console_out: Any):
@@ -392,6 +479,8 @@ def _json_payload(collected: Collected, derived: dict[int, list]) -> dict[str, A
         })
     return {
         "path": collected.path,
+        "reader": collected.reader,
+        "composed": collected.composed,
         "configs": setups,
         "problems": [_json_problem(p) for p in collected.problems],
         "notes": [_json_problem(p) for p in collected.notes],

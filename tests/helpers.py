@@ -63,3 +63,20 @@ def by_key(document) -> dict:
 
 def position(span) -> tuple[int, int, int, int]:
     return span.line, span.col, span.end_line, span.end_col
+
+
+def read_by_pyyaml(folder: Path, *patterns: str) -> Path:
+    """Make `folder` a project whose code reads the configs `patterns` name (paths relative to
+    it, or globs in a named folder: `"configs/*.yaml"`) with `yaml.safe_load`: the reader that makes a
+    YAML 1.1 finding (TL004) a warning or an error instead of an info (trainlint.consumers).
+    Adds an empty `setup.cfg` as the project marker where the folder has none."""
+    folder = Path(folder)
+    markers = ("pyproject.toml", "setup.py", "setup.cfg", "trainlint.toml", ".git", "requirements.txt")
+    if not any((folder / marker).exists() for marker in markers):
+        (folder / "setup.cfg").write_text("")
+    script = folder / "load_configs.py"
+    script.write_text("import glob\n\nimport yaml\n\n" + "".join(
+        f"for path in glob.glob({pattern!r}):\n    yaml.safe_load(open(path))\n"
+        if any(char in pattern for char in "*?[") else f"yaml.safe_load(open({pattern!r}))\n"
+        for pattern in patterns))
+    return script

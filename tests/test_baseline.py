@@ -20,6 +20,9 @@ def project(tmp_path):
     (tmp_path / "pyproject.toml").write_text(SETTINGS)
     (tmp_path / "configs").mkdir()
     (tmp_path / "configs" / "train.yaml").write_text(CONFIG)
+    # the code that reads the config: PyYAML hands `1e-4` on as a string (TL004 is a warning)
+    (tmp_path / "train.py").write_text(
+        'import yaml\n\nconfig = yaml.safe_load(open("configs/train.yaml"))\n')
     code, out, err = run_cli("check", "--write-baseline", "baseline.json", cwd=tmp_path)
     assert code == 0 and out == ""
     assert "wrote 1 finding to the baseline baseline.json" in err

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import FIXTURES, ROOT, run_cli, run_json
+from helpers import FIXTURES, ROOT, read_by_pyyaml, run_cli, run_json
 
 from trainlint.registry import all_rules
 
@@ -32,6 +32,7 @@ def test_check_is_the_default_command_and_exit_codes(tmp_path):
     (tmp_path / "pyproject.toml").write_text(SETTINGS)
     (tmp_path / "bad.yaml").write_text(BAD)
     (tmp_path / "good.yaml").write_text("learning_rate: 1.0e-4\n")
+    read_by_pyyaml(tmp_path, "bad.yaml", "good.yaml")
     assert run_cli("check", str(tmp_path / "good.yaml"))[0] == 0
     code, out, _ = run_cli(str(tmp_path))
     assert code == 1 and "bad.yaml:1:16: TL004" in out
@@ -42,6 +43,7 @@ def test_fix_diff_select_ignore_and_stdin(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.trainlint]\nselect = ["TL004", "TL1"]\n')
     path = tmp_path / "train.yaml"
     path.write_text(BAD)
+    read_by_pyyaml(tmp_path, "train.yaml")
     code, out, _ = run_cli("--diff", str(path))
     assert code == 1 and "+learning_rate: 1.0e-4" in out and path.read_text() == BAD
     assert run_cli("--ignore", "TL004", str(path))[0] == 0
@@ -66,6 +68,7 @@ def test_unknown_output_format_is_one_message_and_exit_2(tmp_path):
 def test_github_format_is_chosen_on_github_actions(tmp_path):
     (tmp_path / "pyproject.toml").write_text(SETTINGS)
     (tmp_path / "a.yaml").write_text(BAD)
+    read_by_pyyaml(tmp_path, "a.yaml")
     code, out, _ = run_cli(str(tmp_path / "a.yaml"), env={"GITHUB_ACTIONS": "true"})
     assert code == 1 and out.startswith("::error file=")
     code, out, _ = run_cli(str(tmp_path / "a.yaml"), "--output-format", "text",
@@ -78,9 +81,10 @@ def test_force_exclude_skips_named_files_that_a_walk_would_skip(tmp_path):
     (tmp_path / "legacy").mkdir()
     (tmp_path / "legacy" / "old.yaml").write_text(BAD)
     (tmp_path / "notes.txt").write_text("x\n")
+    read_by_pyyaml(tmp_path, "legacy/*.yaml", "new.yaml")
     files = [str(tmp_path / "pyproject.toml"), str(tmp_path / "legacy" / "old.yaml"),
              str(tmp_path / "notes.txt")]
-    assert run_cli("check", *files)[0] == 1
+    assert "old.yaml:1:16: TL004" in run_cli("check", *files)[1]  # named: checked all the same
     code, out, err = run_cli("check", "--force-exclude", *files, cwd=tmp_path)
     assert (code, err) == (0, "") and "All checks passed!" in out
     (tmp_path / "new.yaml").write_text(BAD)
@@ -198,6 +202,7 @@ def test_documented_workflow_gates_only_new_findings_of_the_pull_request(tmp_pat
     (repo / "pyproject.toml").write_text(SETTINGS)
     (repo / "configs" / "old.yaml").write_text(BAD)
     (repo / "configs" / "other.yaml").write_text("learning_rate: 5e-5\nnum_train_epochs: 2\n")
+    read_by_pyyaml(repo, "configs/*.yaml")
     _git("init", "-q", "-b", "main", cwd=repo)
     baseline = run_cli("check", "--write-baseline", ".trainlint-baseline.json", cwd=repo)
     assert baseline[0] == 0

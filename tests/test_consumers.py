@@ -99,8 +99,9 @@ def test_hyperpyyaml_recipe_folder_beside_its_training_script():
     found, _, root = consumer("hyperpyyaml", "recipes/asr/hparams/train.yaml")
     assert found.basis == "project"
     assert found.loader.name == "hyperpyyaml"
-    # values are built by PyYAML's Loader after the references are resolved: YAML 1.1
-    assert found.loader.yaml_floats == "1.1"
+    # parsed by ruamel.yaml (YAML 1.2: `1e-5` is a float) and rebuilt by PyYAML from ruamel's
+    # dump (`1.0e-05`): a float either way; booleans are PyYAML's
+    assert (found.loader.yaml_floats, found.loader.yaml_bools) == ("1.2", "1.1")
     assert {"ref-tags", "object-tags", "include"} <= set(found.value_language)
     assert site_labels(found, root) == ["recipes/asr/train.py:9"]
     assert "the scripts of `recipes/asr/`" in found.via
@@ -155,10 +156,11 @@ def test_deepspeed_json_linked_by_a_launcher_flag():
     assert project.for_config(config) is linked or project.for_config(config).basis == "consumer"
 
 
-def test_argparse_set_defaults_ignores_unknown_keys_and_converts_strings():
+def test_argparse_set_defaults_keeps_unknown_keys_and_converts_strings():
     found, _, root = consumer("argparse_defaults", "configs/exp.yaml")
     assert found.loader.name == "pyyaml.safe_load"
-    assert found.unknown_keys == "ignored"
+    # a key with no argument still lands on the namespace (`args.key`): kept, not dropped
+    assert found.unknown_keys == "kept"
     assert found.converts_strings  # argparse runs `type=float` on a string default
     schema = found.schema
     assert schema.kind == "argparse" and not schema.closed
@@ -169,10 +171,10 @@ def test_argparse_set_defaults_ignores_unknown_keys_and_converts_strings():
     assert schema.knows("lr_decay_steps") is False
 
 
-def test_namespace_update_ignores_unknown_keys_without_conversion():
+def test_namespace_update_keeps_unknown_keys_without_conversion():
     found, _, root = consumer("argparse_defaults", "exps/configs/sweep.yaml")
     assert found.basis == "project"
-    assert found.unknown_keys == "ignored" and not found.converts_strings
+    assert found.unknown_keys == "kept" and not found.converts_strings
     assert found.sites[0].call == "yaml.safe_load -> vars(args).update(cfg)"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from helpers import check, codes, run_cli, run_json
+from helpers import check, codes, read_by_pyyaml, run_cli, run_json
 
 ESPNET = ("# ESPnet2 conformer\n"
           "encoder: conformer\n"
@@ -49,6 +49,7 @@ def test_diff_prints_and_writes_nothing(tmp_path):
 def test_text_output_has_location_frame_and_summary(tmp_path):
     path = tmp_path / "train.yaml"
     path.write_text(ESPNET)
+    read_by_pyyaml(tmp_path, "train.yaml")
     code, out, _ = run_cli("--select", "TL004", str(path))
     assert code == 1
     assert f"{path}:5:9: TL004 [*] `optim_conf.lr: 1e-4`" in out
@@ -62,6 +63,7 @@ def test_text_output_has_location_frame_and_summary(tmp_path):
 def test_json_output_contract(tmp_path):
     path = tmp_path / "train.yaml"
     path.write_text(ESPNET)
+    read_by_pyyaml(tmp_path, "train.yaml")
     code, findings, _ = run_json("--select", "TL004", str(path), cwd=tmp_path)
     assert code == 1
     first = findings[0]

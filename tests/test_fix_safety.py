@@ -51,7 +51,7 @@ def test_text_report_shows_the_line_of_the_finding_after_a_lone_cr(tmp_path):
 @pytest.mark.parametrize("name, text, line", [
     ("train.yaml", "epochs: 3\rbatch_size: 8\rlr: 1e-4\r", 3),
     ("args.json", '{"num_train_epochs": 3,\r"per_device_train_batch_size": 32,\r'
-                   '"learning_rte": 2e-4}\r', 3),
+                   '"output_dir": "out",\r"learning_rte": 2e-4}\r', 4),
 ])
 def test_config_positions_count_lone_cr_as_a_line_break(tmp_path, name, text, line):
     path = tmp_path / name
@@ -121,6 +121,11 @@ def test_rename_onto_an_existing_key_is_never_offered(tmp_path):
     text = ('{\n  "learning_rte": 2e-4,\n  "learning_rate": 1e-4,\n'
             '  "per_device_train_batch_size": 32,\n  "num_train_epochs": 3\n}\n')
     path.write_text(text)
+    (tmp_path / "setup.cfg").write_text("")  # a project whose code reads args.json strictly
+    (tmp_path / "train.py").write_text(
+        "import json\nfrom dataclasses import dataclass\n\n\n@dataclass\nclass Args:\n"
+        "    learning_rate: float = 1e-3\n    per_device_train_batch_size: int = 8\n"
+        "    num_train_epochs: int = 1\n\n\nargs = Args(**json.load(open('args.json')))\n")
     report = check(path, unsafe_fixes=True, fix=True)
     assert path.read_text() == text
     [typo] = [d for d in report.diagnostics if d.code == "TL003"]

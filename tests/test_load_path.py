@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import run_cli
+from helpers import read_by_pyyaml, run_cli
 from trainlint.load import FORMAT_BY_SUFFIX, Loader, Unreadable, format_of
 
 BAD = "learning_rate: 1e-4\nnum_train_epochs: 3\n"  # TL004 at 1:16
@@ -44,6 +44,7 @@ def findings(out: str) -> list[tuple[str, int, int]]:
 def test_a_fifo_in_a_walked_folder_is_skipped_with_a_note(tmp_path):
     os.mkfifo(tmp_path / "cfg.yaml")
     (tmp_path / "train.yaml").write_text(BAD, encoding="utf-8")
+    read_by_pyyaml(tmp_path, "train.yaml", "cfg.yaml")  # the project scan must not block either
     code, out, _ = cli("check", "--verbose", "--select", "TL004", str(tmp_path))
     assert code == 1
     assert "train.yaml:1:16: TL004" in out
@@ -54,6 +55,7 @@ def test_a_fifo_in_a_walked_folder_is_skipped_with_a_note(tmp_path):
 def test_a_link_to_dev_zero_in_a_walked_folder_is_not_read(tmp_path):
     (tmp_path / "zero.yaml").symlink_to("/dev/zero")
     (tmp_path / "train.yaml").write_text(BAD, encoding="utf-8")
+    read_by_pyyaml(tmp_path, "train.yaml", "zero.yaml")
     code, out, _ = cli("check", "--verbose", "--select", "TL004", str(tmp_path))
     assert code == 1 and "zero.yaml: skipped (not a regular file)" in out
 
@@ -62,6 +64,7 @@ def test_a_link_to_dev_zero_in_a_walked_folder_is_not_read(tmp_path):
 def test_a_named_fifo_is_an_error_and_the_other_files_are_checked(tmp_path):
     os.mkfifo(tmp_path / "cfg.yaml")
     (tmp_path / "train.yaml").write_text(BAD, encoding="utf-8")
+    read_by_pyyaml(tmp_path, "train.yaml", "cfg.yaml")  # the project scan must not block either
     code, out, err = cli("check", "--output-format", "json", "--select", "TL004",
                          str(tmp_path / "cfg.yaml"), str(tmp_path / "train.yaml"))
     assert code == 2

@@ -6,7 +6,7 @@ import io
 import re
 from xml.etree import ElementTree
 
-from helpers import check
+from helpers import check, read_by_pyyaml
 from trainlint.api import Diagnostic, Severity
 from trainlint.engine import Report
 from trainlint.report import available_formats, render
@@ -35,6 +35,7 @@ def test_every_reporter_module_is_an_output_format():
 
 def test_github_annotations_on_a_real_report(tmp_path):
     (tmp_path / "train.yaml").write_text(BAD)
+    read_by_pyyaml(tmp_path, "train.yaml")  # the reader that makes TL004 an error
     report = check(tmp_path / "train.yaml", ONLY_TL004)
     [line] = _render(report, "github").splitlines()
     match = ANNOTATION.match(line)
@@ -72,6 +73,7 @@ def test_github_reports_internal_errors():
 def test_junit_one_suite_per_file_and_a_failure_per_finding(tmp_path):
     (tmp_path / "a.yaml").write_text(BAD)
     (tmp_path / "b.yaml").write_text("learning_rate: 2e-5\nweight_decay: 1E-2\n")
+    read_by_pyyaml(tmp_path, "a.yaml", "b.yaml")
     report = check(tmp_path, ONLY_TL004)
     report.diagnostics.append(_diagnostic("just so you know", Severity.INFO, str(tmp_path / "c.yaml")))
     root = ElementTree.fromstring(_render(report, "junit"))

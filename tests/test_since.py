@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import run_cli, run_json
+from helpers import read_by_pyyaml, run_cli, run_json
 from trainlint.changed import select_changed
 from trainlint.discovery import discover
 from trainlint.settings import load_settings
@@ -52,6 +52,7 @@ def repo(tmp_path):
         "train.py": "import argparse\nparser = argparse.ArgumentParser()\n"
                     "parser.add_argument('--lr', type=float, default=0.001)\n",
     })
+    read_by_pyyaml(root, "configs/*.yaml")  # the reader that makes TL004 an error
     git("add", "-A", cwd=root)
     git("commit", "-q", "-m", "start", cwd=root)
     return root

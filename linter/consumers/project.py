@@ -122,6 +122,8 @@ class ProjectConsumers:
         self._links: list[tuple[str, _Reader]] = []
         self._consumers: dict[str, Consumer] = {}
         self._schemas: Any = None
+        self._imports: dict[str, set[str]] = {}  # file -> the modules it imports
+        self._reached: dict[tuple[str, int], set[str]] = {}  # (script, depth) -> files reached
         self.parsed = 0  # Python files parsed by the scan
         self.read = 0  # Python files read by the scan
 
@@ -344,6 +346,15 @@ class ProjectConsumers:
             others = ", ".join(f"`{alt.loader.display}`" for alt in consumer.alternatives)
             text += f"; also read via {others}"
         return text
+
+    def hydra_root(self, path: str) -> str | None:
+        """The config dir of the Hydra app whose primary config (`config_name`) `path` is, or
+        None: what `show` composes the defaults list from."""
+        path = normalize(os.path.abspath(path))
+        for reader in self._all_readers().get(path, ()):
+            if reader.loader == "hydra" and reader.hydra_root and reader.via.startswith("config_name"):
+                return reader.hydra_root
+        return None
 
     def consumers(self) -> dict[str, Consumer]:
         """The consumer of every config file of the project."""
@@ -791,7 +802,11 @@ class ProjectConsumers:
     def _reached_from(self, script: str, depth: int = 3) -> set[str]:
         """The project files a script imports, directly or through up to two more modules (package
         `__init__` files, which re-export, are not counted as a hop)."""
+        key = (script, depth)
+        if key in self._reached:
+            return self._reached[key]
         reached: set[str] = set()
+        self._reached[key] = reached
         frontier = [script]
         for _ in range(depth):
             following = []
@@ -808,6 +823,11 @@ class ProjectConsumers:
         return reached
 
     def _imported_modules(self, path: str) -> set[str]:
+        if path not in self._imports:
+            self._imports[path] = self._read_imports(path)
+        return self._imports[path]
+
+    def _read_imports(self, path: str) -> set[str]:
         facts = self.facts.get(path)
         if facts is not None:
             table = facts.imports

@@ -3,6 +3,7 @@
 The class docstring is the rule's page (docs/rules/TL004.md).
 """
 
+import os
 import re
 
 from trainlint.api import (
@@ -35,6 +36,13 @@ class Yaml11FloatString(DocumentRule):
     Finds plain YAML scalars such as `1e-4` or `5E-5` (an exponent without a dot, or without a
     sign) that YAML 1.2 loaders read as a float but YAML 1.1 loaders read as the STRING `'1e-4'`.
 
+    The finding follows the code that reads the file (docs/consumers.md): it is a warning only
+    where a YAML 1.1 loader (PyYAML's `safe_load` / `load`, HyperPyYAML, yacs, mmengine) hands
+    the value to code that does not convert it. Loaders that read `1e-4` as a float
+    (OmegaConf, Hydra, torchtune, ruamel.yaml) and code that converts the string (argparse
+    `type=float`, HfArgumentParser through TrlParser, pydantic models, configargparse, draccus,
+    yacs) are quiet. Where no code of the project is found reading the file, it is an info.
+
     ## Why is this bad?
     PyYAML's `yaml.safe_load`, which most training code uses, follows YAML 1.1: the learning
     rate arrives as a string. Depending on the code that is a `TypeError` deep in the optimizer
@@ -57,8 +65,7 @@ class Yaml11FloatString(DocumentRule):
     Safe: `1.0e-4` is the same number, now read as a float by both YAML versions.
 
     ## Options
-    None. Frameworks that load YAML through OmegaConf (torchtune, Hydra), whose loader reads
-    `1e-4` as a float, are not reported.
+    None.
 
     ## Source
     YAML 1.1 float regex (yaml.org/type/float.html) as implemented by PyYAML's resolver;
@@ -91,6 +98,7 @@ class Yaml11FloatString(DocumentRule):
         dialect = dialects().get(doc.dialect)
         if dialect is not None and dialect.yaml_loader != "pyyaml":
             return  # OmegaConf's loader reads `1e-4` as a float
+        asked, consumer = False, None
         for entry in doc.entries:
             if entry.style != "plain" or not isinstance(entry.value, float) or entry.tag:
                 continue
@@ -100,6 +108,29 @@ class Yaml11FloatString(DocumentRule):
             fixed = yaml11_float_text(raw)
             if fixed is None:
                 continue
+            if not asked:
+                consumer, asked = doc.consumer, True
             fix = Fix.replace(entry.span, fixed, f"write `{raw}` as `{fixed}`", Applicability.SAFE)
-            yield self.at(entry, f"`{entry.key}: {raw}` is the string '{raw}' to YAML 1.1 loaders "
-                                 f"(PyYAML safe_load); write `{fixed}`", fix)
+            if consumer is None or not consumer.known:
+                yield self.at(entry, f"`{entry.key}: {raw}` is the string '{raw}' to YAML 1.1 "
+                                     f"loaders (PyYAML safe_load); no code of this project was "
+                                     f"found reading the file; `{fixed}` is a float to every "
+                                     "loader", fix, severity=Severity.INFO, basis="guessed")
+                continue
+            if consumer.loader.yaml_floats != "1.1" or consumer.converts_strings:
+                continue  # the loader reads a float, or the code converts the string
+            site = next((each for each in consumer.sites if each.path.endswith(".py")),
+                        consumer.sites[0] if consumer.sites else None)
+            where = f" at `{_shown(site.path, doc.path)}:{site.line}`" if site else ""
+            yield self.at(entry, f"`{entry.key}: {raw}` reaches the code as the string '{raw}' "
+                                 f"(`{consumer.loader.display}`{where} reads YAML 1.1 and nothing "
+                                 f"converts it); write `{fixed}`", fix, basis="consumer")
+
+
+def _shown(site: str, config: str) -> str:
+    """The call site's path relative to the folder it shares with the config."""
+    try:
+        return os.path.relpath(site, os.path.commonpath([os.path.abspath(site),
+                                                         os.path.abspath(config)]))
+    except ValueError:
+        return site

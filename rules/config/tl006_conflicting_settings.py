@@ -3,7 +3,7 @@
 The class docstring is the rule's page (docs/rules/TL006.md).
 """
 
-from trainlint.api import ConfigRule, Example, FixAvailability, Severity
+from trainlint.api import ConfigRule, Example, FixAvailability, Severity, dialects
 
 # Which of two settings wins, per dialect, where the framework documents it.
 _WARMUP_WINNER = {
@@ -15,6 +15,17 @@ _LENGTH_WINNER = {
     "axolotl": "`max_steps` wins (passed on to TrainingArguments)",
     "lightning": "training stops at whichever limit comes first",
 }
+
+
+def _own_keys(dialect: str, *values) -> bool:
+    """Both keys are the framework's own names (its key table lists them): a script that
+    takes `--num_epochs` into a dataclass of its own is not TrainingArguments, whatever
+    parser fills it."""
+    table = dialects().get(dialect)
+    if table is None or not table.known:
+        return True  # a framework table without a key list (Lightning): its mapping decides
+    return all(value.key.lstrip("-").replace("-", "_").rsplit(".", 1)[-1] in table.known
+               for value in values)
 
 
 def _on(view, name):
@@ -32,6 +43,12 @@ class ConflictingSettings(ConfigRule):
     Finds two settings that cannot both hold: `fp16` and `bf16` both on; both `warmup_steps`
     and `warmup_ratio` set; both `max_steps` and an epoch count set. The message says which one
     the framework lets win.
+
+    Only where the framework is known to give the keys those meanings (its key table says who
+    wins: Hugging Face `TrainingArguments`, axolotl, Lightning) is it a warning. Where the
+    framework is only guessed from key names, warmup steps next to a `warmup_ratio` are an
+    info: in mmcv / mmengine `warmup_ratio` is the warmup's start factor, which goes with
+    `warmup_iters`, not a share of training.
 
     ## Why is this bad?
     One of the two values is silently ignored. The person who set it believes the run uses it:
@@ -79,13 +96,21 @@ class ConflictingSettings(ConfigRule):
             yield self.at(later, "`fp16` and `bf16` are both on; choose one (bf16 where the GPU "
                                  "supports it: no loss scaling needed)")
         if _positive(view, "schedule.warmup_steps") and _positive(view, "schedule.warmup_ratio"):
-            winner = _WARMUP_WINNER.get(view.dialect, "which one wins depends on the framework")
-            yield self.at(view.get("schedule.warmup_ratio"),
-                          f"both `{view.get('schedule.warmup_steps').key}` and "
-                          f"`{view.get('schedule.warmup_ratio').key}` are set; {winner}")
+            steps, ratio = view.get("schedule.warmup_steps"), view.get("schedule.warmup_ratio")
+            winner = _WARMUP_WINNER.get(view.dialect)
+            if winner is not None and _own_keys(view.dialect, steps, ratio):
+                yield self.at(ratio, f"both `{steps.key}` and `{ratio.key}` are set; {winner}",
+                              basis="schema")
+            else:  # the keys' meaning is guessed from their names (mmcv's warmup_ratio is a
+                # start factor, not a share of training)
+                yield self.at(ratio, f"both `{steps.key}` and `{ratio.key}` are set; if "
+                                     f"`{ratio.key}` is a share of training, which one wins "
+                                     "depends on the framework (in mmcv / mmengine it is the "
+                                     "warmup's start factor, and the two go together)",
+                              severity=Severity.INFO, basis="guessed")
         if _positive(view, "duration.max_steps") and _positive(view, "duration.epochs"):
+            steps, epochs = view.get("duration.max_steps"), view.get("duration.epochs")
             winner = _LENGTH_WINNER.get(view.dialect)
-            if winner is not None:
-                yield self.at(view.get("duration.epochs"),
-                              f"both `{view.get('duration.max_steps').key}` and "
-                              f"`{view.get('duration.epochs').key}` are set; {winner}")
+            if winner is not None and _own_keys(view.dialect, steps, epochs):
+                yield self.at(epochs, f"both `{steps.key}` and `{epochs.key}` are set; {winner}",
+                              basis="schema")

@@ -18,15 +18,24 @@ from trainlint.api import (
 
 _YAML11_BOOL = re.compile(r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$")
 _TRUE = {"y", "yes", "on"}
+# single letters: YAML 1.1 booleans by the spec, strings to PyYAML, OmegaConf and ruamel.yaml
+_LETTERS = frozenset({"y", "Y", "n", "N"})
 
 
 class Yaml11BoolString(DocumentRule):
     """## What it does
     Finds `yes`/`no`/`on`/`off` (any case, and `y`/`n`) as plain YAML values.
 
+    The finding follows the code that reads the file (docs/consumers.md). Where that code is
+    known, it is a warning only where its loader reads YAML 1.1 booleans (PyYAML, OmegaConf,
+    HyperPyYAML's values) and the key is a string setting (`eval_strategy: no` becomes
+    `False`); a YAML 1.2 loader (ruamel.yaml) reads the string the author wrote, and single
+    letters `y`/`n` are strings to PyYAML, OmegaConf and ruamel.yaml alike. Where no code of the
+    project is found reading the file, the two readings are pointed out as an info.
+
     ## Why is this bad?
-    YAML 1.1 loaders (PyYAML `safe_load`) read them as booleans; YAML 1.2 loaders (ruamel.yaml,
-    OmegaConf) read the strings `'yes'`, `'no'`. The two disagree, and both readings occur in
+    YAML 1.1 loaders (PyYAML `safe_load`, OmegaConf) read them as booleans; YAML 1.2 loaders
+    (ruamel.yaml) read the strings `'yes'`, `'no'`. The two disagree, and both readings occur in
     real training code: `eval_strategy: no` becomes `False` under PyYAML, which the Hugging Face
     Trainer then rejects.
 
@@ -74,12 +83,20 @@ class Yaml11BoolString(DocumentRule):
     good = (Example("train.yaml", "lr: 0.001\nepochs: 10\nshuffle: true\nmode: 'no'\n"),)
 
     def check_document(self, doc):
+        asked, consumer = False, None
         for entry in doc.entries:
             if entry.style != "plain" or entry.tag or not _YAML11_BOOL.match(entry.raw):
                 continue
+            if not asked:
+                consumer, asked = doc.consumer, True
+            known = consumer is not None and consumer.known
+            if known and (consumer.loader.yaml_bools != "1.1" or entry.raw in _LETTERS):
+                continue  # the loader reads the string the author wrote
             meaning = entry.raw.lower() in _TRUE
             name = canonical_name(doc.dialect, entry.key)
             setting = SETTINGS.get(name) if name else None
+            if known and (setting is None or setting.kind is not str):
+                continue  # a boolean to the one loader that reads it: what a flag means
             if setting is not None and setting.kind is str:
                 new, why, applicability = f'"{entry.raw}"', "a string setting", Applicability.SAFE
             else:
@@ -87,5 +104,11 @@ class Yaml11BoolString(DocumentRule):
                 why = "a boolean setting" if setting is not None else "quote it if a string is meant"
                 applicability = Applicability.SAFE if setting is not None else Applicability.UNSAFE
             fix = Fix.replace(entry.span, new, f"write `{new}` ({why})", applicability)
-            yield self.at(entry, f"`{entry.key}: {entry.raw}` is the boolean {meaning} to YAML 1.1 "
-                                 f"loaders but the string '{entry.raw}' to YAML 1.2 loaders", fix)
+            if known:
+                yield self.at(entry, f"`{entry.key}: {entry.raw}` is the boolean {meaning} to "
+                                     f"`{consumer.loader.display}`, which reads this file, where "
+                                     "a string is expected", fix, basis="consumer")
+            else:
+                yield self.at(entry, f"`{entry.key}: {entry.raw}` is the boolean {meaning} to YAML "
+                                     f"1.1 loaders but the string '{entry.raw}' to YAML 1.2 "
+                                     "loaders", fix, severity=Severity.INFO, basis="guessed")

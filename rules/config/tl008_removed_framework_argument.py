@@ -38,6 +38,11 @@ class RemovedFrameworkArgument(DocumentRule):
     `per_gpu_eval_batch_size` and `overwrite_output_dir`; 5.15 also `warmup_ratio` and
     `logging_dir` (deprecated, but still accepted, from 5.0 to 5.14).
 
+    A config that the project's code reads into its own classes (a dataclass of its own that
+    declares `warmup_ratio`, filled by `HfArgumentParser` or `Cls(**cfg)`: see
+    docs/consumers.md) is not passed to `TrainingArguments` as it is: its own fields are not
+    reported.
+
     ## Why is this bad?
     `TrainingArguments(**config)` raises `TypeError: __init__() got an unexpected keyword
     argument` at start-up, after the job waited in the queue.
@@ -105,6 +110,13 @@ class RemovedFrameworkArgument(DocumentRule):
         entries = [entry for entry in doc.entries if entry.key in REMOVED_IN_5]
         if not entries:
             return
+        consumer = doc.consumer
+        schema = consumer.schema if consumer is not None and consumer.known else None
+        if schema is not None and not schema.external:
+            # read into the project's own classes, not TrainingArguments: its own field stays
+            entries = [entry for entry in entries if schema.knows(entry.key) is not True]
+            if not entries:
+                return
         transformers = self.ctx.project.requirement("transformers", doc.path)
         present = {entry.key for entry in doc.entries}
         for entry in entries:
