@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import FIXTURES, run_cli, run_json
+from helpers import FIXTURES, check, run_cli, run_json
 from trainlint.formats.shell import parse
 
 DOCS = FIXTURES / "launch" / "docs_synopsis"
@@ -73,3 +73,12 @@ def test_values_to_fill_in_are_unknown(command, flag):
     assert not value.known
     assert [argument.value.value for argument in launch.arguments
             if argument.flag is not None and argument.flag.value == "--lr"] == ["0.1"]
+
+
+def test_a_shell_template_s_fill_in_lines_are_notes_and_the_rest_is_still_read():
+    """`DATA_PATH=<PATH_OF_DATA> \\ ` marks a template: the shell's view of that line and the
+    one it continues onto is no finding; a broken continuation elsewhere still is."""
+    path = FIXTURES / "launch" / "fill_in_template" / "finetune.sh"
+    report = check(path, select=["TL001"])
+    assert [(d.code, d.span.line, d.span.col) for d in report.diagnostics] == [("TL001", 8, 37)]
+    assert any(":4:39: not read: a value to fill in" in note for note in report.notes)

@@ -11,7 +11,9 @@ class ParseError(ParseErrorRule):
     read: a quote or `$(` never closed, a here-document or block never closed, a `\\` or
     backtick followed by a space at the end of a line; the rest of the launcher is still read.
     Python that a newer grammar accepts (PEP 695 `type X = ...` on an older interpreter) is
-    not an error: the file is not checked, and `--verbose` says so.
+    not an error: the file is not checked, and `--verbose` says so. Nor is a shell script's
+    value to fill in (`DATA_PATH=<PATH_OF_DATA> \\`): that line and the one it continues onto
+    are a template, noted with `--verbose`.
 
     ## Why is this bad?
     A training config that does not parse fails the run at start-up at best; at worst a loader

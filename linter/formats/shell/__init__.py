@@ -16,7 +16,9 @@ effect cannot be known without running the script are skipped with a note.
 
 from __future__ import annotations
 
-from trainlint.formats.base import format_of
+import re
+
+from trainlint.formats.base import Note, format_of
 from trainlint.formats.shell.bash import BashLexer
 from trainlint.formats.shell.evaluate import Evaluator
 from trainlint.formats.shell.launch import (
@@ -54,4 +56,30 @@ def parse(path: str, text: str, index: LineIndex | None = None) -> LaunchFile:
     lexer = lexer_cls(text, 0, len(text), index, path)
     evaluator.run(lexer.statements(), kind, lexer)
     evaluator.finish()
+    _fill_ins_are_not_problems(result)
     return result
+
+
+# `NAME=<what to put here>`: a script shipped as a template, to be filled in before it runs
+_FILL_IN_ASSIGNMENT_RE = re.compile(r"^[ \t]*(?:export[ \t]+)?[A-Za-z_]\w*=<[A-Za-z_][^<>\n]*>",
+                                    re.MULTILINE)
+
+
+def _fill_ins_are_not_problems(result: LaunchFile) -> None:
+    """Where the script itself marks a value to fill in (`DATA_PATH=<PATH_OF_DATA> \\`), the
+    line and the one it continues onto are a template: what the shell would make of them
+    before they are filled in is no finding (a note says why)."""
+    lines = set()
+    for match in _FILL_IN_ASSIGNMENT_RE.finditer(result.text):
+        line = result.index.line_col(match.start())[0]
+        lines.update((line, line + 1))
+    if not lines:
+        return
+    kept = []
+    for problem in result.problems:
+        if problem.span.line in lines:
+            result.notes.append(Note(result.path, problem.span,
+                                     f"not read: a value to fill in ({problem.message})"))
+        else:
+            kept.append(problem)
+    result.problems = kept
