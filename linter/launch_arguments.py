@@ -111,6 +111,8 @@ class ArgparseReader:
         self.problems.append(ArgumentProblem(kind, at, **facts))
 
     def read(self, words: list[Word]) -> tuple[list[ResolvedArgument], list[Word]]:
+        if self._asks_for_help(words):
+            return [], []  # argparse prints the usage and exits: nothing else is read
         resolved: list[ResolvedArgument] = []
         extras: list[Word] = []
         positional_words: list[Word] = []
@@ -134,6 +136,16 @@ class ArgparseReader:
             position = self._option(words, position, resolved)
         self._positionals(positional_words, resolved, extras, variadic)
         return resolved, extras
+
+    def _asks_for_help(self, words: list[Word]) -> bool:
+        """`script.py -h`: argparse's own help option, unless the parser defines the flag or
+        was made with add_help=False."""
+        for word in words:
+            if word.text == "--":
+                return False
+            if word.text in ("-h", "--help"):
+                return self.script.add_help and word.text not in self.by_flag
+        return False
 
     def _is_option(self, text: str) -> bool:
         if not text.startswith("-") or text == "-":

@@ -231,6 +231,7 @@ class Script(Struct):
     text: str = ""
     hydra: tuple[str | None, str | None] | None = None
     nanogpt: bool = False
+    add_help: bool = True  # argparse answers -h/--help itself (prints the usage, exits 0)
 
 
 class _LaunchResolver:
@@ -589,7 +590,8 @@ def _script_info(path: str, document: Document) -> Script:
     hydra = _hydra_main(document.script.tree) if "hydra" in text else None
     nanogpt = not specs and ("configurator.py" in text or "exec(open(" in text)
     return Script(path, config, specs, values, dialect, closed,
-                   "allow_abbrev=False" not in text, text, hydra, nanogpt)
+                   "allow_abbrev=False" not in text, text, hydra, nanogpt,
+                   "add_help=False" not in text)
 
 
 def _options_made_elsewhere(tree: ast.Module) -> bool:

@@ -82,3 +82,11 @@ def test_a_shell_template_s_fill_in_lines_are_notes_and_the_rest_is_still_read()
     report = check(path, select=["TL001"])
     assert [(d.code, d.span.line, d.span.col) for d in report.diagnostics] == [("TL001", 8, 37)]
     assert any(":4:39: not read: a value to fill in" in note for note in report.notes)
+
+
+def test_help_request_is_argparse_s_own_option():
+    """`train.py -h` prints the usage (argparse adds -h/--help): no unknown option; the next
+    launch's misspelt flag is still one."""
+    _, found, _ = run_json("check", str(FIXTURES / "launch" / "help_request" / "run.sh"))
+    assert [(d["code"], d["location"]["row"], d["location"]["column"]) for d in found
+            if d["code"] == "TL003"] == [("TL003", 4, 27)]

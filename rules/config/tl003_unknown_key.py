@@ -51,7 +51,9 @@ class UnknownKey(DocumentRule, LaunchRule):
     In a launcher, the options and arguments the target script's argparse does not take
     (it exits with "unrecognized arguments" before training starts), with a did-you-mean from
     the options it defines, and an abbreviation that matches several of them. Only scripts
-    whose parser rejects unknown options are checked (`parse_args` on one known parser).
+    whose parser rejects unknown options are checked (`parse_args` on one known parser); a
+    launch that asks for help (`-h`, `--help`, argparse's own unless `add_help=False`) only
+    prints the usage and is not read.
 
     ## Why is this bad?
     A strict loader stops the job at start, after it waited in the queue; a lenient one drops
