@@ -215,8 +215,11 @@ class _Deriver:
         out.epochs = self.single("duration.epochs", "epochs", "epochs")
         out.steps_per_epoch = self.steps_per_epoch()
         out.total_steps = self.total_steps()
-        self.warmup()
-        out.decay_horizon = self.decay_horizon()
+        if self.view.flag("schedule.decay") is not False:
+            self.warmup()
+            out.decay_horizon = self.decay_horizon()
+        # else the LR schedule is switched off (nanoGPT `decay_lr = False`: the LR is the
+        # constant peak), and its warmup and decay lengths are never used
         out.first_lr = self.first_lr()
         out.stopping_patience = self.stopping_patience()
         out.plateau_patience = self.plateau_patience()

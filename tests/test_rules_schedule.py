@@ -58,6 +58,8 @@ GOOD = [
     ("TL103/good_unknown_total.yaml", "TL103"),
     ("TL104/good_run16_5.py", "TL104"),
     ("TL104/good_nanogpt.py", "TL104"),
+    ("TL104/good_nanogpt_decay_off.py", "TL104"),
+    ("TL104/good_nanogpt_decay_off.py", "TL103"),
     ("TL105/good_short_constant.py", "TL105"),
     ("TL105/good_decay.json", "TL105"),
 ]

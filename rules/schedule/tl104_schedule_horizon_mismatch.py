@@ -28,6 +28,8 @@ class ScheduleHorizonMismatch(ConfigRule):
     - `OneCycleLR(total_steps)` is not smaller than the steps it will be stepped: PyTorch raises
       `ValueError: Tried to step X times. The specified number of total steps is Y` there, so
       that case is an error.
+    A schedule that is switched off (nanoGPT `decay_lr = False`: the LR stays at its peak) has
+    no horizon and no warmup to check.
 
     ## Why is this bad?
     A horizon shorter than the run ends the decay early: nanoGPT then trains at `min_lr` for the
