@@ -195,7 +195,8 @@ class ParsedDocument(Struct):
 class ConfigView:
     """Canonical setting name -> Value for one training setup (one document or one launch)."""
 
-    __slots__ = ("path", "dialect", "values", "raw", "document", "derived", "invalid", "label")
+    __slots__ = ("path", "dialect", "values", "raw", "document", "derived", "invalid", "label",
+                 "guessed")
 
     def __init__(self, path: str, dialect: str, values: dict[str, Value],
                  raw: dict[str, Value], document: ParsedDocument | None = None) -> None:
@@ -207,6 +208,9 @@ class ConfigView:
         self.derived: dict[str, Any] = {}  # cache of derived quantities (trainlint.derive)
         self.invalid: list[Any] = []  # values the schema rejected (InvalidValue), for TL002
         self.label = ""  # for an effective config: the launch it belongs to
+        # a launch that read no file (its script not found, no config): what its flags mean
+        # is guessed from their names, and a rule that depends on meaning says info
+        self.guessed = False
 
     def get(self, name: str) -> Value | None:
         return self.values.get(name)

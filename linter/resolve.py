@@ -263,6 +263,7 @@ class _LaunchResolver:
         view = ConfigView(self.file.path, dialect, values, raw)
         target = launch.target.value if launch.target is not None else "?"
         view.label = f"{self.file.path}:{launch.line} {launch.launcher} {target}"
+        view.guessed = script is None and not self.sources
         return EffectiveConfig(launch, view, script.path if script else None, self.sources,
                                arguments, self.problems, self.notes, self.file.path)
 

@@ -145,3 +145,12 @@ def test_horizon_rounding_tolerance_for_derived_totals(tmp_path):
     assert "TL104" in codes(check(path, {"dataset-size": 30000}, select=["TL104"]))
     path.write_text(path.read_text().replace("1880", "5630"), encoding="utf-8")
     assert "TL104" not in codes(check(path, {"dataset-size": 30000}, select=["TL104"]))
+
+
+def test_warmup_share_of_a_launch_whose_script_is_missing_is_info():
+    """The flags' meaning is only guessed from their names: info, basis 'guessed'."""
+    report = check(FIXTURES / "TL103" / "launch_of_missing_script" / "run.sh", select=["TL103"])
+    [finding] = _findings(report, "TL103")
+    assert (finding.span.line, finding.span.col) == (5, 18)
+    assert finding.severity.value == "info" and finding.basis == "guessed"
+    assert "was not found" in finding.message

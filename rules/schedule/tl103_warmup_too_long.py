@@ -27,6 +27,9 @@ class WarmupTooLong(ConfigRule):
     per epoch (the config's `num_iters_per_epoch` / `steps_per_epoch`, or the dataset size over
     the effective batch). Where the total is unknown the rule stays quiet.
 
+    In a launch whose script trainlint cannot find (and no config file), what the flags mean
+    is guessed from their names: the finding is info.
+
     ## Why is this bad?
     Every warmup step trains below the peak learning rate. A long warmup spends a large share
     of the budget at a low LR: the run converges slowly and, with an inverse-square-root
@@ -104,6 +107,11 @@ class WarmupTooLong(ConfigRule):
         fix = self._fix(view, derived, source)
         if fix is not None:
             message += f": {fix.message}"
+        if view.guessed:  # a launch of a script trainlint cannot read
+            yield self.at(source, f"{message}; the script the launch runs was not found, so the "
+                                  "flags are read by their names", fix, Severity.INFO,
+                          basis="guessed")
+            return
         yield self.at(source, message, fix)
 
     def _warmup_value(self, view: ConfigView):
