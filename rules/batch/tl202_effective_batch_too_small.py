@@ -68,6 +68,7 @@ class EffectiveBatchTooSmall(ConfigRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
     message = "effective batch below the floor for the model type"
+    precision = "no findings (dev corpus, 28 repositories)"
     fix_title = "raise gradient accumulation to reach the floor"
 
     bad = (

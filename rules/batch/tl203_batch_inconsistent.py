@@ -58,6 +58,7 @@ class BatchInconsistent(ConfigRule):
     severity = Severity.ERROR
     fix_availability = FixAvailability.NONE
     message = "stated global batch does not equal micro x accumulation x world size"
+    precision = "no findings (dev corpus, 28 repositories)"
 
     bad = (
         Example("ds_config.json", '{\n  "train_batch_size": 256,\n  "train_micro_batch_size_per_gpu": 12,\n'

@@ -111,6 +111,7 @@ class TorchLoadWeightsOnly(ScriptRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
     message = "`torch.load` without an explicit `weights_only=`"
+    precision = "100.0% (163 true, 0 false, 7 debatable of 170; dev corpus, 28 repositories)"
     fix_title = "add `weights_only=True`"
     needles = (b"load",)
 

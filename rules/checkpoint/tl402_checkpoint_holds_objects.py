@@ -102,6 +102,7 @@ class CheckpointHoldsObjects(ScriptRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.NONE
     message = "checkpoint holds objects that `torch.load(weights_only=True)` refuses"
+    precision = "100.0% (4 true, 0 false, 0 debatable of 4; dev corpus, 28 repositories)"
     needles = (b"save",)
 
     bad = (

@@ -49,6 +49,7 @@ class ParseError(ParseErrorRule):
     severity = Severity.ERROR
     fix_availability = FixAvailability.NONE
     message = "file cannot be parsed"
+    precision = "50.0% (4 true, 4 false, 0 debatable of 8; dev corpus, 28 repositories)"
 
     bad = (
         Example("config.yaml", "optim_conf:\n  lr: 0.001\n weight_decay: 0.01\n"),

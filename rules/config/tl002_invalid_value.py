@@ -68,6 +68,7 @@ class InvalidValue(ConfigRule, LaunchRule):
     severity = Severity.ERROR
     fix_availability = FixAvailability.NONE
     message = "a known setting has the wrong type or is out of range"
+    precision = "100.0% (3 true, 0 false, 0 debatable of 3; dev corpus, 28 repositories)"
 
     bad = (
         Example("train.yaml", "optim: adam\noptim_conf:\n  lr: fast\nmax_epoch: 10\nbatch_bins: 100\n"),

@@ -100,6 +100,7 @@ class UnknownKey(DocumentRule, LaunchRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
     message = "unknown key, close to a known one"
+    precision = "92.6% (151 true, 12 false, 0 debatable of 163; dev corpus, 28 repositories)"
     fix_title = "rename the key"
 
     class Options(RuleOptions):

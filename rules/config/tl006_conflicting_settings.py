@@ -80,6 +80,7 @@ class ConflictingSettings(ConfigRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.NONE
     message = "two settings that cannot both hold"
+    precision = "no true or false findings (38 debatable of 38; dev corpus, 28 repositories)"
 
     bad = (
         Example("args.json", '{\n  "output_dir": "out",\n  "per_device_train_batch_size": 8,\n'

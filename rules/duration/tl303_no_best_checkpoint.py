@@ -62,6 +62,7 @@ class NoBestCheckpoint(ConfigRule):
     severity = Severity.INFO
     fix_availability = FixAvailability.NONE
     message = "long run without early stopping or best-checkpoint selection"
+    precision = "no warning or error findings (224 info; dev corpus, 28 repositories)"
 
     bad = (
         Example("asr.yaml", "encoder: conformer\nlr: 1.0e-3\nnepochs: 60\n"),

@@ -61,6 +61,7 @@ class PatienceVsWarmup(ConfigRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
     message = "early-stopping patience shorter than the warmup or restart period"
+    precision = "no findings (dev corpus, 28 repositories)"
     fix_title = "let early stopping wait out the warmup"
 
     bad = (

@@ -67,6 +67,7 @@ class NoSeed(ScriptRule):
     severity = Severity.INFO
     fix_availability = FixAvailability.NONE
     message = "training entry point without a random seed"
+    precision = "no findings on the dev corpus (run with --preview)"
     preview = True
     needles = (b"backward", b".fit(")
 

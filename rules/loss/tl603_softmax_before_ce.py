@@ -54,6 +54,7 @@ class SoftmaxBeforeCrossEntropy(ScriptRule):
     severity = Severity.ERROR
     fix_availability = FixAvailability.NONE
     message = "softmax output fed to CrossEntropyLoss, which applies log_softmax itself"
+    precision = "no findings (dev corpus, 28 repositories)"
     needles = (b"softmax", b"Softmax")
 
     bad = (

@@ -109,6 +109,7 @@ class Fp16Ctc(ScriptRule, ConfigRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
     message = "float16 training of a CTC model"
+    precision = "no findings (dev corpus, 28 repositories)"
     fix_title = "use bfloat16"
     needles = (b"ctc", b"CTC")
 

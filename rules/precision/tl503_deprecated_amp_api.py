@@ -88,6 +88,7 @@ class DeprecatedAmpApi(ScriptRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
     message = "deprecated `torch.cuda.amp` API"
+    precision = "100.0% (29 true, 0 false, 0 debatable of 29; dev corpus, 28 repositories)"
     fix_title = "use `torch.amp` with the device argument"
     needles = (b"amp",)
 

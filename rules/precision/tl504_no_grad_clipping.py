@@ -90,6 +90,7 @@ class NoGradClipping(ScriptRule, ConfigRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.NONE
     message = "RNN / CTC / transformer training without gradient clipping"
+    precision = "100.0% (2 true, 0 false, 1 debatable of 3; dev corpus, 28 repositories)"
     needles = (b"backward", b"Trainer", b"TrainingArguments")
 
     class Options(RuleOptions):

@@ -78,6 +78,7 @@ class CtcZeroInfinity(ScriptRule):
     severity = Severity.INFO
     fix_availability = FixAvailability.SOMETIMES
     message = "CTC loss without `zero_infinity=True` on subsampled inputs"
+    precision = "no findings (dev corpus, 28 repositories)"
     fix_title = "add `zero_infinity=True`"
     needles = (b"ctc", b"CTC")
 

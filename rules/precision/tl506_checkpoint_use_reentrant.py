@@ -67,6 +67,7 @@ class CheckpointUseReentrant(ScriptRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
     message = "activation checkpointing without `use_reentrant=`"
+    precision = "100.0% (58 true, 0 false, 5 debatable of 63; dev corpus, 28 repositories)"
     fix_title = "add `use_reentrant=False`"
     needles = (b"checkpoint",)
 

@@ -98,6 +98,7 @@ class EmaEvaluatedTooEarly(ScriptRule, ConfigRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.NONE
     message = "EMA with a fixed decay evaluated long before it has warmed up"
+    precision = "no findings (dev corpus, 28 repositories)"
     needles = (b"ema", b"EMA", b"Ema", b"Averag")
 
     class Options(RuleOptions):

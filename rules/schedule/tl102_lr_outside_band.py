@@ -131,6 +131,7 @@ class LrOutsideBand(ConfigRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
     message = "peak learning rate outside the band for the model type and training regime"
+    precision = "100.0% (40 true, 0 false, 7 debatable of 47; dev corpus, 28 repositories)"
     fix_title = "move the learning rate into the band"
 
     bad = (

@@ -70,6 +70,7 @@ class WarmupTooLong(ConfigRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
     message = "warmup is a large share of all training steps"
+    precision = "100.0% (3 true, 0 false, 8 debatable of 11; dev corpus, 28 repositories)"
     fix_title = "shorten the warmup to 6% of training"
 
     bad = (

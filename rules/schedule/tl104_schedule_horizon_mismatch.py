@@ -69,6 +69,7 @@ class ScheduleHorizonMismatch(ConfigRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
     message = "the LR schedule's horizon does not match the length of training"
+    precision = "no findings (dev corpus, 28 repositories)"
     fix_title = "end the LR decay with the run"
 
     bad = (

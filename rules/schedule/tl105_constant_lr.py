@@ -84,6 +84,7 @@ class ConstantLr(ConfigRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
     message = "the learning rate never decays over a long run"
+    precision = "100.0% (4 true, 0 false, 2 debatable of 6; dev corpus, 28 repositories)"
     fix_title = "decay the LR to 1% of its peak by the end of the run"
 
     bad = (

@@ -67,6 +67,7 @@ class PlateauStepWithoutMetric(ScriptRule):
     severity = Severity.ERROR
     fix_availability = FixAvailability.NONE
     message = "`ReduceLROnPlateau.step()` is called without the monitored metric"
+    precision = "no findings (dev corpus, 28 repositories)"
     needles = (b"ReduceLROnPlateau",)
 
     bad = (

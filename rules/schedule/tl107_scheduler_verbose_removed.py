@@ -81,6 +81,7 @@ class SchedulerVerboseRemoved(ScriptRule):
     severity = Severity.ERROR
     fix_availability = FixAvailability.ALWAYS
     message = "`verbose=` was removed from torch LR schedulers in 2.7"
+    precision = "no findings (dev corpus, 28 repositories)"
     fix_title = "remove the `verbose` argument"
     needles = (b"verbose",)
 

@@ -67,6 +67,7 @@ class SchedulerStepBeforeOptimizer(ScriptRule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.NONE
     message = "`scheduler.step()` runs before the first `optimizer.step()`"
+    precision = "100.0% (1 true, 0 false, 0 debatable of 1; dev corpus, 28 repositories)"
     needles = (b".step(",)
 
     bad = (

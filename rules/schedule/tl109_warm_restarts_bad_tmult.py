@@ -57,6 +57,7 @@ class WarmRestartsBadTmult(ScriptRule):
     severity = Severity.ERROR
     fix_availability = FixAvailability.NONE
     message = "`CosineAnnealingWarmRestarts` needs an integer `T_mult` >= 1"
+    precision = "no findings (dev corpus, 28 repositories)"
     needles = (b"CosineAnnealingWarmRestarts",)
 
     bad = (

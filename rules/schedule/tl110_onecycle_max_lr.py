@@ -65,6 +65,7 @@ class OneCycleMaxLr(ScriptRule):
     severity = Severity.INFO
     fix_availability = FixAvailability.NONE
     message = "`OneCycleLR(max_lr=...)` equals the optimizer's lr, which OneCycleLR never starts at"
+    precision = "no findings (dev corpus, 28 repositories)"
     needles = (b"OneCycleLR",)
 
     bad = (
