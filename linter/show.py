@@ -269,11 +269,11 @@ def _render_text(collected: Collected, derived: dict[int, list], console_out: An
     plain = not console.is_terminal
     table_box = box.ASCII2 if plain else box.SIMPLE_HEAVY
     for setup in collected.setups:
-        console.print(Text(setup.title, style="bold"))
+        console.print(Text(setup.title, style="bold"), soft_wrap=True)
         if collected.reader is not None:
-            console.print(collected.reader["description"], highlight=False)
+            console.print(collected.reader["description"], highlight=False, soft_wrap=True)
         if setup.launch is not None:
-            console.print(_launch_summary(setup), highlight=False)
+            console.print(_launch_summary(setup), highlight=False, soft_wrap=True)
         table = Table(box=table_box, show_edge=not plain, pad_edge=False, highlight=False)
         table.add_column("setting", style="cyan", no_wrap=True)
         table.add_column("value", style="bold", overflow="fold")
@@ -293,16 +293,17 @@ def _render_text(collected: Collected, derived: dict[int, list], console_out: An
                 derived_table.add_row(name, value, how)
             console.print(derived_table)
         for problem in setup.problems:
-            console.print(_problem_line(problem), highlight=False)
+            console.print(_problem_line(problem), highlight=False, soft_wrap=True)
         for note in setup.notes:
-            console.print(f"note: {note}", style="dim", highlight=False)
+            console.print(f"note: {note}", style="dim", highlight=False, soft_wrap=True)
         console.print()
     for problem in collected.problems:
-        console.print(_problem_line(problem), highlight=False)
+        console.print(_problem_line(problem), highlight=False, soft_wrap=True)
     for note in collected.notes:
-        console.print(f"note: {note}", style="dim", highlight=False)
+        console.print(f"note: {note}", style="dim", highlight=False, soft_wrap=True)
     if collected.reader is not None and not collected.setups:
-        console.print(f"{collected.path}: {collected.reader['description']}", highlight=False)
+        console.print(f"{collected.path}: {collected.reader['description']}", highlight=False,
+                      soft_wrap=True)
     if collected.composed is not None:
         _render_composed(collected.composed, console, table_box)
     if collected.error:

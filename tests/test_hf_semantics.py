@@ -76,3 +76,13 @@ def test_show_follows_a_config_given_positionally():
     assert "configs/sft.yaml:2:16  learning_rate" in lr
     batch = next(line for line in out.splitlines() if line.startswith("effective batch"))
     assert "| 64 samples |" in batch
+
+
+def test_show_never_wraps_a_line_of_text_however_long_the_path(tmp_path):
+    """Piped output keeps each summary line whole (grep-able), even past 200 columns."""
+    deep = tmp_path / ("a_long_folder_name_" * 6) / ("another_long_folder_" * 5)
+    shutil.copytree(FIXTURES / "launch" / "positional", deep)
+    code, out, _ = run_cli("show", str(deep / "run.sh"))
+    assert code == 0
+    [summary] = [line for line in out.splitlines() if line.startswith("launcher: ")]
+    assert len(summary) > 200 and summary.endswith("configs/sft.yaml")
