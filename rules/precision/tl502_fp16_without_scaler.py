@@ -8,16 +8,22 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from trainlint.api import Diagnostic, Example, FixAvailability, ParsedScript, ScriptRule, Severity
+from trainlint.api import (
+    Diagnostic,
+    Example,
+    FixAvailability,
+    Grad,
+    ParsedScript,
+    ScriptRule,
+    Severity,
+    loop_model,
+)
 from trainlint.rules.precision._amp import (
     autocasts,
     backward_calls,
     has_grad_scaler,
     uses_scaling_library,
 )
-
-EVALUATION = frozenset({"torch.no_grad", "torch.inference_mode"})
-
 
 class Fp16WithoutScaler(ScriptRule):
     """## What it does
@@ -104,32 +110,24 @@ class Fp16WithoutScaler(ScriptRule):
         if not backward:
             return
         for autocast in half:
-            if self._inference(script, autocast.call, backward):
-                continue
             function = script.enclosing_function(autocast.call)
-            nearest = next((each for each in backward
-                            if script.enclosing_function(each) is function), backward[0])
+            own = [each for each in backward if script.enclosing_function(each) is function]
+            if function is not None and not own and self._evaluates(script, function,
+                                                                    autocast.call):
+                continue
             message = (f"float16 autocast (`{script.source(autocast.call.func)}`) with "
-                       f"`.backward()` on line {nearest.lineno} and no GradScaler: small "
-                       "gradients underflow to zero; use torch.amp.GradScaler('cuda') or "
+                       f"`.backward()` on line {(own or backward)[0].lineno} and no GradScaler: "
+                       "small gradients underflow to zero; use torch.amp.GradScaler('cuda') or "
                        "dtype=torch.bfloat16")
             yield self.diagnostic(script.path, script.span(autocast.call), message)
 
     @staticmethod
-    def _inference(script: ParsedScript, call: ast.Call, backward: list[ast.Call]) -> bool:
-        """The autocast runs in a function that evaluates (`model.eval()`, `torch.no_grad()`,
-        `torch.inference_mode()`) and has no backward of its own: an fp16 forward pass
-        needs no scaler, whatever another function of the file trains."""
-        function = script.enclosing_function(call)
-        if function is None:
-            return False
-        if any(script.enclosing_function(each) is function for each in backward):
-            return False
-        for node in ast.walk(function):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                    and node.func.attr == "eval" and not node.args:
-                return True
-        decorators = getattr(function, "decorator_list", [])
-        return any((script.qualname(getattr(node, "func", node)) or "") in EVALUATION
-                   for node in (*ast.walk(function), *decorators)
-                   if isinstance(node, (ast.Call, ast.Attribute, ast.Name)))
+    def _evaluates(script: ParsedScript, function: ast.AST, call: ast.Call) -> bool:
+        """The autocast runs where autograd is off (`torch.no_grad()`, `inference_mode()`, as
+        the loop model reads them) or in a function that calls `model.eval()`: with no
+        backward of its own there, an fp16 forward pass needs no scaler, whatever another
+        function of the file trains."""
+        if loop_model(script).grad_state(call) == Grad.OFF:
+            return True
+        return any(isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                   and node.func.attr == "eval" and not node.args for node in ast.walk(function))
