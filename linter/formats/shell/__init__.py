@@ -33,7 +33,7 @@ from trainlint.formats.shell.launch import (
     to_number,
     word_value,
 )
-from trainlint.formats.shell.markdown import parse_markdown
+from trainlint.formats.shell.markdown import FILL_IN_RE, parse_markdown
 from trainlint.formats.shell.powershell import PowerShellLexer
 from trainlint.text import LineIndex
 
@@ -61,8 +61,8 @@ def parse(path: str, text: str, index: LineIndex | None = None) -> LaunchFile:
 
 
 # `NAME=<what to put here>`: a script shipped as a template, to be filled in before it runs
-_FILL_IN_ASSIGNMENT_RE = re.compile(r"^[ \t]*(?:export[ \t]+)?[A-Za-z_]\w*=<[A-Za-z_][^<>\n]*>",
-                                    re.MULTILINE)
+_FILL_IN_ASSIGNMENT_RE = re.compile(
+    r"^[ \t]*(?:export[ \t]+)?[A-Za-z_]\w*=" + FILL_IN_RE.pattern, re.MULTILINE)
 
 
 def _fill_ins_are_not_problems(result: LaunchFile) -> None:

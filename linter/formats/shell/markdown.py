@@ -101,7 +101,7 @@ _QUOTED_RE = re.compile(r"'[^']*'|\"(?:[^\"\\]|\\.)*\"")
 _PLACEHOLDER_RE = re.compile(r"(?:^|\s)\[(?![\s\[])\S*|(?:^|\s)(?:\.\.\.|…)(?=\s|$)")
 # A value to fill in (`--model <model name>`): the command is still run as written around it,
 # so the placeholder is read as a variable whose value is unknown (`${___}`, same length).
-_FILL_IN_RE = re.compile(r"(?<![<\w])<[A-Za-z_][^<>\n]*?[^\s<>]>")
+FILL_IN_RE = re.compile(r"(?<![<\w])<[A-Za-z_][^<>\n]*?[^\s<>]>")
 
 
 def _unmask_block(chars: list[str], text: str, start: int, end: int, kind: str,
@@ -124,7 +124,7 @@ def _unmask_block(chars: list[str], text: str, start: int, end: int, kind: str,
         for position, keep, content in command:
             for column in range(keep, len(content)):
                 chars[position + column] = content[column]
-            for fill_in in _FILL_IN_RE.finditer(_QUOTED_RE.sub(_blank, content), keep):
+            for fill_in in FILL_IN_RE.finditer(_QUOTED_RE.sub(_blank, content), keep):
                 start, end = position + fill_in.start(), position + fill_in.end()
                 chars[start:end] = _unknown_variable(end - start)
 
