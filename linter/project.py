@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from trainlint.api import Diagnostic, ScriptRule
 from trainlint.discovery import walk_folder
-from trainlint.load import Loader, Unreadable
+from trainlint.load import Loader
 from trainlint.paths import relative_path
-from trainlint.project_scan import ProjectRoots
+from trainlint.project_scan import ProjectRoots, analysed
 from trainlint.running import facts_of, run_rule
 
 if TYPE_CHECKING:
@@ -65,16 +65,7 @@ def _facts_elsewhere(rule: ScriptRule, needles: tuple[bytes, ...], root: str, ro
     for path in walk_folder(Path(root), settings, unchecked_script):
         if roots.of(path) != root:
             continue  # a project of its own inside this one
-        try:
-            data = loader.read_bytes(path)
-        except Unreadable:
-            continue
-        if not all(needle in data for needle in needles):
-            continue
-        script = loader.from_bytes(path, data, views=False).script
-        if script is None:
-            continue  # it cannot be parsed: reported when that file is checked itself
-        fact = facts_of(rule, script, errors)
+        fact = analysed(loader, path, needles, lambda script: facts_of(rule, script, errors))
         if fact is not None:
             facts[relative_path(path)] = fact
     return facts

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trainlint.discovery import walk_folder
-from trainlint.load import Loader, Unreadable
+from trainlint.formats.base import ParseError
+from trainlint.load import Loader, Unreadable, decode
 from trainlint.paths import relative_path
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def scan_project(path: str, needles, analyse, analyse_text,
                 continue
             stamp = (each, stat.st_mtime_ns, stat.st_size, needles, analyse, analyse_text)
             if stamp not in _ANALYSED:
-                _ANALYSED[stamp] = _analysed(loader, each, needles, analyse, analyse_text)
+                _ANALYSED[stamp] = analysed(loader, each, needles, analyse, analyse_text)
             if _ANALYSED[stamp] is not None:
                 found[relative_path(each)] = _ANALYSED[stamp]
         cache[key] = found
@@ -89,10 +90,10 @@ def walk_python_files(root: str, settings: Settings) -> list[str]:
             if _ROOTS.of(each) == root]
 
 
-def _analysed(loader: Loader, path: str, needles, analyse, analyse_text) -> Any:
-    from trainlint.formats.base import ParseError
-    from trainlint.load import decode
-
+def analysed(loader: Loader, path: str, needles, analyse, analyse_text=None) -> Any:
+    """`analyse(script)` of the Python file `path` when its bytes hold every needle (or match
+    the bytes pattern), else `analyse_text(text)` when given; None for a file that cannot be
+    read or parsed (reported when that file is checked itself)."""
     try:
         data = loader.read_bytes(path)
     except Unreadable:
