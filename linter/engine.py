@@ -332,6 +332,8 @@ def check_file(path: str, rules: RuleSet, options: RunOptions,
             result.output = _with_bom(document, text)
     result.diagnostics = _tests_as_info(_per_file_ignored(diagnostics, rules.settings),
                                         rules.settings)
+    if document.script is not None:
+        document.script.release()
     return result
 
 

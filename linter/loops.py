@@ -773,7 +773,7 @@ class LoopModel:
         if isinstance(made, ast.Name):
             binding = script.binding_of(made)
             if binding is not None and binding.kind == "param":
-                function = binding.node._tl_parent  # type: ignore[attr-defined]
+                function = script.parent(binding.node)
                 found = None
                 for site in self.call_sites(function):
                     if not isinstance(site, ast.Call):
@@ -940,7 +940,7 @@ class LoopModel:
             binding = script.binding_of(made)
             if binding is None or binding.kind != "param":
                 return None
-            function = getattr(binding.node, "_tl_parent", None)
+            function = script.parent(binding.node)
             found = None
             for site in self.call_sites(function) if function is not None else ():
                 if not isinstance(site, ast.Call):
@@ -1032,7 +1032,7 @@ class LoopModel:
         made = self.script.origin(expr)
         if isinstance(made, ast.Name):
             binding = self.script.binding_of(made)
-            function = getattr(binding.node, "_tl_parent", None) if binding is not None and (
+            function = self.script.parent(binding.node) if binding is not None and (
                 binding.kind == "param") else None
             sites = self.call_sites(function) if function is not None else []
             return bool(sites) and all(

@@ -6,7 +6,7 @@ import ast
 import textwrap
 
 import pytest
-from trainlint.formats.python.ast_index import NOTHING, ParsedScript, child_nodes, script_of, walk_breadth_first
+from trainlint.formats.python.ast_index import NOTHING, ParsedScript, child_nodes, walk_breadth_first
 
 
 def parse(source: str) -> ParsedScript:
@@ -288,10 +288,23 @@ def test_derived_values_are_computed_once_per_script():
     assert runs == [script]
 
 
-def test_a_tree_knows_the_script_that_parsed_it():
-    script = parse("a = 1\n")
-    assert script_of(script.tree) is script
-    assert script_of(ast.parse("a = 1\n")) is None
+def test_a_parsed_tree_holds_no_reference_cycle():
+    """Parents and scopes live in the index, not on the nodes: a file's tree is freed by
+    reference counting when its script goes, without a garbage collection."""
+    import gc
+    import weakref
+
+    script = parse("import torch\n\ndef f(x):\n    return [y for y in x if y]\n")
+    assert script.parent(script.tree.body[1].body[0]) is script.tree.body[1]
+    tree_ref = weakref.ref(script.tree)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del script
+        assert tree_ref() is None
+    finally:
+        if enabled:
+            gc.enable()
 
 
 ODD_SOURCES = [

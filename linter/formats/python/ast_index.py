@@ -82,7 +82,7 @@ _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
                 ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _SCOPE_TYPES = frozenset(_SCOPE_NODES)
 # statement and expression kinds the index lists, for rules that look for all of them
-INDEXED_TYPES = (ast.BinOp, ast.AugAssign, ast.If, ast.Assign, ast.Return, ast.Compare,
+INDEXED_TYPES = (ast.BinOp, ast.AugAssign, ast.If, ast.Assign, ast.Return, ast.Compare, ast.While,
                  ast.AnnAssign, ast.NamedExpr, ast.For, ast.AsyncFor, ast.FunctionDef,
                  ast.AsyncFunctionDef, ast.ClassDef)
 _BINDING_TYPES = frozenset({
@@ -203,14 +203,20 @@ class _Indexer:
     """One iterative pass over the tree: parents, scopes, bindings and calls."""
 
     def __init__(self, script: ParsedScript) -> None:
-        self.script = script
+        self.tree = script.tree
         self.module = Scope(script.tree, "module", None)
+        # Parents and scopes by node id, not as attributes on the nodes: a child that pointed
+        # back at its parent would make every tree a reference cycle, freed only by a full
+        # garbage collection that walks every node (half the run's time on a large project).
+        self.parents: dict[int, ast.AST | None] = {}
+        self.scope_by_node: dict[int, Scope] = {}
         self.scopes: dict[int, Scope] = {id(script.tree): self.module}
         self.calls: list[ast.Call] = []
         self.by_type: dict[type, list[ast.AST]] = {kind: [] for kind in INDEXED_TYPES}
 
     def run(self) -> None:
-        stack: list[tuple[ast.AST, ast.AST | None, Scope]] = [(self.script.tree, None, self.module)]
+        stack: list[tuple[ast.AST, ast.AST | None, Scope]] = [(self.tree, None, self.module)]
+        parents, scope_by_node = self.parents, self.scope_by_node
         pop, push = stack.pop, stack.append
         calls = self.calls
         by_type = self.by_type
@@ -220,8 +226,8 @@ class _Indexer:
         node_type = ast.AST
         while stack:
             node, parent, scope = pop()
-            node._tl_parent = parent  # type: ignore[attr-defined]
-            node._tl_scope = scope  # type: ignore[attr-defined]
+            parents[id(node)] = parent
+            scope_by_node[id(node)] = scope
             kind = type(node)
             if kind is name_type or kind is constant_type:
                 continue
@@ -250,15 +256,15 @@ class _Indexer:
                     for child in reversed(value):
                         child_kind = type(child)
                         if child_kind is name_type or child_kind is constant_type:
-                            child._tl_parent = node  # type: ignore[attr-defined]
-                            child._tl_scope = scope  # type: ignore[attr-defined]
+                            parents[id(child)] = node
+                            scope_by_node[id(child)] = scope
                         elif isinstance(child, node_type):
                             push((child, node, scope))
                 elif value is not None:
                     child_kind = type(value)
                     if child_kind is name_type or child_kind is constant_type:
-                        value._tl_parent = node  # type: ignore[attr-defined]
-                        value._tl_scope = scope  # type: ignore[attr-defined]
+                        parents[id(value)] = node
+                        scope_by_node[id(value)] = scope
                     elif isinstance(value, node_type):
                         push((value, node, scope))
         calls.sort(key=_start)
@@ -284,8 +290,8 @@ class _Indexer:
             outside = []
             inside = [getattr(node, name) for name in ("elt", "key", "value") if hasattr(node, name)]
             for number, generator in enumerate(node.generators):
-                generator._tl_parent = node  # type: ignore[attr-defined]
-                generator._tl_scope = inner  # type: ignore[attr-defined]
+                self.parents[id(generator)] = node
+                self.scope_by_node[id(generator)] = inner
                 for name in _target_names(generator.target):
                     inner.bind(Binding(name.id, "target", generator, _start(node)))
                 for child in (generator.target, *generator.ifs):
@@ -316,8 +322,8 @@ class _Indexer:
                     defaults[id(param)] = default
             for param in params:
                 inner.bind(Binding(param.arg, "param", param, _start(node), defaults.get(id(param))))
-                param._tl_parent = node  # type: ignore[attr-defined]
-                param._tl_scope = inner  # type: ignore[attr-defined]
+                self.parents[id(param)] = node
+                self.scope_by_node[id(param)] = inner
                 if param.annotation is not None:
                     outside.append(param.annotation)
             positional = [*args.posonlyargs, *args.args]
@@ -433,9 +439,6 @@ class ParsedScript(Struct):
     _calls_by_name: dict[str, list[int]] | None = None  # qualified name -> numbers in `calls`
     _derived: dict[Any, Any] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.tree._tl_script = self  # type: ignore[attr-defined]  # see script_of
-
     @classmethod
     def parse(cls, path: str, text: str, index: LineIndex | None = None) -> ParsedScript:
         tree = parse_python(text, path)
@@ -482,18 +485,18 @@ class ParsedScript(Struct):
         return self._shadowed
 
     def parent(self, node: ast.AST) -> ast.AST | None:
-        self._index  # noqa: B018 - build parents
-        return getattr(node, "_tl_parent", None)
+        return self._index.parents.get(id(node))
 
     def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
-        current = self.parent(node)
+        parents = self._index.parents
+        current = parents.get(id(node))
         while current is not None:
             yield current
-            current = getattr(current, "_tl_parent", None)
+            current = parents.get(id(current))
 
     def scope_of(self, node: ast.AST) -> Scope:
-        self._index  # noqa: B018
-        return getattr(node, "_tl_scope", None) or self.module_scope
+        index = self._index
+        return index.scope_by_node.get(id(node)) or index.module
 
     def enclosing_function(self, node: ast.AST) -> ast.AST | None:
         """The def (or lambda) whose body holds `node`, or None at module level."""
@@ -616,6 +619,19 @@ class ParsedScript(Struct):
         if key not in self._derived:
             self._derived[key] = compute(self)
         return self._derived[key]
+
+    def release(self) -> None:
+        """Drop the index and every shared analysis (they are built again if asked for). An
+        analysis that keeps the script (a loop model) makes a reference cycle through the
+        tree; released, a checked file's tree is freed at once instead of by a collection
+        that walks every node."""
+        self._indexer = None
+        self._derived = {}
+        self._qualnames = {}
+        self._returns = {}
+        self._calls_by_name = None
+        self._aliases = None
+        self._shadowed = None
 
     def method_calls(self, attr: str) -> Iterator[ast.Call]:
         """Calls of the form `<expr>.attr(...)`."""
@@ -919,12 +935,6 @@ def parse_python(text: str, path: str) -> ast.Module:
         warnings.simplefilter("ignore", SyntaxWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
         return ast.parse(text, filename=path)
-
-
-def script_of(tree: ast.AST) -> ParsedScript | None:
-    """The ParsedScript that parsed `tree` (None for a tree parsed elsewhere), so that a reader
-    handed only the tree can share the script's node index."""
-    return getattr(tree, "_tl_script", None)
 
 
 NOTHING: Any = Sentinel("NOTHING")  # `literal()` found no constant (distinct from None)

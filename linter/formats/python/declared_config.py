@@ -32,7 +32,6 @@ from trainlint.formats.python.ast_index import (
     ParsedScript,
     dotted,
     parse_python,
-    script_of,
     walk_breadth_first,
 )
 from trainlint.records import UNRESOLVED, ParsedDocument, Value
@@ -53,15 +52,14 @@ def parse(path: str, text: str, index: LineIndex,
           tree: ast.Module | ParsedScript | None = None) -> ParsedDocument:
     """Read the configuration a Python file declares, without running any of it.
 
-    `tree` is the file's `ast` when the caller has it; a ParsedScript (or the tree of one)
-    lends its index of the file's calls, so the tree is not walked again."""
+    `tree` is the file's `ast` when the caller has it; a ParsedScript lends its index of the
+    file's calls, so the tree is not walked again."""
+    script: ParsedScript | None = None
     if isinstance(tree, ParsedScript):
-        script: ParsedScript | None = tree
+        script = tree
         tree = tree.tree
-    else:
-        if tree is None:
-            tree = _parse_tree(path, text, index)
-        script = script_of(tree)
+    elif tree is None:
+        tree = _parse_tree(path, text, index)
     reader = _Reader(path, text, index, tree, script)
     try:
         reader.read()

@@ -791,20 +791,17 @@ def _is_loader_word(word: str) -> bool:
                for part in LOADER_WORDS)
 
 
-_INDEX_CACHE: dict[int, tuple[ParsedScript, object, CodeIndex]] = {}
-
-
 def code_index(script: ParsedScript, arguments: list[ArgumentSpec] | None = None) -> CodeIndex:
-    """The (cached) CodeIndex of a script: every script rule of one file shares one. A call
+    """The CodeIndex of a script, built once: every script rule of one file shares one. A call
     without `arguments` reuses the index built with them (the rules' calls after the engine's)."""
-    cached = _INDEX_CACHE.get(id(script))
-    if cached is not None and cached[0] is script and (arguments is None or cached[1] is arguments):
-        return cached[2]
-    index = CodeIndex(script, arguments)
-    if len(_INDEX_CACHE) >= 8:
-        _INDEX_CACHE.pop(next(iter(_INDEX_CACHE)))
-    _INDEX_CACHE[id(script)] = (script, arguments, index)
-    return index
+    built = script.derived(code_index, lambda _: {})
+    if arguments is None and built:
+        return next(iter(built.values()))
+    key = id(arguments)
+    if key not in built:
+        built.clear()  # keyed by the list's id: one list (and index) at a time
+        built[key] = CodeIndex(script, arguments)
+    return built[key]
 
 
 def feasible_builds(index: CodeIndex, step: StepCall) -> list[Build]:
