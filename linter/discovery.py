@@ -75,9 +75,9 @@ def walk_folder(root: Path, settings: Settings, wanted=None,
     an editor-settings folder skipped is one line in `skipped`.
     Links to folders are not followed (as `os.walk`)."""
     ignore = _IgnoreRules(root, settings, errors)
-    stack = [root]
+    stack: list[tuple[Path, str]] = [(root, "")]  # a folder, and its path below the root
     while stack:
-        folder = stack.pop()
+        folder, below = stack.pop()
         try:
             with os.scandir(folder) as scan:
                 entries = sorted(scan, key=lambda entry: entry.name)
@@ -100,10 +100,10 @@ def walk_folder(root: Path, settings: Settings, wanted=None,
                 if (name not in SKIPPED_DIRS and not name.endswith(".egg-info")
                         and not entry.is_symlink()
                         and not (candidate / "pyvenv.cfg").exists()
-                        and not ignore(candidate, True)):
-                    subfolders.append(candidate)
+                        and not ignore(below + name, True)):
+                    subfolders.append((candidate, f"{below}{name}/"))
             elif format_of(name) is not None and name not in NOT_TRAINING_CONFIGS:
-                if (wanted is None or wanted(candidate)) and not ignore(candidate, False):
+                if (wanted is None or wanted(candidate)) and not ignore(below + name, False):
                     yield str(candidate)
         stack.extend(reversed(subfolders))
 
@@ -145,7 +145,8 @@ class _IgnoreRules:
         self.root = root
         self.settings = settings
         self.errors = errors
-        self.specs: list[tuple[Path, Any]] | None = None  # (folder, spec), read on first use
+        self.specs: list[tuple[str, Any]] | None = None  # (folder, spec), read on first use
+        self.base = str(_resolved(root))  # the walk's root, links resolved
         self.pending: list[Path] = []  # folders met while walking whose .gitignore is unread
         self.excluded: Any = None
 
@@ -168,7 +169,7 @@ class _IgnoreRules:
 
     def _add(self, folder: Path) -> None:
         folder = _resolved(folder)
-        if any(known == folder for known, _ in self.specs):
+        if any(known == str(folder) for known, _ in self.specs):
             return
         try:
             lines = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
@@ -176,30 +177,37 @@ class _IgnoreRules:
             return
         spec = _spec(lines, folder / ".gitignore", self.errors)
         if spec is not None:
-            self.specs.append((folder, spec))
+            self.specs.append((str(folder), spec))
 
-    def __call__(self, path: Path, is_dir: bool) -> bool:
+    def __call__(self, below: str, is_dir: bool) -> bool:
+        """Whether the walk skips the file or folder at `below` (its path under the walk's
+        root, as git sees it in the work tree: a link is matched where it is, not where it
+        points)."""
         if self.specs is None:
             self._start()
         while self.pending:
             self._add(self.pending.pop())
         if not self.specs and self.excluded is None:
             return False
-        absolute = _resolved(path)
+        absolute = f"{self.base}/{below}" if self.base != "/" else f"/{below}"
         suffix = "/" if is_dir else ""
         for folder, spec in self.specs:
-            try:
-                relative = absolute.relative_to(folder).as_posix()
-            except ValueError:
+            if folder == "/":
+                relative = absolute[1:]
+            elif absolute.startswith(folder) and absolute[len(folder):len(folder) + 1] == "/":
+                relative = absolute[len(folder) + 1:]
+            else:
                 continue
             if spec.match_file(relative + suffix):
                 return True
         if self.excluded is not None:
-            anchor = _resolved(self.settings.root or self.root)
-            try:
-                relative = absolute.relative_to(anchor).as_posix()
-            except ValueError:
-                relative = path.as_posix()
+            anchor = str(_resolved(self.settings.root or self.root))
+            if anchor == "/":
+                relative = absolute[1:]
+            elif absolute.startswith(anchor + "/"):
+                relative = absolute[len(anchor) + 1:]
+            else:
+                relative = str(self.root / below)
             return self.excluded.match_file(relative + suffix)
         return False
 

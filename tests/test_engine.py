@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from helpers import check, codes, read_by_pyyaml, run_cli, run_json
 
@@ -162,6 +163,25 @@ def test_gitignored_and_venv_folders_are_skipped(tmp_path):
     assert [d.path for d in report.diagnostics] == [str(tmp_path / "train.yaml")]
     explicit = check(tmp_path / "outputs" / "train.yaml", select=["TL0"])
     assert codes(explicit) == ["TL004"]
+
+
+def test_gitignore_matches_a_link_where_it_is_and_a_walk_from_a_linked_root(tmp_path):
+    """As git: a link is ignored by its own path in the work tree, not by its target's; and
+    a folder reached through a link is matched against the .gitignore above its real place."""
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / ".gitignore").write_text("generated/\nscratch.yaml\n")
+    (project / "generated").mkdir()
+    config = "lr: 1e-4\nepochs: 1\nbatch_size: 2\n"
+    (project / "generated" / "run.yaml").write_text(config)
+    (project / "kept.yaml").write_text(config)
+    (project / "scratch.yaml").symlink_to(project / "kept.yaml")
+    (project / "alias.yaml").symlink_to(project / "generated" / "run.yaml")
+    report = check(project, select=["TL0"])
+    assert sorted(os.path.basename(d.path) for d in report.diagnostics) == ["alias.yaml", "kept.yaml"]
+    (tmp_path / "via-link").symlink_to(project)
+    linked = check(tmp_path / "via-link", select=["TL0"])
+    assert sorted(os.path.basename(d.path) for d in linked.diagnostics) == ["alias.yaml", "kept.yaml"]
 
 
 def test_forked_children_give_the_same_report_as_one_process(tmp_path, monkeypatch):
