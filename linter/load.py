@@ -351,19 +351,21 @@ def _python_views(config: ParsedDocument, script) -> list[ConfigView]:
     from trainlint.formats.python import mmengine_schedule, training_facts  # see FORMAT_MODULES
 
     views = build_views(config)
-    facts: dict[str, Value] = {}
+    facts: dict[str, Value | None] = {}  # None: not known after all (drop a mapped value)
     if training_facts.might_have_facts(script.text):
         facts = {fact.key: fact for fact in
                  training_facts.training_facts(script, config.extra.get("arguments", []))}
     if mmengine_schedule.NEEDLE in script.text:  # an mmengine config's `param_scheduler`
         facts.update(mmengine_schedule.schedule_facts(script.tree, config))
-    if not facts:
-        return views
-    if not views:
+    if not views and any(fact is not None for fact in facts.values()):
         raw = {entry.key: entry for entry in config.entries}
         views = [ConfigView(config.path, "argparse", {}, raw, config)]
     for view in views:
-        view.values.update(facts)
+        for name, fact in facts.items():
+            if fact is None:
+                view.values.pop(name, None)
+            else:
+                view.values[name] = fact
     return views
 
 

@@ -74,6 +74,8 @@ GOOD = [
     ("TL104/good_mmengine_unit_mix.py", "TL103"),
     ("TL104/good_mmengine_base_merge.py", "TL104"),
     ("TL103/good_mmengine_loop_in_base.py", "TL103"),
+    ("TL103/good_mmengine_runner_of_mmcv.py", "TL103"),
+    ("TL103/good_mmengine_runner_of_mmcv.py", "TL104"),
     ("TL105/good_short_constant.py", "TL105"),
     ("TL105/good_decay.json", "TL105"),
 ]

@@ -50,21 +50,26 @@ class _Scheduler:
         return name in self.arguments
 
 
-def schedule_facts(tree: ast.Module, document: ParsedDocument) -> dict[str, Value]:
-    """Canonical name -> Value for what `param_scheduler` and `train_cfg` say (may be empty)."""
+def schedule_facts(tree: ast.Module, document: ParsedDocument) -> dict[str, Value | None]:
+    """Canonical name -> Value for what `param_scheduler` and `train_cfg` say (may be empty).
+
+    None for the run's length where the file's LR schedulers are mmengine's but its loop is
+    not in the file: a `max_iters` or `max_epochs` elsewhere (an mmcv 1.x `runner`, a hook)
+    is not what the runner reads."""
     assignments = _single_assignments(tree, ("param_scheduler", "train_cfg"))
     if "param_scheduler" not in assignments:
         return {}
     values = NodeValues(document)
-    facts: dict[str, Value] = {}
-    if "train_cfg" in assignments:
-        facts.update(_loop_facts(assignments["train_cfg"], values))
     merged_with_base = any(isinstance(node, ast.Assign) and any(
         isinstance(target, ast.Name) and target.id == "_base_" for target in node.targets)
         for node in tree.body)
     schedulers = _schedulers(assignments["param_scheduler"], merged_with_base)
-    if schedulers:
-        facts.update(_schedule_facts(schedulers, values))
+    if not schedulers:
+        return {}
+    facts: dict[str, Value | None] = {"duration.epochs": None, "duration.max_steps": None}
+    if "train_cfg" in assignments:
+        facts.update(_loop_facts(assignments["train_cfg"], values))
+    facts.update(_schedule_facts(schedulers, values))
     return facts
 
 
@@ -227,24 +232,25 @@ def _horizon_facts(main: _Scheduler, warmup_end: Value | None, values: NodeValue
     if main.has("begin") and begin is None:
         return {}
     start = begin.number if begin is not None else 0
-    period = _number(main, "T_max", values) if main.kind == "CosineAnnealingLR" and main.has("T_max") else None
+    cosine = main.kind == "CosineAnnealingLR"
+    period = _number(main, "T_max", values) if cosine and main.has("T_max") else None
     end = _number(main, "end", values) if main.has("end") else None
     if (main.has("end") and end is None) or (main.has("T_max") and period is None):
         return {}
-    unit = {"schedule.decay_unit": _unit_at(main, values, "schedule.decay_unit")}
+    shared = {"schedule.decay_unit": _unit_at(main, values, "schedule.decay_unit")}
     if period is not None:
         if end is not None and end.number != start + period.number:
             return {}  # the cosine is cut off (or runs on) at `end`: not one horizon
         if end is not None:
-            unit["schedule.decay_end"] = end  # stops the scheduler: moves with T_max
+            shared["schedule.decay_end"] = end  # stops the scheduler: moves with T_max
         if start == 0:
-            return {"schedule.decay_horizon": period, **unit}
+            return {"schedule.decay_horizon": period, **shared}
         if warmup_end is not None and warmup_end.number == start:
-            return {"schedule.decay_steps": period, "schedule.decay_begin": begin, **unit}
+            return {"schedule.decay_steps": period, "schedule.decay_begin": begin, **shared}
         return {}
     if end is None:
         return {}  # ends with the run, whatever its length
-    facts = {"schedule.decay_horizon": end, "schedule.decay_end": end, **unit}
+    facts = {"schedule.decay_horizon": end, "schedule.decay_end": end, **shared}
     if start and warmup_end is not None and warmup_end.number == start:
         facts["schedule.decay_begin"] = begin
     return facts
