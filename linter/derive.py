@@ -53,6 +53,9 @@ UNKNOWN_WORLD = "1 (world size unknown: per GPU-count N; set world-size)"
 # `constant` schedule takes no warmup (`constant_with_warmup` does), and `max_steps <= 0`
 # means "train by epochs".
 HF_TRAINER_DIALECTS = ("hf", "axolotl")
+# Decay horizons whose schedule holds the minimum LR past them: Megatron's and nanoGPT's
+# `lr_decay_iters` (`if it > lr_decay_iters: return min_lr`), Megatron-core's `lr_decay_steps`.
+HOLDING_HORIZON_KEYS = ("lr_decay_iters", "lr_decay_steps")
 
 # Optimizer family by name fragment, first match wins (order matters: "lamb" before "adam").
 OPTIMIZER_FAMILIES = (
@@ -128,6 +131,9 @@ class Derived(Struct):
     plateau_patience: Patience | None = None
     world_size_known: bool = False
     batch_is_global: bool = False
+    # The LR stays at its minimum once the decay horizon is reached (it does not climb back
+    # as a cosine period does): a horizon shorter than the run is a decay-then-hold recipe.
+    decay_holds: bool = False
     # (scheduler name, warmup setting) where the scheduler ignores a configured warmup
     warmup_ignored: tuple[Value, Value] | None = None
     problems: list = field(default_factory=list)  # InvalidValue for TL002
@@ -218,6 +224,7 @@ class _Deriver:
         if self.view.flag("schedule.decay") is not False:
             self.warmup()
             out.decay_horizon = self.decay_horizon()
+            out.decay_holds = self.decay_holds()
         # else the LR schedule is switched off (nanoGPT `decay_lr = False`: the LR is the
         # constant peak), and its warmup and decay lengths are never used
         out.first_lr = self.first_lr()
@@ -567,9 +574,9 @@ class _Deriver:
 
     def decay_horizon(self) -> Quantity | None:
         horizon = self.number("schedule.decay_horizon")
+        unit_text = self.text("schedule.decay_unit")
         if horizon is not None:
             number, value = horizon
-            unit_text = self.text("schedule.decay_unit")
             # LightningCLI steps a configured lr_scheduler once per epoch by default.
             by_epoch = unit_text == "epoch" or (not unit_text and self.view.dialect == "lightning")
             unit = "epochs" if by_epoch else "steps"
@@ -578,11 +585,23 @@ class _Deriver:
         if decay is None:
             return None
         number, value = decay
-        warm = self.out.warmup_steps
+        unit, warm = ("epochs", self.out.warmup_epochs) if unit_text == "epoch" else (
+            "steps", self.out.warmup_steps)
         if warm is None:
-            return Quantity(int(number), term(int(number), value), "steps", value, (value,))
+            return Quantity(int(number), term(int(number), value), unit, value, (value,))
         return Quantity(int(number) + warm.value, f"{described(warm)} warmup + "
-                        f"{term(int(number), value)} decay", "steps", value, (value, *warm.inputs))
+                        f"{term(int(number), value)} decay", unit, value, (value, *warm.inputs))
+
+    def decay_holds(self) -> bool:
+        """Whether the schedule stops at its horizon: a scheduler's configured end (mmengine
+        `end`: the runner stops stepping it), or a key whose schedule clamps to the minimum."""
+        horizon = self.out.decay_horizon
+        if horizon is None:
+            return False
+        if self.value("schedule.decay_end") is not None:
+            return True
+        source = horizon.source
+        return source is not None and source.leaf_key.lstrip("-").replace("-", "_") in HOLDING_HORIZON_KEYS
 
     def first_lr(self) -> Quantity | None:
         peak = self.out.peak_lr

@@ -41,7 +41,8 @@ DEFAULT_MAX_FILE_SIZE = 1024 * 1024
 FORMAT_MODULES = {
     "yaml": ("trainlint.formats.yaml",), "json": ("trainlint.formats.json",),
     "toml": ("trainlint.formats.toml",),
-    "python": ("trainlint.formats.python.declared_config", "trainlint.formats.python.training_facts"),
+    "python": ("trainlint.formats.python.declared_config", "trainlint.formats.python.training_facts",
+               "trainlint.formats.python.mmengine_schedule"),
     "shell": ("trainlint.formats.shell", "trainlint.resolve"),
     "markdown": ("trainlint.formats.shell", "trainlint.resolve"),
 }
@@ -347,20 +348,24 @@ def _newer_python(text: str) -> bool:
 def _python_views(config: ParsedDocument, script) -> list[ConfigView]:
     """The script's training setup: its declared defaults through the dialects, and what its
     code does (the schedulers it builds, its epoch loop, ...), which beats a mapped default."""
-    from trainlint.formats.python import training_facts  # see FORMAT_MODULES
+    from trainlint.formats.python import mmengine_schedule, training_facts  # see FORMAT_MODULES
 
     views = build_views(config)
-    facts = []
+    facts: dict[str, Value | None] = {}  # None: not known after all (drop a mapped value)
     if training_facts.might_have_facts(script.text):
-        facts = training_facts.training_facts(script, config.extra.get("arguments", []))
-    if not facts:
-        return views
-    if not views:
+        facts = {fact.key: fact for fact in
+                 training_facts.training_facts(script, config.extra.get("arguments", []))}
+    if mmengine_schedule.NEEDLE in script.text:  # an mmengine config's `param_scheduler`
+        facts.update(mmengine_schedule.schedule_facts(script.tree, config))
+    if not views and any(fact is not None for fact in facts.values()):
         raw = {entry.key: entry for entry in config.entries}
         views = [ConfigView(config.path, "argparse", {}, raw, config)]
     for view in views:
-        for fact in facts:
-            view.values[fact.key] = fact
+        for name, fact in facts.items():
+            if fact is None:
+                view.values.pop(name, None)
+            else:
+                view.values[name] = fact
     return views
 
 

@@ -35,10 +35,18 @@ BAD = [
     ("TL103/bad_hf_dataset_size.yaml", "TL103", 6, 15, "warning",
      ("warmup_steps: 1000", "warmup_steps: 240")),
     ("TL103/bad_argparse_warmup.py", "TL103", 6, 57, "warning", ("default=4000", "default=1200")),
+    # the cosine begins where the warmup ends: no one-number fix
+    ("TL103/bad_mmengine_iters.py", "TL103", 5, 75, "warning", None),
+    ("TL103/bad_mmengine_epochs.py", "TL103", 5, 74, "info", None),
     ("TL104/bad_cosine_steps.py", "TL104", 6, 24, "warning",
      ("args['cosine_steps'] = 8500", "args['cosine_steps'] = 10500")),
-    ("TL104/bad_nanogpt.py", "TL104", 9, 18, "warning",
+    # decays to min_lr at half the run, then holds it: a recipe as often as a slip
+    ("TL104/bad_nanogpt.py", "TL104", 9, 18, "info",
      ("lr_decay_iters = 300000", "lr_decay_iters = 600000")),
+    ("TL104/bad_mmengine_tmax_short.py", "TL104", 9, 42, "warning", ("T_max=45", "T_max=95")),
+    ("TL104/bad_mmengine_end_holds.py", "TL104", 5, 83, "info", ("end=200", "end=300")),
+    ("TL104/bad_lr_decay_steps.yaml", "TL104", 6, 19, "warning",
+     ("lr_decay_steps: 20000", "lr_decay_steps: 10000")),
     ("TL104/bad_cosine_tmax.py", "TL104", 6, 48, "warning", ("T_max=50", "T_max=100")),
     ("TL104/bad_onecycle_lightning.yaml", "TL104", 14, 18, "error",
      ("total_steps: 1000", "total_steps: 5000")),
@@ -60,6 +68,14 @@ GOOD = [
     ("TL104/good_nanogpt.py", "TL104"),
     ("TL104/good_nanogpt_decay_off.py", "TL104"),
     ("TL104/good_nanogpt_decay_off.py", "TL103"),
+    ("TL104/good_mmengine_convert_to_iter.py", "TL104"),
+    ("TL104/good_mmengine_convert_to_iter.py", "TL103"),
+    ("TL104/good_mmengine_unit_mix.py", "TL104"),
+    ("TL104/good_mmengine_unit_mix.py", "TL103"),
+    ("TL104/good_mmengine_base_merge.py", "TL104"),
+    ("TL103/good_mmengine_loop_in_base.py", "TL103"),
+    ("TL103/good_mmengine_runner_of_mmcv.py", "TL103"),
+    ("TL103/good_mmengine_runner_of_mmcv.py", "TL104"),
     ("TL105/good_short_constant.py", "TL105"),
     ("TL105/good_decay.json", "TL105"),
 ]
@@ -154,3 +170,51 @@ def test_warmup_share_of_a_launch_whose_script_is_missing_is_info():
     assert (finding.span.line, finding.span.col) == (5, 18)
     assert finding.severity.value == "info" and finding.basis == "guessed"
     assert "was not found" in finding.message
+
+
+def test_mmengine_horizon_counts_from_the_warmup_in_the_loop_unit():
+    (finding,) = _findings(check(FIXTURES / "TL104/bad_mmengine_tmax_short.py", select=["TL104"]),
+                           "TL104")
+    assert finding.message.startswith(
+        "warmup + decay = 5 (param_scheduler.0.end, bad_mmengine_tmax_short.py:7) warmup + 45 "
+        "(param_scheduler.1.T_max, bad_mmengine_tmax_short.py:9) decay = 50 epochs, but the run "
+        "has 100 (train_cfg.max_epochs, bad_mmengine_tmax_short.py:12) epochs")
+    assert finding.fix.message == "decay epochs 45 -> 95"
+
+
+def test_mmengine_end_beside_tmax_moves_with_it(tmp_path):
+    source = FIXTURES / "TL104/bad_mmengine_iters_past_run.py"
+    (finding,) = _findings(check(source, select=["TL104"]), "TL104")
+    assert (finding.span.line, finding.span.col, finding.severity.value) == (6, 42, "warning")
+    assert "= 120000 steps, but the run has 90000 (train_cfg.max_iters" in finding.message
+    assert finding.fix.message == "decay steps 119000 -> 89000, end 120000 -> 90000"
+    copy = tmp_path / source.name
+    shutil.copy(source, copy)
+    check(copy, select=["TL104"], fix=True, unsafe_fixes=True)
+    expected = source.read_text(encoding="utf-8").replace("T_max=119000", "T_max=89000").replace(
+        "end=120000", "end=90000")
+    assert copy.read_text(encoding="utf-8") == expected
+    assert "TL104" not in codes(check(copy, select=["TL104"]))
+
+
+def test_mmengine_epoch_warmup_is_info_without_a_fix():
+    (finding,) = _findings(check(FIXTURES / "TL103/bad_mmengine_epochs.py", select=["TL103"]), "TL103")
+    assert finding.message.startswith(
+        "warmup is 13.3% of training (40 (param_scheduler.0.end, bad_mmengine_epochs.py:5) / 300 "
+        "(train_cfg.max_epochs, bad_mmengine_epochs.py:11)), more than 10%; warmups counted in epochs")
+    assert finding.fix is None
+
+
+def test_megatron_flags_give_the_horizon_and_the_warmup():
+    report = check(FIXTURES / "TL104/megatron_launch/train_gpt.sh", select=["TL104"])
+    (finding,) = _findings(report, "TL104")
+    assert (finding.span.line, finding.span.col, finding.severity.value) == (10, 22, "warning")
+    assert finding.message == (
+        "the LR decays over 300000 (lr_decay_iters, train_gpt.sh:10) steps, but the run lasts "
+        "200000 (train_iters, train_gpt.sh:9) steps: decay horizon 300000 -> 200000")
+    report = check(FIXTURES / "TL103/megatron_launch/train_gpt.sh", select=["TL103"])
+    (finding,) = _findings(report, "TL103")
+    assert (finding.span.line, finding.span.col, finding.severity.value) == (11, 23, "warning")
+    assert finding.message.startswith("warmup is 30.0% of training (30000 (lr_warmup_iters, "
+                                      "train_gpt.sh:11) / 100000 (train_iters, train_gpt.sh:9))")
+    assert finding.fix.message == "warmup steps 30000 -> 6000 (6%)"

@@ -116,3 +116,20 @@ def test_cli_show_text_is_plain():
     assert code == 0, err
     assert not re.search(r"\x1b\[", out)
     assert "world size: 4 (fixtures/launch/torchrun/train.sh:4)" in out
+
+
+def test_mmengine_schedule_and_megatron_flags_give_warmup_share_and_horizon():
+    code, text = shown("fixtures/TL104/bad_mmengine_tmax_short.py")
+    assert code == 0
+    assert "bad_mmengine_tmax_short.py:9:42" in row(text, "schedule.decay_steps")
+    assert "param_scheduler.1.T_max" in row(text, "schedule.decay_steps")
+    assert "param_scheduler.0.end" in row(text, "schedule.warmup_epochs")
+    assert "train_cfg.max_epochs" in row(text, "duration.epochs")
+    share = row(text, "warmup share")
+    assert " 0.05 " in share and "5 (param_scheduler.0.end, bad_mmengine_tmax_short.py:7) / 100" in share
+    assert " 50 epochs " in row(text, "decay horizon")
+    code, text = shown("fixtures/TL104/megatron_launch/train_gpt.sh")
+    assert code == 0
+    assert "200000 (train_iters, train_gpt.sh:9)" in row(text, "total steps")
+    assert "300000 steps" in row(text, "decay horizon")
+    assert "2000 (lr_warmup_iters, train_gpt.sh:11) / 200000" in row(text, "warmup share")

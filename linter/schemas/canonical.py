@@ -48,9 +48,13 @@ _SETTINGS = (
     Setting("schedule.warmup_start_factor", float, "LR at warmup start / peak LR", ge=0, le=1),
     Setting("schedule.warmup_start_lr", float, "LR at the first warmup step", ge=0),
     Setting("schedule.warmup_unit", str, "what one warmup iteration is: step or epoch"),
-    Setting("schedule.decay_steps", int, "length of the decay phase after warmup (steps)", ge=0),
+    Setting("schedule.decay_steps", int, "length of the decay phase after warmup (in decay_unit)", ge=0),
     Setting("schedule.decay_horizon", int, "steps or epochs over which the LR decays", gt=0),
-    Setting("schedule.decay_unit", str, "unit of decay_horizon: step or epoch"),
+    Setting("schedule.decay_unit", str, "unit of decay_horizon and decay_steps: step or epoch"),
+    Setting("schedule.decay_begin", int, "step or epoch where the decay phase begins, after the "
+            "warmup (mmengine `begin`)", ge=0),
+    Setting("schedule.decay_end", int, "step or epoch where the decay's scheduler stops, as "
+            "configured beside its horizon (mmengine `end` with `T_max`)", gt=0),
     Setting("schedule.decay", bool, "the LR decays at all (nanoGPT decay_lr)"),
     Setting("schedule.min_lr", float, "final / minimum learning rate", ge=0),
     Setting("schedule.end_lr", float, "learning rate at the end of the run", ge=0),

@@ -22,13 +22,19 @@ class WarmupTooLong(ConfigRule):
     """## What it does
     Computes the warmup as a share of all optimizer steps and fires when it is more than
     `max_share` (10%), or more than `max_share_bert_mlm` (6%) for BERT-style MLM pre-training.
-    The warmup comes from `warmup_steps`, a `warmup_ratio` / `warmup_steps_proportion`, or
-    `warmup_epochs`; total steps from `max_steps` / `max_iters` / `nBatch`, or epochs x steps
-    per epoch (the config's `num_iters_per_epoch` / `steps_per_epoch`, or the dataset size over
-    the effective batch). Where the total is unknown the rule stays quiet.
+    The warmup comes from `warmup_steps` (`lr_warmup_steps`, Megatron's `--lr-warmup-iters`), a
+    `warmup_ratio` / `warmup_steps_proportion`, `warmup_epochs`, or the first scheduler of an
+    mmengine `param_scheduler` when it ramps up from `begin` 0 to an `end` (`LinearLR`,
+    counted in epochs when `by_epoch`); total steps from `max_steps` / `max_iters` /
+    `train_iters` / `train_steps` / `nBatch` (mmengine: `train_cfg`'s `max_epochs` or
+    `max_iters`), or epochs x steps per epoch (the config's `num_iters_per_epoch` /
+    `steps_per_epoch`, or the dataset size over the effective batch). Where the total is
+    unknown, or counted in another unit than the warmup, the rule stays quiet.
 
-    In a launch whose script trainlint cannot find (and no config file), what the flags mean
-    is guessed from their names: the finding is info.
+    A warmup counted in epochs is reported at info: recipes counted in epochs (vision) are
+    often tuned with long warmups (MoCo v3: 40 of 300 epochs; BEiT fine-tuning: 20 of 100),
+    and the rule's sources are warmups in steps. In a launch whose script trainlint cannot find
+    (and no config file), what the flags mean is guessed from their names: the finding is info.
 
     ## Why is this bad?
     Every warmup step trains below the peak learning rate. A long warmup spends a large share
@@ -47,7 +53,8 @@ class WarmupTooLong(ConfigRule):
 
     ## Fix safety
     Unsafe: it sets the warmup to `suggested_share` (6%) of the total steps: a ratio becomes
-    0.06, a step count 6% of the total steps, an epoch count 6% of the epochs (at least 1).
+    0.06, a step count 6% of the total steps, an epoch count 6% of the epochs (at least 1). A
+    warmup whose end is where the next scheduler begins (mmengine `begin`) gets no fix.
 
     ## Options
     - `max_share` (0.10): the largest warmup share that does not fire.
@@ -108,6 +115,11 @@ class WarmupTooLong(ConfigRule):
         fix = self._fix(view, derived, source)
         if fix is not None:
             message += f": {fix.message}"
+        if derived.warmup_epochs is not None and derived.warmup_epochs.source is source:
+            yield self.at(source, f"{message}; warmups counted in epochs are often tuned this long "
+                                  "(MoCo v3: 40 of 300 epochs, BEiT fine-tuning: 20 of 100)", fix,
+                          Severity.INFO)
+            return
         if view.guessed:  # a launch of a script trainlint cannot read
             yield self.at(source, f"{message}; the script the launch runs was not found, so the "
                                   "flags are read by their names", fix, Severity.INFO,
@@ -123,8 +135,8 @@ class WarmupTooLong(ConfigRule):
         return None
 
     def _fix(self, view: ConfigView, derived, source):
-        if not spliceable(source):
-            return None
+        if not spliceable(source) or view.get("schedule.decay_begin") is not None:
+            return None  # the decay begins where the warmup ends: one number cannot move both
         share = self.options.suggested_share
         old = source.number
         is_ratio = source is view.get("schedule.warmup_ratio") or (

@@ -37,7 +37,7 @@ from trainlint.formats.python.ast_index import (
 from trainlint.records import UNRESOLVED, ParsedDocument, Value
 from trainlint.text import LineIndex, Span
 
-__all__ = ["parse"]
+__all__ = ["NodeValues", "parse"]
 
 MAX_FOLD_DEPTH = 64
 MAX_CONTAINER_RAW = 1 << 20  # as in the JSON adapter: longer displays keep raw ""
@@ -69,6 +69,32 @@ def parse(path: str, text: str, index: LineIndex,
     arguments = sorted(reader.arguments, key=lambda spec: spec.span.start)
     return ParsedDocument(path=path, text=text, format="python", entries=entries, index=index,
                           extra={"arguments": arguments})
+
+
+class NodeValues:
+    """Values for single expressions of a module, folded as its entries are (`5e-4 * 8` -> 0.004,
+    and names of the module's constants resolved from `constants`), each with its span: for
+    readers that know what a framework makes of a structure the entries flatten."""
+
+    def __init__(self, document: ParsedDocument) -> None:
+        self.path = document.path
+        self.text = document.text
+        self.columns = _Columns(document.text, document.index)
+        self.folder = _Folder()
+        self.folder.constants = {entry.key: entry.value for entry in document.entries
+                                 if entry.origin == "constant" and "." not in entry.key}
+
+    def value(self, node: ast.AST, key: str, key_node: ast.AST | None = None,
+              origin: str = "constant") -> Value:
+        span = self.columns.span(node)
+        key_span = self.columns.name_span(key_node, key.rsplit(".", 1)[-1]) if key_node else None
+        return Value(value=self.folder.value(node), path=self.path, span=span, key=key,
+                     key_span=key_span, raw=self.text[span.start:span.end], origin=origin)
+
+    def at(self, node: ast.AST, key: str, value: Any, origin: str = "constant") -> Value:
+        """A Value that the structure at `node` implies (raw "": no literal to splice)."""
+        return Value(value=value, path=self.path, span=self.columns.span(node), key=key,
+                     origin=origin)
 
 
 def _parse_tree(path: str, text: str, index: LineIndex) -> ast.Module:
