@@ -443,3 +443,30 @@ def test_every_loader_of_the_table_is_documented():
     text = (ROOT / "docs" / "consumers.md").read_text(encoding="utf-8")
     missing = [name for name in LOADERS if f"| `{name}` (" not in text]
     assert not missing
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the scan reads on several cores by fork")
+def test_the_scan_reads_on_several_cores_with_the_same_result(monkeypatch):
+    """A large project's files are read by forked children (the scan runs before the check
+    forks); what they find is what one process finds: sites, helpers followed, consumers."""
+    import trainlint.consumers.project as project_module
+    import trainlint.parallel as parallel
+
+    serial, root = scan("helper")
+    forked = []
+    real_map = parallel.map_forked
+
+    def counting_map(*args, **kwargs):
+        forked.append(len(args[1]))
+        return real_map(*args, **kwargs)
+
+    monkeypatch.setattr(project_module, "PARALLEL_SCAN_MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(parallel, "map_forked", counting_map)
+    parallel_scan, _ = scan("helper")
+    assert len(forked) == 2  # the files with loader calls, then the callers of helpers
+    assert parallel_scan.sites == serial.sites and parallel_scan.helpers == serial.helpers
+    assert sorted(parallel_scan.facts) == sorted(serial.facts)
+    config = str(root / "configs/run.yaml")
+    assert site_labels(parallel_scan.for_config(config), root) == [
+        "src/pkg/train.py:13", "src/pkg/utils.py:6"]
