@@ -226,8 +226,9 @@ class _Indexer:
         node_type = ast.AST
         while stack:
             node, parent, scope = pop()
-            parents[id(node)] = parent
-            scope_by_node[id(node)] = scope
+            key = id(node)
+            parents[key] = parent
+            scope_by_node[key] = scope
             kind = type(node)
             if kind is name_type or kind is constant_type:
                 continue
@@ -256,15 +257,17 @@ class _Indexer:
                     for child in reversed(value):
                         child_kind = type(child)
                         if child_kind is name_type or child_kind is constant_type:
-                            parents[id(child)] = node
-                            scope_by_node[id(child)] = scope
+                            key = id(child)
+                            parents[key] = node
+                            scope_by_node[key] = scope
                         elif isinstance(child, node_type):
                             push((child, node, scope))
                 elif value is not None:
                     child_kind = type(value)
                     if child_kind is name_type or child_kind is constant_type:
-                        parents[id(value)] = node
-                        scope_by_node[id(value)] = scope
+                        key = id(value)
+                        parents[key] = node
+                        scope_by_node[key] = scope
                     elif isinstance(value, node_type):
                         push((value, node, scope))
         calls.sort(key=_start)
