@@ -339,8 +339,8 @@ def _imported_saves(script: ParsedScript) -> tuple[list[ImportedCall], list[Impo
         if not any(word in called.lower() for word in HELPER_WORDS):
             continue
         origin = _imported_origin(script, func)
-        if origin is None:
-            continue
+        if origin is None or script.qualname(func) in SAVE_FUNCTIONS:
+            continue  # torch.save and xm.save are saves already (_saves), no project's helpers
         objects, paths = [], []
         arguments = [(i, None, arg) for i, arg in enumerate(call.args)
                      if not isinstance(arg, ast.Starred)]
@@ -360,13 +360,20 @@ def _imported_saves(script: ParsedScript) -> tuple[list[ImportedCall], list[Impo
             made = script.origin(value, KEEPS_KIND)
             if isinstance(made, ast.Call):
                 origin = _imported_origin(script, made.func)
-                if origin is not None and origin[2][:1].isupper():
+                if (origin is not None and origin[2][:1].isupper()
+                        and not _library_class(script.qualname(made.func) or "")):
                     short = _short(script, made)
                     saved = SavedObject(script.span(value), f"a {origin[2]} instance (`{short}`)",
                                         key, checkpoint, _short(script, call.func), origin[2],
                                         "its fields as a dict (`dataclasses.asdict`, `vars`)")
                     instances.append(ImportedInstance(*origin, saved, modules_fine))
     return calls, instances
+
+
+def _library_class(name: str) -> bool:
+    """A class whose objects `foreign` knows (`argparse.Namespace`, `torch.nn.Linear`): not
+    one of the project's, however it was imported."""
+    return name in OBJECT_MAKERS or name in TENSOR_CLASSES or name.startswith("torch.")
 
 
 def _imported_origin(script: ParsedScript, func: ast.expr) -> tuple[str, int, str] | None:
@@ -699,15 +706,57 @@ class ModuleIndex:
         return self.by_dotted.get(tuple(parts)) if parts else None
 
 
-def unresolved(facts: dict[str, CheckpointFacts]) -> bool:
-    """Whether a save depends on a file not among `facts`: a helper or class imported from
-    elsewhere, or an `args` parameter where no file seen parses arguments."""
-    argparse_project = any(fact.parses_arguments for fact in facts.values())
+def unresolved_imports(facts: dict[str, CheckpointFacts]) -> set[str]:
+    """The names of the helpers and classes that saves import from a file not among `facts`."""
     modules = ModuleIndex(facts)
-    for path, fact in facts.items():
-        if not argparse_project and any(saved.if_argparse for saved in fact.saves):
+    return {each.name for path, fact in facts.items() for each in (*fact.calls, *fact.instances)
+            if modules.file_of(path, each.module, each.level) is None}
+
+
+def arguments_unresolved(facts: dict[str, CheckpointFacts]) -> bool:
+    """Whether a save of an `args` parameter waits for a file that parses arguments."""
+    return (not any(fact.parses_arguments for fact in facts.values())
+            and any(saved.if_argparse for fact in facts.values() for saved in fact.saves))
+
+
+REFUSING_LOAD_NEEDLES = (b"torch", b"load")  # every file with a torch.load holds both
+ARGUMENT_PARSING = tuple(name.encode() for name in sorted(NAMESPACE_MAKERS))
+
+
+class FilesThatResolve:
+    """Which of a project's other files may tell what its saves left open (a predicate on a
+    file's bytes, project_scan.Needles): a refusing load (`torch` and `load`), the `def` or
+    `class` of a name imported from a file not seen, and, where `arguments`, a call that
+    parses arguments. Only those are parsed."""
+
+    def __init__(self, names: Iterable[str], arguments: bool) -> None:
+        self.names = tuple(sorted(name.encode() for name in names))
+        self.arguments = arguments
+        # a pattern that starts with a literal is searched at memchr speed, an alternation not
+        either = b"|".join(re.escape(name) for name in self.names)
+        self.definitions = tuple(re.compile(keyword + rb"\s+(?:" + either + rb")\b")
+                                 for keyword in (b"def", b"class")) if self.names else ()
+
+    def __call__(self, data: bytes) -> bool:
+        if all(needle in data for needle in REFUSING_LOAD_NEEDLES):
             return True
-        for each in (*fact.calls, *fact.instances):
-            if modules.file_of(path, each.module, each.level) is None:
-                return True
-    return False
+        if self.arguments and any(name in data for name in ARGUMENT_PARSING):
+            return True
+        return any(name in data for name in self.names) and any(
+            definition.search(data) is not None for definition in self.definitions)
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, FilesThatResolve)
+                and (self.names, self.arguments) == (other.names, other.arguments))
+
+    def __hash__(self) -> int:
+        return hash((self.names, self.arguments))
+
+
+def files_that_resolve(facts: dict[str, CheckpointFacts]) -> FilesThatResolve | None:
+    """The files to read where a save depends on one not among `facts` (a helper or class
+    imported from elsewhere, or an `args` parameter where no file seen parses arguments);
+    None where nothing does."""
+    names = unresolved_imports(facts)
+    arguments = arguments_unresolved(facts)
+    return FilesThatResolve(names, arguments) if names or arguments else None

@@ -6,20 +6,21 @@ The class docstring is the rule's page (docs/rules/TL402.md).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from trainlint.api import Diagnostic, Example, FixAvailability, ScriptRule, Severity
 from trainlint.rules.checkpoint._checkpoints import (
+    REFUSING_LOAD_NEEDLES,
     CheckpointFacts,
     RefusingLoad,
     SavedObject,
     checkpoint_facts,
+    files_that_resolve,
     object_saves,
     refusing_loads,
     may_read,
     same_checkpoint,
-    unresolved,
 )
 
 class CheckpointHoldsObjects(ScriptRule):
@@ -165,12 +166,14 @@ class CheckpointHoldsObjects(ScriptRule):
             return None
         return facts
 
-    def project_files_wanted(self, facts: dict[str, Any]) -> tuple[bytes, ...] | None:
-        if unresolved(facts):
-            return ()  # a helper, a class or the argument parser may be in any file
+    def project_files_wanted(self, facts: dict[str, Any],
+                             ) -> tuple[bytes, ...] | Callable[[bytes], bool] | None:
+        resolving = files_that_resolve(facts)
+        if resolving is not None:
+            return resolving  # the helpers, classes or argument parser, and the loads
         unlinked = any(self._linked_load(path, saved, facts) is None
                        for path, saved in self._project_saves(facts))
-        return (b"torch", b"load") if unlinked else None
+        return REFUSING_LOAD_NEEDLES if unlinked else None
 
     def check_project(self, facts: dict[str, Any]) -> Iterator[Diagnostic]:
         for path, saved in self._project_saves(facts):
