@@ -488,3 +488,27 @@ def check_paths_of(root: Path, names: list[str], select: list[str]):
 
     return check_paths([str(root / name) for name in names], load_settings(root),
                        RunOptions(select=select))
+
+
+WORD_EDGE_CASES = ["save(x)", "xsave(x)", "_save (x)", "torch.save  (x)", "é_load(x)", "éload(x)",
+                   "save_on_master(obj)", "reload(m)", "loads(s)", "load\n(p)",
+                   "class A:\nclass B(nn.Module):\n  class C:", "  class D:", "xclass E:"]
+
+
+def test_the_fast_text_tests_agree_with_their_word_boundary_patterns():
+    """saves_or_loads, calls_save and text_facts find literals first and check the word
+    boundary by hand: the same answers as `\\b...` / `^...` patterns (on the edge cases and
+    every Python fixture), at memchr speed."""
+    import re
+
+    from trainlint.rules.checkpoint._checkpoints import calls_save, saves_or_loads, text_facts
+
+    texts = WORD_EDGE_CASES + [path.read_text(encoding="utf-8", errors="replace")
+                               for path in sorted(FIXTURES.rglob("*.py"))]
+    for text in texts:
+        assert saves_or_loads(text) == bool(re.search(r"\b(?:load|save\w*)\s*\(", text)), text
+        data = text.encode()
+        assert calls_save(data) == bool(re.search(rb"\bsave\s*\(", data)), text
+        classes = {m.group(1): "Module" in (m.group(2) or "") for m in re.finditer(
+            r"^class[ \t]+(\w+)[ \t]*(?:\(([^)]*)\))?[ \t]*:", text, re.MULTILINE)}
+        assert text_facts(text).classes == classes, text
