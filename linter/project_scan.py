@@ -97,7 +97,9 @@ def reads_tests(settings: Settings, root: str, paths: Iterable[str]) -> bool:
 
 def is_project_test(path: str, root: str) -> bool:
     """Test code (discovery.is_test_path) by the path below the project's root."""
-    return is_test_path(os.path.relpath(os.path.abspath(path), root))
+    path = os.path.abspath(path)
+    below = path[len(root) + 1:] if path.startswith(root + os.sep) else path
+    return is_test_path(below)
 
 
 def project_files(root: str, settings: Settings, tests: bool, cache: dict) -> list[str]:

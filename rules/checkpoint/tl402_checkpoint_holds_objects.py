@@ -79,7 +79,10 @@ class CheckpointHoldsObjects(ScriptRule):
     both with a `pyproject.toml`, `setup.py`, `setup.cfg`, `trainlint.toml`,
     `requirements.txt` or `.git`) are linked too: the finding is at the save and names the
     load. When the load, a helper or a class is in a file not being checked (pre-commit
-    passes only the staged files), the project's other Python files are read for it. Where
+    passes only the staged files), the project's other Python files that can hold it are read
+    for it: those that name `torch` and `load`, define the helper or class (`def name`,
+    `class Name`), or parse arguments; test code only where a checked file is test code, or
+    with `include-tests`. Where
     both calls spell out the file name (`run_dir / "best.pt"`, `"ckpt/teacher.pth"`,
     `f"rng_state_{rank}.pth"` as the pattern `rng_state_*.pth`), they are linked only if the
     names match; the message names a load of the same file before the nearest other one. A
