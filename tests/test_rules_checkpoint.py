@@ -501,7 +501,8 @@ def test_the_fast_text_tests_agree_with_their_word_boundary_patterns():
     every Python fixture), at memchr speed."""
     import re
 
-    from trainlint.rules.checkpoint._checkpoints import calls_save, saves_or_loads, text_facts
+    from trainlint.rules.checkpoint._checkpoints import saves_or_loads, text_facts
+    from trainlint.rules.checkpoint._project_files import calls_save
 
     texts = WORD_EDGE_CASES + [path.read_text(encoding="utf-8", errors="replace")
                                for path in sorted(FIXTURES.rglob("*.py"))]

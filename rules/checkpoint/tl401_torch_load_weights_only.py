@@ -21,9 +21,7 @@ from trainlint.api import (
     Severity,
 )
 from trainlint.rules.checkpoint._checkpoints import (
-    CallsTo,
     SavedObject,
-    calls_save,
     checkpoint_facts,
     checkpoint_name,
     may_read,
@@ -31,6 +29,7 @@ from trainlint.rules.checkpoint._checkpoints import (
     same_checkpoint,
     text_facts,
 )
+from trainlint.rules.checkpoint._project_files import CallsTo, calls_save
 
 if TYPE_CHECKING:
     from trainlint.api import VersionRange

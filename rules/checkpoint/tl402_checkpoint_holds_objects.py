@@ -11,17 +11,16 @@ from typing import Any
 
 from trainlint.api import Diagnostic, Example, FixAvailability, ScriptRule, Severity
 from trainlint.rules.checkpoint._checkpoints import (
-    REFUSING_LOAD_NEEDLES,
     CheckpointFacts,
     RefusingLoad,
     SavedObject,
     checkpoint_facts,
-    files_that_resolve,
     object_saves,
     refusing_loads,
     may_read,
     same_checkpoint,
 )
+from trainlint.rules.checkpoint._project_files import REFUSING_LOAD_NEEDLES, files_that_resolve
 
 class CheckpointHoldsObjects(ScriptRule):
     """## What it does
