@@ -8,10 +8,12 @@ imports no rule machinery: the context a rule receives reaches it without an imp
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trainlint.discovery import walk_folder
+from trainlint.discovery import is_test_path, walk_folder
 from trainlint.formats.base import ParseError
 from trainlint.load import Loader, Unreadable, decode
 from trainlint.paths import relative_path
@@ -54,21 +56,24 @@ _ROOTS = ProjectRoots()
 # (path, modification time, size, analyse) -> what `analyse` found: a file is parsed again
 # only when it changed, also across runs in one process.
 _ANALYSED: dict[tuple, Any] = {}
+# What a project file must hold to be parsed: every byte string of a tuple, a match of a bytes
+# pattern, or a predicate on the file's bytes (for an any-of that a pattern makes slow).
+Needles = tuple[bytes, ...] | re.Pattern[bytes] | Callable[[bytes], bool]
 
 
-def scan_project(path: str, needles, analyse, analyse_text,
+def scan_project(path: str, needles: Needles, analyse, analyse_text,
                  settings: Settings, cache: dict) -> dict[str, Any]:
     """`analyse(script)` of every Python file of the project of `path` holding all `needles`,
     `analyse_text(text)` of the others (RuleContext.project_scripts); `cache` keeps the answer
-    for the run."""
+    for the run. Test code is read only for test code (or with `include-tests`): a test's
+    files are its own, and a large project's tests are many."""
     root = _ROOTS.of(path)
-    key = (root, needles, analyse, analyse_text)
+    tests = reads_tests(settings, root, [path])
+    key = (root, tests, needles, analyse, analyse_text)
     if key not in cache:
         loader = Loader(settings.max_file_size)
         found: dict[str, Any] = {}
-        if (root, "files") not in cache:
-            cache[(root, "files")] = walk_python_files(root, settings)
-        for each in cache[(root, "files")]:
+        for each in project_files(root, settings, tests, cache):
             try:
                 stat = os.stat(each)
             except OSError:
@@ -84,25 +89,56 @@ def scan_project(path: str, needles, analyse, analyse_text,
     return cache[key]
 
 
+def reads_tests(settings: Settings, root: str, paths: Iterable[str]) -> bool:
+    """Whether a scan of the project at `root` for `paths` reads its test code too: with
+    `include-tests`, or where one of `paths` is test code itself."""
+    return settings.include_tests or any(is_project_test(each, root) for each in paths)
+
+
+def is_project_test(path: str, root: str) -> bool:
+    """Test code (discovery.is_test_path) by the path below the project's root."""
+    path = os.path.abspath(path)
+    below = path[len(root) + 1:] if path.startswith(root + os.sep) else path
+    return is_test_path(below)
+
+
+def project_files(root: str, settings: Settings, tests: bool, cache: dict) -> list[str]:
+    """The Python files of the project at `root`, test code only when `tests`; `cache` keeps
+    the walk for the run."""
+    if (root, "files") not in cache:
+        cache[(root, "files")] = walk_python_files(root, settings)
+    if tests:
+        return cache[(root, "files")]
+    if (root, "files", "no tests") not in cache:
+        cache[(root, "files", "no tests")] = [each for each in cache[(root, "files")]
+                                              if not is_project_test(each, root)]
+    return cache[(root, "files", "no tests")]
+
+
 def walk_python_files(root: str, settings: Settings) -> list[str]:
     """The Python files of the project at `root` (not those of projects inside it)."""
     return [each for each in walk_folder(Path(root), settings, lambda p: p.suffix == ".py")
             if _ROOTS.of(each) == root]
 
 
-def analysed(loader: Loader, path: str, needles, analyse, analyse_text=None) -> Any:
-    """`analyse(script)` of the Python file `path` when its bytes hold every needle (or match
-    the bytes pattern), else `analyse_text(text)` when given; None for a file that cannot be
-    read or parsed (reported when that file is checked itself)."""
+def holds(data: bytes, needles: Needles) -> bool:
+    """Whether a file's bytes hold what `needles` asks for (see Needles)."""
+    if isinstance(needles, tuple):
+        return all(needle in data for needle in needles)
+    if isinstance(needles, re.Pattern):
+        return needles.search(data) is not None
+    return needles(data)
+
+
+def analysed(loader: Loader, path: str, needles: Needles, analyse, analyse_text=None) -> Any:
+    """`analyse(script)` of the Python file `path` when its bytes hold the needles, else
+    `analyse_text(text)` when given; None for a file that cannot be read or parsed (reported
+    when that file is checked itself)."""
     try:
         data = loader.read_bytes(path)
     except Unreadable:
         return None
-    if isinstance(needles, tuple):
-        parse = all(needle in data for needle in needles)
-    else:
-        parse = needles.search(data) is not None
-    if not parse:
+    if not holds(data, needles):
         if analyse_text is None:
             return None
         try:

@@ -406,3 +406,110 @@ def test_tl402_a_module_moved_with_to_is_still_the_module(tmp_path):
         "evaluate.py": "import torch\n\nmodel = torch.load('model.pt')\nx = torch.load('x.pt')\n"})
     (finding,) = check(project, select=["TL402"]).diagnostics
     assert "a whole nn.Module (a Net" in finding.message and finding.span.line == 5
+
+
+# ------------------------------------------------------------------ what a project scan reads
+
+BOUNDED_PROJECT = {
+    "train.py": ("import argparse\nimport torch\nfrom utils import save_on_master\n\n"
+                 "args = argparse.ArgumentParser().parse_args()\n"
+                 "save_on_master({'args': args}, 'ckpt.pt')\n"
+                 "torch.save({'cfg': argparse.Namespace(lr=1)}, 'ckpt.pt')\n"),
+    "utils.py": "import torch\n\n\ndef save_on_master(obj, path):\n    torch.save(obj, path)\n",
+    "evaluate.py": "import torch\n\nstate = torch.load('ckpt.pt')\n",
+    "model.py": "import torch\n\n\nclass Net(torch.nn.Module):\n    pass\n",
+    "data.py": "def save_to_cache(items):\n    return list(items)\n",
+    "tests/test_evaluate.py": "import torch\n\n\ndef test_load():\n    torch.load('ckpt.pt')\n",
+}
+
+
+@pytest.fixture
+def parsed(monkeypatch) -> list[str]:
+    """The files parsed in a run (by name): the checked ones and those a project scan reads."""
+    from trainlint.load import Loader
+
+    names: list[str] = []
+    original = Loader.from_bytes
+
+    def recording(self, path, data, *args, **kwargs):
+        names.append(Path(path).as_posix().rsplit("/", 2)[-1] if "/tests/" not in
+                     Path(path).as_posix() else "tests/" + Path(path).name)
+        return original(self, path, data, *args, **kwargs)
+
+    monkeypatch.setattr(Loader, "from_bytes", recording)
+    return names
+
+
+def test_tl402_a_check_of_one_file_parses_only_the_files_that_can_matter(tmp_path, parsed):
+    """train.py alone (a pre-commit run): its helper's file and the load's are read; a model,
+    a function named save_... of another kind, and a test's load are not parsed; torch.save
+    and argparse.Namespace are no helpers or classes to look for across the project."""
+    project = _project(tmp_path, BOUNDED_PROJECT)
+    report = check(project / "train.py", select=["TL402"])
+    assert [(d.span.line, d.span.col) for d in report.diagnostics] == [(6, 25), (7, 20)]
+    assert all("evaluate.py:3;" in d.message for d in report.diagnostics)
+    assert sorted(parsed) == ["evaluate.py", "train.py", "utils.py"]
+
+
+def test_tl402_reads_test_code_for_test_code_or_with_include_tests(tmp_path, parsed):
+    project = _project(tmp_path, BOUNDED_PROJECT)
+    check(project / "train.py", {"include-tests": True}, select=["TL402"])
+    assert sorted(parsed) == ["evaluate.py", "tests/test_evaluate.py", "train.py", "utils.py"]
+
+
+def test_tl402_reads_nothing_else_where_the_checked_files_settle_every_save(tmp_path, parsed):
+    """The save's load is in a checked file: no other file is read, however many there are."""
+    project = _project(tmp_path, BOUNDED_PROJECT)
+    report = check(project / "train.py", select=["TL402"])
+    parsed.clear()
+    both = check_paths_of(project, ["train.py", "utils.py", "evaluate.py"], ["TL402"])
+    assert [(d.span.line, d.span.col) for d in both.diagnostics] == \
+        [(d.span.line, d.span.col) for d in report.diagnostics]
+    assert sorted(parsed) == ["evaluate.py", "train.py", "utils.py"]
+
+
+def test_tl401_project_scan_skips_test_code_for_a_script(tmp_path, parsed):
+    """TL401's look for saves of objects (the fix it may offer) reads the files that save;
+    a test's saves are its own, so test code is read only for a test."""
+    project = _project(tmp_path, {**BOUNDED_PROJECT, "tests/test_io.py": (
+        "import argparse\nimport torch\n\n\ndef test_save(tmp_path):\n"
+        "    torch.save(argparse.Namespace(a=1), tmp_path / 'x.pt')\n")})
+    (finding,) = check(project / "evaluate.py", select=["TL401"]).diagnostics
+    assert "train.py:7, which holds an argparse.Namespace" in finding.message
+    assert "tests/test_io.py" not in parsed and "tests/test_evaluate.py" not in parsed
+    parsed.clear()
+    check(project / "tests" / "test_evaluate.py", select=["TL401"])
+    assert "tests/test_io.py" in parsed
+
+
+def check_paths_of(root: Path, names: list[str], select: list[str]):
+    from trainlint.engine import RunOptions, check_paths
+    from trainlint.settings import load_settings
+
+    return check_paths([str(root / name) for name in names], load_settings(root),
+                       RunOptions(select=select))
+
+
+WORD_EDGE_CASES = ["save(x)", "xsave(x)", "_save (x)", "torch.save  (x)", "é_load(x)", "éload(x)",
+                   "save_on_master(obj)", "reload(m)", "loads(s)", "load\n(p)",
+                   "class A:\nclass B(nn.Module):\n  class C:", "  class D:", "xclass E:"]
+
+
+def test_the_fast_text_tests_agree_with_their_word_boundary_patterns():
+    """saves_or_loads, calls_save and text_facts find literals first and check the word
+    boundary by hand: the same answers as `\\b...` / `^...` patterns (on the edge cases and
+    every Python fixture), at memchr speed."""
+    import re
+
+    from trainlint.rules.checkpoint._checkpoints import saves_or_loads, text_facts
+    from trainlint.rules.checkpoint._project_files import calls_save
+
+    texts = WORD_EDGE_CASES + [path.read_text(encoding="utf-8", errors="replace")
+                               for path in sorted(FIXTURES.rglob("*.py"))]
+    for text in texts:
+        assert saves_or_loads(text) == bool(re.search(r"\b(?:load|save\w*)\s*\(", text)), text
+        data = text.encode()
+        assert calls_save(data) == bool(re.search(rb"\bsave\s*\(", data)), text
+        classes = {m.group(1): "Module" in (m.group(2) or "") for m in re.finditer(
+            r"^class[ \t]+(\w+)[ \t]*(?:\(([^)]*)\))?[ \t]*:", text, re.MULTILINE)}
+        assert text_facts(text).classes == classes, text

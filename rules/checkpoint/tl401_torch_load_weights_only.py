@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ast
 import os
-import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -22,7 +21,6 @@ from trainlint.api import (
     Severity,
 )
 from trainlint.rules.checkpoint._checkpoints import (
-    DIRECT_SAVES,
     SavedObject,
     checkpoint_facts,
     checkpoint_name,
@@ -31,6 +29,7 @@ from trainlint.rules.checkpoint._checkpoints import (
     same_checkpoint,
     text_facts,
 )
+from trainlint.rules.checkpoint._project_files import CallsTo, calls_save
 
 if TYPE_CHECKING:
     from trainlint.api import VersionRange
@@ -244,14 +243,11 @@ class TorchLoadWeightsOnly(ScriptRule):
             return []
         # Files that call `save(` (torch.save and the wrappers, and the helpers' own bodies),
         # then the files that call one of the helpers found: not every `save_...(` method.
-        facts = dict(self.ctx.project_scripts(script.path, DIRECT_SAVES, checkpoint_facts,
+        facts = dict(self.ctx.project_scripts(script.path, calls_save, checkpoint_facts,
                                               text_facts))
-        helpers = sorted({helper.name for fact in facts.values() for helper in fact.helpers})
+        helpers = {helper.name for fact in facts.values() for helper in fact.helpers}
         if helpers:
-            calls = re.compile(rb"\b(?:" + b"|".join(re.escape(h.encode()) for h in helpers)
-                               + rb")\s*\(")
-            found = self.ctx.project_scripts(script.path, calls, checkpoint_facts)
-            facts.update(found)
+            facts.update(self.ctx.project_scripts(script.path, CallsTo(helpers), checkpoint_facts))
         here = os.path.abspath(script.path)
         facts = {path: fact for path, fact in facts.items() if os.path.abspath(path) != here}
         facts[script.path] = own

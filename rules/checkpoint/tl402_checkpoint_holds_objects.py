@@ -6,7 +6,7 @@ The class docstring is the rule's page (docs/rules/TL402.md).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from trainlint.api import Diagnostic, Example, FixAvailability, ScriptRule, Severity
@@ -19,8 +19,8 @@ from trainlint.rules.checkpoint._checkpoints import (
     refusing_loads,
     may_read,
     same_checkpoint,
-    unresolved,
 )
+from trainlint.rules.checkpoint._project_files import REFUSING_LOAD_NEEDLES, files_that_resolve
 
 class CheckpointHoldsObjects(ScriptRule):
     """## What it does
@@ -78,7 +78,10 @@ class CheckpointHoldsObjects(ScriptRule):
     both with a `pyproject.toml`, `setup.py`, `setup.cfg`, `trainlint.toml`,
     `requirements.txt` or `.git`) are linked too: the finding is at the save and names the
     load. When the load, a helper or a class is in a file not being checked (pre-commit
-    passes only the staged files), the project's other Python files are read for it. Where
+    passes only the staged files), the project's other Python files that can hold it are read
+    for it: those that name `torch` and `load`, define the helper or class (`def name`,
+    `class Name`), or parse arguments; test code only where a checked file is test code, or
+    with `include-tests`. Where
     both calls spell out the file name (`run_dir / "best.pt"`, `"ckpt/teacher.pth"`,
     `f"rng_state_{rank}.pth"` as the pattern `rng_state_*.pth`), they are linked only if the
     names match; the message names a load of the same file before the nearest other one. A
@@ -165,12 +168,14 @@ class CheckpointHoldsObjects(ScriptRule):
             return None
         return facts
 
-    def project_files_wanted(self, facts: dict[str, Any]) -> tuple[bytes, ...] | None:
-        if unresolved(facts):
-            return ()  # a helper, a class or the argument parser may be in any file
+    def project_files_wanted(self, facts: dict[str, Any],
+                             ) -> tuple[bytes, ...] | Callable[[bytes], bool] | None:
+        resolving = files_that_resolve(facts)
+        if resolving is not None:
+            return resolving  # the helpers, classes or argument parser, and the loads
         unlinked = any(self._linked_load(path, saved, facts) is None
                        for path, saved in self._project_saves(facts))
-        return (b"torch", b"load") if unlinked else None
+        return REFUSING_LOAD_NEEDLES if unlinked else None
 
     def check_project(self, facts: dict[str, Any]) -> Iterator[Diagnostic]:
         for path, saved in self._project_saves(facts):
