@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -140,6 +141,31 @@ def test_python_of_a_newer_grammar_is_not_checked_and_says_so():
     assert report.diagnostics == []
     if sys.version_info < (3, 12):  # a 3.12 interpreter reads it and checks it
         assert any("not checked: Python syntax newer" in note for note in report.notes)
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="a 3.12 interpreter reads PEP 695")
+def test_a_pep695_statement_is_known_newer_without_a_second_parser():
+    """The statement where Python's parser stopped is PEP 695: no libcst import (0.3 s)."""
+    import subprocess
+
+    from helpers import FIXTURES
+
+    path = FIXTURES / "python312" / "pep695_types.py"
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "trainlint", "check", str(path),
+                           "--output-format", "json"], capture_output=True, text=True)
+    assert done.returncode == 0 and json.loads(done.stdout) == []
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
+                if line.startswith("import time:")]
+    assert "trainlint.load" in imported and "libcst" not in imported
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="a 3.12 interpreter reads PEP 701")
+def test_a_newer_fstring_is_decided_by_the_newer_grammar(tmp_path):
+    path = tmp_path / "train.py"
+    path.write_text('names = ["a"]\nprint(f"{", ".join(names)}")\n')
+    report = check(path)
+    assert report.diagnostics == []
+    assert any("not checked: Python syntax newer" in note for note in report.notes)
 
 
 def test_python_no_grammar_accepts_is_still_tl001(tmp_path):
