@@ -47,11 +47,11 @@ BASES = ("consumer", "framework", "project", "unknown")
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", "env",
               ".tox", ".nox", "build", "dist", ".mypy_cache", ".pytest_cache", ".ruff_cache",
               "site-packages", ".eggs"}
-# loaders whose files can name other config files (defaults lists, _base_, !include, ...)
 # The scan reads its files on every usable core above this many bytes of Python (a fork
 # costs about 5 ms; speechbrain's 207 files with loader calls, 3 MB, took 4 s on one core).
 PARALLEL_SCAN_MIN_BYTES = 256 * 1024
 MAX_SCAN_PROCESSES = 8
+# loaders whose files can name other config files (defaults lists, _base_, !include, ...)
 _INCLUDING_FAMILIES = frozenset({"mmengine", "yacs", "hydra", "hf", "trl", "hyperpyyaml", "draccus"})
 _FOLDER = re.compile(r"(^|/)[^/*]+/")  # a literal folder name in a path part
 _DEEPSPEED_FLAGS = ("--deepspeed", "--deepspeed_config", "--deepscale_config", "--ds_config")
@@ -208,9 +208,9 @@ class ProjectConsumers:
         reader = self._file_reader(path, self._texts[path], parse)
         if reader is None:
             return None
-        facts = reader.facts
-        reader.script.release()
-        return facts
+        if parse is None:
+            reader.script.release()  # the scan's own parse: its tree is freed now
+        return reader.facts
 
     def _file_reader(self, path: str, text: str, parse):
         from trainlint.consumers.sites import FileReader
@@ -263,7 +263,8 @@ class ProjectConsumers:
                 site = reader.helper_site(call, helper)
                 if site is not None:
                     sites.append(site)
-        reader.script.release()
+        if parse is None:
+            reader.script.release()
         return reader.facts, sites
 
     def _call_evidence(self, helper: HelperDef) -> tuple[str, str, tuple[str, ...]]:

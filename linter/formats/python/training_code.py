@@ -794,14 +794,10 @@ def _is_loader_word(word: str) -> bool:
 def code_index(script: ParsedScript, arguments: list[ArgumentSpec] | None = None) -> CodeIndex:
     """The CodeIndex of a script, built once: every script rule of one file shares one. A call
     without `arguments` reuses the index built with them (the rules' calls after the engine's)."""
-    built = script.derived(code_index, lambda _: {})
-    if arguments is None and built:
-        return next(iter(built.values()))
-    key = id(arguments)
-    if key not in built:
-        built.clear()  # keyed by the list's id: one list (and index) at a time
-        built[key] = CodeIndex(script, arguments)
-    return built[key]
+    built = script.derived(code_index, lambda _: [None, None])  # [arguments, index]
+    if built[1] is None or (arguments is not None and built[0] is not arguments):
+        built[:] = [arguments, CodeIndex(script, arguments)]
+    return built[1]
 
 
 def feasible_builds(index: CodeIndex, step: StepCall) -> list[Build]:
