@@ -46,6 +46,7 @@ from trainlint.text import LineIndex, Span
 
 if TYPE_CHECKING:
     from trainlint.bands import packaged_bands
+    from trainlint.project_scan import Needles
     from trainlint.context import ProjectContext, RuleContext
     from trainlint.derive import (
         Derived, Patience, Quantity, derive, described, fmt, is_constant_schedule, is_ctc,
@@ -240,10 +241,11 @@ class ScriptRule(Rule):
         """What this file tells the other files of its project (it must pickle), or None."""
         return None
 
-    def project_files_wanted(self, facts: dict[str, Any]) -> tuple[bytes, ...] | None:
-        """None when the checked files' facts settle every finding; else the byte strings that
-        must all occur in one of the project's other Python files for it to be read for its
-        facts (reading a project costs time: ask only when a finding depends on it)."""
+    def project_files_wanted(self, facts: dict[str, Any]) -> Needles | None:
+        """None when the checked files' facts settle every finding; else what one of the
+        project's other Python files must hold to be read for its facts: byte strings that
+        must all occur, a bytes pattern, or a predicate on the file's bytes (reading a project
+        costs time: ask only when a finding depends on it)."""
         return None
 
     def check_project(self, facts: dict[str, Any]) -> Iterable[Diagnostic]:

@@ -7,7 +7,6 @@ pays it). A bad setting raises SettingsError, which the CLI prints as one line (
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, get_type_hints
@@ -18,6 +17,7 @@ from trainlint.records import RuleOptions, Severity
 
 
 if TYPE_CHECKING:
+    from trainlint.project_scan import Needles
     from trainlint.versions import VersionRange
 
 
@@ -79,13 +79,13 @@ class RuleContext(Struct):
     _options_cache: dict[str, RuleOptions | None] = field(default_factory=dict)
     _scans: dict[Any, dict[str, Any]] = field(default_factory=dict)
 
-    def project_scripts(self, path: str, needles: tuple[bytes, ...] | re.Pattern[bytes],
-                        analyse: Callable[[Any], Any],
+    def project_scripts(self, path: str, needles: Needles, analyse: Callable[[Any], Any],
                         analyse_text: Callable[[str], Any] | None = None) -> dict[str, Any]:
         """`analyse(script)` for each Python file of the project of `path` that holds every
-        byte string in `needles` (or matches the bytes pattern `needles`), and
-        `analyse_text(text)` (no parse) for the others when
-        given, by path (the file itself included, as it is on disk). For a finding that
+        byte string in `needles` (or matches the bytes pattern `needles`, or for which the
+        predicate `needles(data)` is true), and `analyse_text(text)` (no parse) for the others
+        when given, by path (the file itself included, as it is on disk). Test code is read
+        only where `path` is test code, or with `include-tests`. For a finding that
         depends on the rest of the project before the project phase runs (a fix TL401 must
         not offer when another file saves objects into the checkpoint). A run walks each
         project once per analysis, a process analyses each file once per version; a failing
