@@ -27,6 +27,7 @@ from msgspec.structs import replace
 from trainlint.dialects import build_views, canonical_name
 from trainlint.formats import shell
 from trainlint.formats.base import ArgumentSpec, Note, SyntaxProblem
+from trainlint.formats.python.ast_index import called_name
 from trainlint.formats.shell import Launch, LaunchFile, Word
 from trainlint.launch_arguments import (
     ARGUMENT_PROBLEMS,
@@ -601,20 +602,11 @@ def _options_made_elsewhere(tree: ast.Module) -> bool:
     and an option it seems to lack is no finding. (A parser handed to a function of another
     module is still read as closed: its options there are not followed yet.)"""
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and _call_name(node) == "add_argument":
+        if isinstance(node, ast.Call) and called_name(node) == "add_argument":
             first = node.args[0] if node.args else None
             if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
                 return True
     return False
-
-
-def _call_name(call: ast.Call) -> str | None:
-    func = call.func
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
 
 
 def _hydra_main(tree: ast.Module) -> tuple[str | None, str | None] | None:

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 
 from msgspec import Struct
 
+from trainlint.formats.python.ast_index import called_name
+
 __all__ = ["Include", "includes_of", "hydra_defaults"]
 
 
@@ -190,18 +192,13 @@ def _python_bases(text: str) -> list[str]:
                 names.extend(v for v in value if isinstance(v, str))
         elif isinstance(statement, ast.With) and any(
                 isinstance(item.context_expr, ast.Call)
-                and _called_name(item.context_expr) == "read_base"
+                and called_name(item.context_expr) == "read_base"
                 for item in statement.items):
             for inner in statement.body:
                 if isinstance(inner, ast.ImportFrom) and inner.level and inner.module:
                     up = "../" * (inner.level - 1)
                     names.append(f"{up}{inner.module.replace('.', '/')}.py")
     return names
-
-
-def _called_name(call: ast.Call) -> str | None:
-    func = call.func
-    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
 
 
 def _join(folder: str, name: str) -> str:

@@ -39,6 +39,7 @@ from trainlint.consumers.paths import CONFIG_NAME, Hole, PathRef, normalize
 from trainlint.consumers.paths import _merge as _merge_parts
 from trainlint.consumers.schema import ProjectSchema
 from trainlint.consumers.sites import NEEDLES, FileFacts, HelperDef, LoadSite, SchemaRef
+from trainlint.formats.python.ast_index import called_name
 
 __all__ = ["CallSite", "Consumer", "ProjectConsumers"]
 
@@ -254,7 +255,7 @@ class ProjectConsumers:
             return None, []
         sites = []
         for call in reader.script.calls:
-            name = _called_name(call)
+            name = called_name(call)
             if name not in by_name:
                 continue
             for helper in self._helpers_for(reader, call, by_name[name]):
@@ -1028,15 +1029,6 @@ def _is_test_path(relative: str) -> bool:
     name = parts[-1]
     return (any(part in ("tests", "test", "testing", "unittests") for part in parts[:-1])
             or name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py")
-
-
-def _called_name(call: ast.Call) -> str | None:
-    func = call.func
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
 
 
 def _fill_args(ref: PathRef, defaults: dict[str, PathRef]) -> PathRef:

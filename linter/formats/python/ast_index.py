@@ -128,6 +128,14 @@ def child_nodes(node: ast.AST) -> list[ast.AST]:
     return children
 
 
+def called_name(call: ast.Call) -> str | None:
+    """The called name's last part: `f` of `f(...)` and of `obj.f(...)`."""
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id
+    return func.attr if isinstance(func, ast.Attribute) else None
+
+
 def dotted(node: ast.AST) -> str | None:
     """`self.scheduler` -> "self.scheduler"; None for anything but a chain of names."""
     parts: list[str] = []

@@ -21,7 +21,13 @@ import msgspec.structs
 from msgspec import Struct, field
 
 from trainlint.formats.base import ArgumentSpec
-from trainlint.formats.python.ast_index import ParsedScript, child_nodes, dotted, walk_breadth_first
+from trainlint.formats.python.ast_index import (
+    ParsedScript,
+    called_name,
+    child_nodes,
+    dotted,
+    walk_breadth_first,
+)
 from trainlint.records import UNRESOLVED, Value
 
 SCHEDULER_PREFIX = "torch.optim.lr_scheduler."
@@ -301,7 +307,7 @@ class CodeIndex:
 
     def _collect(self) -> None:
         for call in self.calls:
-            name = callee(call)
+            name = called_name(call)
             if name:
                 self.calls_by_name.setdefault(name, []).append(call)
             if name in BUILD_NAMES:
@@ -885,11 +891,3 @@ def _isinstance_kinds(index: CodeIndex, test: ast.AST, receiver: str | None) -> 
         name = index.script.qualname(cls) or dotted(cls) or ""
         kinds.add(name.rsplit(".", 1)[-1])
     return kinds
-
-
-def callee(call: ast.Call) -> str | None:
-    """The called name's last part: `f` of `f(...)` and of `obj.f(...)`."""
-    func = call.func
-    if isinstance(func, ast.Name):
-        return func.id
-    return func.attr if isinstance(func, ast.Attribute) else None

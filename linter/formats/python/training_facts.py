@@ -14,7 +14,7 @@ import ast
 from collections.abc import Iterator
 
 from trainlint.formats.base import ArgumentSpec
-from trainlint.formats.python.ast_index import ParsedScript, dotted
+from trainlint.formats.python.ast_index import ParsedScript, called_name, dotted
 from trainlint.formats.python.training_code import (
     ATTENTION_ENCODERS,
     CTC_LOSSES,
@@ -28,7 +28,6 @@ from trainlint.formats.python.training_code import (
     CodeIndex,
     arithmetic,
     branch_conditions,
-    callee,
     code_index,
     literal,
     position,
@@ -208,10 +207,10 @@ def epoch_loops(index: CodeIndex) -> Iterator[ast.For]:
 def epoch_bound(index: CodeIndex, loop: ast.For) -> ast.expr | None:
     """`range(E)`, `range(start, E)`, `range(1, E + 1)`, `trange(E)`, `tqdm(range(E))` -> E."""
     iterator = loop.iter
-    while isinstance(iterator, ast.Call) and iterator.args and callee(iterator) in (
+    while isinstance(iterator, ast.Call) and iterator.args and called_name(iterator) in (
             "tqdm", "enumerate", "list", "iter"):
         iterator = iterator.args[0]
-    if not isinstance(iterator, ast.Call) or callee(iterator) not in ("range", "trange"):
+    if not isinstance(iterator, ast.Call) or called_name(iterator) not in ("range", "trange"):
         return None
     args = iterator.args
     if not args or len(args) > 3 or (len(args) == 3 and literal(args[2]) != 1):
@@ -286,7 +285,7 @@ def _stops_training(index: CodeIndex, compare: ast.Compare) -> bool:
 
 def _early_stopping_object(index: CodeIndex, call: ast.Call) -> tuple[Value | None, ast.AST] | None:
     """`EarlyStopping(patience=...)`: Lightning's (default 3) or the script's own class."""
-    name = callee(call)
+    name = called_name(call)
     if not name or not name.endswith("EarlyStopping"):
         return None
     keywords = {kw.arg: kw.value for kw in call.keywords if kw.arg}
@@ -354,7 +353,7 @@ def _optimizer_facts(index: CodeIndex) -> Iterator[Value | None]:
 def _model_facts(index: CodeIndex) -> Iterator[Value | None]:
     ctc = rnn = attention = None
     for call in index.calls:
-        called = callee(call) or ""
+        called = called_name(call) or ""
         if called not in MODEL_NAMES and "Conformer" not in called:
             continue
         qualname = index.script.qualname(call.func) or ""
@@ -362,7 +361,7 @@ def _model_facts(index: CodeIndex) -> Iterator[Value | None]:
             ctc = ctc or call
         elif qualname in RNN_LAYERS:
             rnn = rnn or call
-        elif qualname in ATTENTION_ENCODERS or "Conformer" in (callee(call) or ""):
+        elif qualname in ATTENTION_ENCODERS or "Conformer" in (called_name(call) or ""):
             attention = attention or call
     if ctc is None:
         return
