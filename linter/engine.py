@@ -121,6 +121,9 @@ class RuleSet:
         self.document = [r for r in rules if isinstance(r, DocumentRule)]
         self.config = [r for r in rules if isinstance(r, ConfigRule)]
         self.script = [r for r in rules if isinstance(r, ScriptRule)]
+        # each script rule with its needles as text (a file's text is tested, not its bytes)
+        self.script_needles = [(r, tuple(needle.decode() for needle in r.needles))
+                               for r in self.script]
         self.launch = [r for r in rules if isinstance(r, LaunchRule)]
         self.suppression = [r for r in rules if isinstance(r, SuppressionRule)]
         self.project = [r for r in self.script
@@ -163,8 +166,8 @@ def analyze(document: Document, rules: RuleSet, errors: list[str], notes: list[s
                 run_rule(rule, rule.check_document, (config,), found, errors, path)
     _check_views(document.views, rules, found, errors, path)
     if document.script is not None:
-        for rule in rules.script:
-            if rule.needles and not any(n.decode() in text for n in rule.needles):
+        for rule, needles in rules.script_needles:
+            if needles and not any(needle in text for needle in needles):
                 continue
             run_rule(rule, rule.check_script, (document.script,), found, errors, path)
         if facts is not None:
@@ -441,19 +444,27 @@ _FILES_CHECKED = [0]
 # is freed by reference counting, see ParsedScript.release), and, rarely, of every object.
 MIDDLE_COLLECTION_EVERY = 256
 FULL_COLLECTION_EVERY = 4096
+# A file's young objects that outlived it (made less freed, as the collector counts them)
+# worth a collection: a small script leaves a few hundred, and a collection after each of
+# 300 such files cost 3% of a run.
+YOUNG_OBJECTS_TO_COLLECT = 10_000
 
 
 def _collect_the_file(enabled: bool) -> None:
     """Collect what checking one file left in reference cycles: one collection of the
-    objects made since the file began. Python's own collector, left on during a file,
-    promotes a large file's AST to the oldest generation, whose collections then walk every
-    live object: about 55 of them in a run of 3,000 files took half the run's CPU time
+    objects made since the file began, where they are many. Python's own collector, left on
+    during a file, promotes a large file's AST to the oldest generation, whose collections
+    then walk every live object: about 55 of them in a run of 3,000 files took half the run's CPU time
     (Megatron-LM: 23.3 s with it, 12.4 s without any collection). With trees freed as their
     file ends, these collections cost Megatron-LM 0.5 s and find about 20,000 objects."""
     _FILES_CHECKED[0] += 1
     count = _FILES_CHECKED[0]
-    gc.collect(2 if count % FULL_COLLECTION_EVERY == 0 else
-               1 if count % MIDDLE_COLLECTION_EVERY == 0 else 0)
+    if count % FULL_COLLECTION_EVERY == 0:
+        gc.collect(2)
+    elif count % MIDDLE_COLLECTION_EVERY == 0:
+        gc.collect(1)
+    elif gc.get_count()[0] >= YOUNG_OBJECTS_TO_COLLECT:
+        gc.collect(0)
     if enabled:
         gc.enable()
 
@@ -474,6 +485,25 @@ def _work_estimates(files: list[str]) -> list[int]:
     return estimates
 
 
+def _checked_together(rules: RuleSet, files: list[str]) -> list[int]:
+    """The indexes of the Python files whose check asks for work a rule shares between files
+    (ScriptRule.shared_work_needles): checked in one process, the work is done once."""
+    wanted = [rule.shared_work_needles for rule in rules.script if rule.shared_work_needles]
+    if not wanted:
+        return []
+    together = []
+    for index, path in enumerate(files):
+        if format_of(path) != "python":
+            continue
+        try:
+            data = rules.loader.read_bytes(path)
+        except Unreadable:
+            continue  # reported when the file is checked
+        if any(all(needle in data for needle in needles) for needles in wanted):
+            together.append(index)
+    return together
+
+
 def _check_all(files: list[str], rules: RuleSet, options: RunOptions) -> list[FileResult]:
     """Each file's result, in order: in this process, or on every usable core when the work
     pays for the fork (see parallel.py)."""
@@ -484,9 +514,10 @@ def _check_all(files: list[str], rules: RuleSet, options: RunOptions) -> list[Fi
     preload(format_of(path) for path in files)
     if rules.loader.consumers is not None:
         rules.loader.consumers.prepare(files)  # scanned once, shared by the forked children
+    together = _checked_together(rules, files)
     gc.freeze()  # children then do not copy this process's objects on their first collection
     return parallel.map_forked(lambda path: _safe_check(path, rules, options), files, estimates,
-                               processes)
+                               processes, together)
 
 
 def _cross_file_findings(rules: RuleSet, results: list[FileResult], errors: list[str]) -> list[Diagnostic]:

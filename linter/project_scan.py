@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from trainlint.discovery import is_test_path, walk_folder
 from trainlint.formats.base import ParseError
 from trainlint.load import Loader, Unreadable, decode
+from trainlint.parallel import map_scan
 from trainlint.paths import relative_path
 
 if TYPE_CHECKING:
@@ -66,27 +67,48 @@ def scan_project(path: str, needles: Needles, analyse, analyse_text,
     """`analyse(script)` of every Python file of the project of `path` holding all `needles`,
     `analyse_text(text)` of the others (RuleContext.project_scripts); `cache` keeps the answer
     for the run. Test code is read only for test code (or with `include-tests`): a test's
-    files are its own, and a large project's tests are many."""
+    files are its own, and a large project's tests are many. A large project is read on
+    every usable core (what `analyse` returns must then pickle)."""
     root = _ROOTS.of(path)
     tests = reads_tests(settings, root, [path])
     key = (root, tests, needles, analyse, analyse_text)
     if key not in cache:
-        loader = Loader(settings.max_file_size)
-        found: dict[str, Any] = {}
+        stamped = []
         for each in project_files(root, settings, tests, cache):
             try:
                 stat = os.stat(each)
             except OSError:
                 continue
-            if stat.st_size > settings.max_file_size:
-                continue
-            stamp = (each, stat.st_mtime_ns, stat.st_size, needles, analyse, analyse_text)
-            if stamp not in _ANALYSED:
-                _ANALYSED[stamp] = analysed(loader, each, needles, analyse, analyse_text)
-            if _ANALYSED[stamp] is not None:
-                found[relative_path(each)] = _ANALYSED[stamp]
-        cache[key] = found
+            if stat.st_size <= settings.max_file_size:
+                stamped.append((each, (each, stat.st_mtime_ns, stat.st_size, needles, analyse,
+                                       analyse_text)))
+        _analyse_new([(each, stamp) for each, stamp in stamped if stamp not in _ANALYSED],
+                     Loader(settings.max_file_size), needles, analyse, analyse_text)
+        cache[key] = {relative_path(each): _ANALYSED[stamp] for each, stamp in stamped
+                      if _ANALYSED[stamp] is not None}
     return cache[key]
+
+
+def _analyse_new(files: list[tuple[str, tuple]], loader: Loader, needles: Needles, analyse,
+                 analyse_text) -> None:
+    """Read each file here and test its bytes (cheap), then parse and analyse those that hold
+    the needles, on every usable core when they are many bytes (a file's parse is the cost)."""
+    holding: dict[str, bytes] = {}
+    stamps = dict(files)
+    for each, stamp in files:
+        try:
+            data = loader.read_bytes(each)
+        except Unreadable:
+            _ANALYSED[stamp] = None
+            continue
+        if holds(data, needles):
+            holding[each] = data
+        else:
+            _ANALYSED[stamp] = _text_analysed(data, analyse_text)
+    parsed = map_scan(lambda each: _script_analysed(loader, each, holding[each], analyse),
+                      list(holding), [len(data) for data in holding.values()])
+    for each, result in zip(holding, parsed):
+        _ANALYSED[stamps[each]] = result
 
 
 def reads_tests(settings: Settings, root: str, paths: Iterable[str]) -> bool:
@@ -117,8 +139,8 @@ def project_files(root: str, settings: Settings, tests: bool, cache: dict) -> li
 
 def walk_python_files(root: str, settings: Settings) -> list[str]:
     """The Python files of the project at `root` (not those of projects inside it)."""
-    return [each for each in walk_folder(Path(root), settings, lambda p: p.suffix == ".py")
-            if _ROOTS.of(each) == root]
+    return [each for each in walk_folder(Path(root), settings)  # the run's walk of the folder
+            if each.endswith(".py") and _ROOTS.of(each) == root]
 
 
 def holds(data: bytes, needles: Needles) -> bool:
@@ -139,12 +161,20 @@ def analysed(loader: Loader, path: str, needles: Needles, analyse, analyse_text=
     except Unreadable:
         return None
     if not holds(data, needles):
-        if analyse_text is None:
-            return None
-        try:
-            return analyse_text(decode(data).text)
-        except (ParseError, ValueError):
-            return None  # reported when that file is checked itself
+        return _text_analysed(data, analyse_text)
+    return _script_analysed(loader, path, data, analyse)
+
+
+def _text_analysed(data: bytes, analyse_text) -> Any:
+    if analyse_text is None:
+        return None
+    try:
+        return analyse_text(decode(data).text)
+    except (ParseError, ValueError):
+        return None  # reported when that file is checked itself
+
+
+def _script_analysed(loader: Loader, path: str, data: bytes, analyse) -> Any:
     script = loader.from_bytes(path, data, views=False).script
     if script is None:
         return None  # it cannot be parsed: reported when that file is checked itself

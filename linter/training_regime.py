@@ -67,6 +67,8 @@ TRAINER_CLASSES = (
     (re.compile(r"\b(?:Reward|PRM)Trainer\b"), "reward-model"),
     (re.compile(r"\bSFTTrainer\b"), "sft"),
 )
+_TRAINER_CALLS = tuple((re.compile(pattern.pattern + r"\s*\("), method)
+                       for pattern, method in TRAINER_CLASSES)
 CODE_LORA = re.compile(r"\b(?:LoraConfig|get_peft_model|prepare_model_for_kbit_training)\s*\(")
 
 ADAPTER_SWITCHES = ("train_type", "tuner_type", "finetuning_type", "peft_type")
@@ -323,11 +325,11 @@ def view_has_teacher(values: list[Value]) -> bool:
 def _code_methods(view: ConfigView) -> list[tuple[str, str]]:
     """The trainer classes a Python script builds (its own code, not an import list)."""
     text = _code(view)
-    if not text:
+    if "Trainer" not in text:  # every class of TRAINER_CLASSES is a ...Trainer
         return []
     found = []
-    for pattern, method in TRAINER_CLASSES:
-        match = re.search(pattern.pattern + r"\s*\(", text)
+    for pattern, method in _TRAINER_CALLS:
+        match = pattern.search(text)
         if match:
             line = text.count("\n", 0, match.start()) + 1
             name = match.group(0).rstrip("( ")

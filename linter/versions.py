@@ -798,18 +798,40 @@ def _from_toml_lock(path: Path, base: Path, seen: set[Path]) -> list[Declaration
     if text is None:
         return []
     try:
-        packages = tomllib.loads(text).get("package")
+        packages = _tracked_packages(text)
     except (tomllib.TOMLDecodeError, ValueError):
         return []
     source = _label(path, base)
     found = []
-    for entry in packages if isinstance(packages, list) else []:
+    for entry in packages:
         if not isinstance(entry, dict):
             continue
         name, version = entry.get("name"), entry.get("version")
         package = TRACKED.get(_normalized(name)) if isinstance(name, str) else None
         if package is not None and isinstance(version, str):
             found.append(Declaration(package, f"=={_public(version)}", source, locked=True))
+    return found
+
+
+_PACKAGE_TABLE = re.compile(r"^\[\[\s*package\s*\]\][ \t]*(?:#.*)?$", re.MULTILINE)
+_NAME_KEY = re.compile(r"^name\s*=\s*[\"']([^\"'\n]+)[\"']", re.MULTILINE)
+
+
+def _tracked_packages(text: str) -> list:
+    """The `[[package]]` tables of a TOML lock file that may name a tracked package, each
+    parsed on its own: a table's own keys come before its sub-tables, so its first `name =`
+    line is its name. tomllib on all of Megatron-LM's 1 MB uv.lock took 0.45 s, the few
+    tables wanted take a millisecond. A file with no such table header is parsed whole."""
+    starts = [match.start() for match in _PACKAGE_TABLE.finditer(text)]
+    if not starts:
+        packages = tomllib.loads(text).get("package")
+        return packages if isinstance(packages, list) else []
+    found = []
+    for start, end in zip(starts, [*starts[1:], len(text)]):
+        table = text[start:end]
+        name = _NAME_KEY.search(table)
+        if name is not None and _normalized(name.group(1)) in TRACKED:
+            found.extend(tomllib.loads(table).get("package") or ())
     return found
 
 

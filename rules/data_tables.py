@@ -77,7 +77,23 @@ class Band(Struct, frozen=True):
 
 
 def bands(ctx: RuleContext | None = None) -> dict[str, Band]:
+    """The bands by key (packaged, with the settings' rows over them), made once per run's
+    settings (a config view asks for them: 2,000 bands made for 300 scripts before). Read
+    only: the table is shared."""
     overrides = _overrides(ctx)
+    key = id(overrides) if overrides else None
+    made = _BANDS.get(key)
+    if made is None or made[0] is not (overrides or None):
+        made = _BANDS[key] = (overrides or None, _table(overrides))
+    return made[1]
+
+
+# id(overrides) -> (the overrides, kept alive so that the id is not reused; their table);
+# the packaged table alone under None
+_BANDS: dict[int | None, tuple[dict | None, dict[str, Band]]] = {}
+
+
+def _table(overrides: dict[str, dict]) -> dict[str, Band]:
     table = {}
     for key in {*packaged_bands(), *overrides}:
         band = _band(key, overrides)

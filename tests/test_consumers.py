@@ -449,7 +449,6 @@ def test_every_loader_of_the_table_is_documented():
 def test_the_scan_reads_on_several_cores_with_the_same_result(monkeypatch):
     """A large project's files are read by forked children (the scan runs before the check
     forks); what they find is what one process finds: sites, helpers followed, consumers."""
-    import trainlint.consumers.project as project_module
     import trainlint.parallel as parallel
 
     serial, root = scan("helper")
@@ -460,7 +459,7 @@ def test_the_scan_reads_on_several_cores_with_the_same_result(monkeypatch):
         forked.append(len(args[1]))
         return real_map(*args, **kwargs)
 
-    monkeypatch.setattr(project_module, "PARALLEL_SCAN_MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "SCAN_MIN_BYTES", 0)
     monkeypatch.setattr(parallel, "usable_cpus", lambda: 2)
     monkeypatch.setattr(parallel, "map_forked", counting_map)
     parallel_scan, _ = scan("helper")

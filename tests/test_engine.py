@@ -165,6 +165,42 @@ def test_gitignored_and_venv_folders_are_skipped(tmp_path):
     assert codes(explicit) == ["TL004"]
 
 
+def test_a_folder_walked_by_the_check_is_not_walked_again_by_a_project_scan(tmp_path,
+                                                                            monkeypatch):
+    """The consumers' scan and a rule's project scan list the files of the checked folder
+    from the check's own walk (a project inside it too), the same files a walk of their own
+    lists; a folder the check's walk skipped is walked by itself."""
+    import trainlint.discovery as discovery
+    from trainlint.settings import load_settings
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("outputs/\n*.tmp.py\n")
+    for name in ("train.py", "cfg/run.yaml", "sub/pyproject.toml", "sub/eval.py",
+                 "outputs/ignored.py", "scratch.tmp.py", "build/lib/train.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x = 1\n" if name.endswith(".py") else "lr: 1e-4\n")
+    settings = load_settings(tmp_path)
+
+    def python(path):
+        return path.suffix == ".py"
+
+    fresh = {root: list(discovery.walk_folder(tmp_path / root, settings, python))
+             for root in ("", "sub", "build")}
+    walks = []
+    real_walk = discovery._walk
+    monkeypatch.setattr(discovery, "_walk", lambda root, *args: walks.append(root) or
+                        real_walk(root, *args))
+    files, _ = discovery.discover([str(tmp_path)], settings)
+    assert walks == [tmp_path]
+    for root in ("", "sub"):
+        assert list(discovery.walk_folder(tmp_path / root, settings, python)) == fresh[root]
+    assert walks == [tmp_path]
+    assert list(discovery.walk_folder(tmp_path / "build", settings, python)) == fresh["build"]
+    assert walks == [tmp_path, tmp_path / "build"]  # skipped by the check's walk: walked now
+    discovery.discover([str(tmp_path)], settings)
+    assert walks[-1] == tmp_path  # a new run walks again
+
+
 def test_gitignore_matches_a_link_where_it_is_and_a_walk_from_a_linked_root(tmp_path):
     """As git: a link is ignored by its own path in the work tree, not by its target's; and
     a folder reached through a link is matched against the .gitignore above its real place."""

@@ -1,7 +1,8 @@
-"""Forked children: shares of equal work, results in the original order, a dead child's share
-done again in the parent."""
+"""Forked children: every process takes items from one queue, results come back in the
+original order, what a dead child took is done again in the parent."""
 
 import os
+import time
 
 import pytest
 
@@ -10,27 +11,17 @@ from trainlint import parallel
 pytestmark = pytest.mark.skipif(not parallel.can_fork(), reason="no fork() here")
 
 
-def test_deal_balances_the_work_and_keeps_the_order():
-    weights = [9, 1, 1, 1, 5, 4, 3, 1]
-    shares = parallel.deal(weights, 2)
-    assert sorted(i for share in shares for i in share) == list(range(len(weights)))
-    assert all(share == sorted(share) for share in shares)
-    loads = [sum(weights[i] for i in share) for share in shares]
-    assert max(loads) - min(loads) <= 1
-
-
-def test_deal_with_more_shares_than_items():
-    assert parallel.deal([3, 2], 4) == [[0], [1], [], []]
-
-
 def test_results_come_back_in_the_order_of_the_items():
     items = [f"file{i}" for i in range(23)]
     parent = os.getpid()
-    results = parallel.map_forked(lambda item: (item.upper(), os.getpid() == parent), items,
-                                  [len(item) for item in items], 3)
+    def work(item):
+        time.sleep(0.01)  # long enough for the children to start taking items
+        return item.upper(), os.getpid() == parent
+
+    results = parallel.map_forked(work, items, [len(item) for item in items], 3)
     assert [upper for upper, _ in results] == [item.upper() for item in items]
     in_parent = sum(1 for _, here in results if here)
-    assert 0 < in_parent < len(items)  # the parent checked a share, the children the rest
+    assert 0 < in_parent < len(items)  # the parent checked some, the children the rest
 
 
 def test_a_child_that_dies_has_its_share_done_again_here():
@@ -50,3 +41,46 @@ def test_a_result_that_does_not_pickle_is_made_again_here():
     results = parallel.map_forked(lambda n: (lambda: n) if os.getpid() != parent else n,
                                   list(range(6)), [1] * 6, 2)
     assert results == list(range(6))
+
+
+def test_a_process_that_meets_a_slow_item_takes_fewer_items():
+    """No estimate decides who does what: the items are taken from a queue, heaviest first, so
+    the process that takes the slow item leaves most of the others to the rest."""
+    def work(index):
+        time.sleep(0.4 if index == 0 else 0.01)
+        return index, os.getpid()
+
+    weights = [100] + [1] * 30
+    results = parallel.map_forked(work, list(range(31)), weights, 2)
+    assert [index for index, _ in results] == list(range(31))
+    slow = results[0][1]
+    assert sum(1 for _, pid in results if pid == slow) < 10  # the other process took 20+
+
+
+def test_items_together_are_all_done_in_this_process_first():
+    parent = os.getpid()
+    order = []
+
+    def work(index):
+        if os.getpid() == parent:
+            order.append(index)
+        return os.getpid() == parent
+
+    results = parallel.map_forked(work, list(range(40)), [1] * 40, 2, together=[5, 17, 33])
+    assert results[5] and results[17] and results[33]
+    assert order[:3] == [5, 17, 33]
+
+
+def test_more_items_than_tickets_are_taken_in_groups(monkeypatch):
+    monkeypatch.setattr(parallel, "MAX_TICKETS", 4)
+    items = list(range(37))
+    assert parallel.map_forked(lambda n: n * 3, items, items, 3) == [n * 3 for n in items]
+
+
+def test_a_map_inside_a_share_runs_in_that_process():
+    """A share does not fork again: the other cores are busy with theirs."""
+    def inner(n):
+        pid = os.getpid()
+        return parallel.map_forked(lambda m: os.getpid() == pid, [n, n + 1], [1, 1], 2)
+
+    assert all(all(each) for each in parallel.map_forked(inner, list(range(6)), [1] * 6, 2))

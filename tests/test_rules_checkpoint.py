@@ -482,6 +482,66 @@ def test_tl401_project_scan_skips_test_code_for_a_script(tmp_path, parsed):
     assert "tests/test_io.py" in parsed
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the scan parses on several cores by fork")
+def test_tl401_project_scan_on_several_cores_finds_what_one_process_finds(tmp_path, monkeypatch):
+    """A project whose saving files are many bytes is parsed on every core (the scan of a
+    one-file check would otherwise hold the other cores idle): the same finding, and the
+    files that hold no save are read here and never parsed."""
+    import trainlint.parallel as parallel
+    import trainlint.project_scan as project_scan
+
+    project = _project(tmp_path, {**BOUNDED_PROJECT, **{
+        f"saver{i}.py": f"import torch\n\n\ndef keep{i}(x):\n    torch.save(x, 'other{i}.pt')\n"
+        for i in range(6)}})
+    serial = check(project / "evaluate.py", select=["TL401"]).diagnostics
+    project_scan._ANALYSED.clear()
+    maps = []
+    real_map = parallel.map_forked
+
+    def counting_map(function, items, *args):
+        maps.append(sorted(Path(item).name for item in items))
+        return real_map(function, items, *args)
+
+    monkeypatch.setattr(parallel, "SCAN_MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(parallel, "map_forked", counting_map)
+    forked = check(project / "evaluate.py", select=["TL401"]).diagnostics
+    assert [(d.span.line, d.message) for d in forked] == [(d.span.line, d.message) for d in serial]
+    assert "train.py:7, which holds an argparse.Namespace" in forked[0].message
+    assert maps[0] == sorted(["train.py", "utils.py", *(f"saver{i}.py" for i in range(6))])
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="checks on several cores by fork")
+def test_files_with_a_load_are_checked_in_one_process_so_the_project_is_scanned_once(
+        tmp_path, monkeypatch):
+    """TL401 reads the project's saves for each load (shared_work_needles): a run on several
+    cores checks every file with a torch.load in one process, where the scan is made once,
+    and deals the other files to the other processes."""
+    import trainlint.engine as engine
+    import trainlint.parallel as parallel
+
+    files = {**BOUNDED_PROJECT, **{f"loader{i}.py": f"import torch\n\nm{i} = torch.load('ckpt.pt')\n"
+                                   for i in range(3)},
+             **{f"model{i}.py": "import torch.nn as nn\n\nlayer = nn.Linear(2, 2)\n" * 40
+                for i in range(6)}}
+    project = _project(tmp_path, files)
+    calls = []
+    real_map = parallel.map_forked
+    monkeypatch.setattr(engine, "PARALLEL_MIN_WORK", 16)
+    monkeypatch.setattr(parallel, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(parallel, "map_forked", lambda function, items, weights, processes,
+                        together=(): calls.append((items, together))
+                        or real_map(function, items, weights, processes, together))
+    report = check(project, select=["TL401"])
+    items, together = calls[-1]
+    assert sorted(Path(items[i]).name for i in together) == [
+        "evaluate.py", "loader0.py", "loader1.py", "loader2.py", "test_evaluate.py"]
+    assert sorted(Path(d.path).name for d in report.diagnostics) == [
+        "evaluate.py", "loader0.py", "loader1.py", "loader2.py", "test_evaluate.py"]
+    assert all("train.py:7, which holds an argparse.Namespace" in d.message
+               for d in report.diagnostics if "test_" not in d.path)
+
+
 def check_paths_of(root: Path, names: list[str], select: list[str]):
     from trainlint.engine import RunOptions, check_paths
     from trainlint.settings import load_settings

@@ -31,23 +31,40 @@ def link_launches(project: ProjectConsumers, root: str, launchers: Iterable[str]
                   known: set[str], read_text: Callable[[str], str | None]) -> int:
     """`link()` every config a launch command of `launchers` passes to a script or a framework
     CLI; `known` is the project's config and Python files. Returns the links made."""
+    from trainlint import parallel
+
+    launchers = list(launchers)
+    linked = 0
+    for path, launches in zip(launchers, parallel.map_scan(
+            lambda path: _launches_in(path, read_text), launchers,
+            [_size(path) for path in launchers])):
+        folder = Path(path).parent
+        bases = [folder, *[p for p in folder.parents if str(p).startswith(root)]]
+        for launch in launches:
+            linked += _link_launch(project, launch, path, bases, known)
+    return linked
+
+
+def _launches_in(path: str, read_text: Callable[[str], str | None]) -> list:
+    """The launch commands of a launcher file that names a config file (none for the others,
+    and for one the lexer rejects: that is reported when the file is checked)."""
     from trainlint.formats import shell  # launcher lexer: only for projects with launchers
     from trainlint.text import LineIndex
 
-    linked = 0
-    for path in launchers:
-        text = read_text(path)
-        if not text or not any(needle in text for needle in _NEEDLES):
-            continue
-        try:
-            launch_file = shell.parse(path, text, LineIndex.for_file(path, text))
-        except Exception:  # noqa: BLE001 - a launcher the lexer rejects is reported when checked
-            continue
-        folder = Path(path).parent
-        bases = [folder, *[p for p in folder.parents if str(p).startswith(root)]]
-        for launch in launch_file.launches:
-            linked += _link_launch(project, launch, path, bases, known)
-    return linked
+    text = read_text(path)
+    if not text or not any(needle in text for needle in _NEEDLES):
+        return []
+    try:
+        return shell.parse(path, text, LineIndex.for_file(path, text)).launches
+    except Exception:  # noqa: BLE001 - a launcher the lexer rejects is reported when checked
+        return []
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _link_launch(project: ProjectConsumers, launch, path: str, bases: list[Path],

@@ -48,10 +48,6 @@ BASES = ("consumer", "framework", "project", "unknown")
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", "env",
               ".tox", ".nox", "build", "dist", ".mypy_cache", ".pytest_cache", ".ruff_cache",
               "site-packages", ".eggs"}
-# The scan reads its files on every usable core above this many bytes of Python (a fork
-# costs about 5 ms; speechbrain's 207 files with loader calls, 3 MB, took 4 s on one core).
-PARALLEL_SCAN_MIN_BYTES = 256 * 1024
-MAX_SCAN_PROCESSES = 8
 # loaders whose files can name other config files (defaults lists, _base_, !include, ...)
 _INCLUDING_FAMILIES = frozenset({"mmengine", "yacs", "hydra", "hf", "trl", "hyperpyyaml", "draccus"})
 _FOLDER = re.compile(r"(^|/)[^/*]+/")  # a literal folder name in a path part
@@ -172,14 +168,9 @@ class ProjectConsumers:
         return self._texts[path]
 
     def _read_sites(self, parse) -> None:
-        candidates = []
-        for path in self.python_files:
-            text = self._text(path)
-            self.read += 1
-            if text is not None and any(needle in text for needle in NEEDLES):
-                candidates.append(path)
-        for path, facts in zip(candidates, self._each_file(
-                candidates, lambda path: self._facts_of(path, parse), parse)):
+        self.read += len(self.python_files)
+        for path, facts in zip(self.python_files, self._each_file(
+                self.python_files, lambda path: self._facts_if_loading(path, parse), parse)):
             if facts is None:
                 continue
             self.parsed += 1
@@ -195,15 +186,20 @@ class ProjectConsumers:
     def _each_file(self, paths: list[str], read: Callable[[str], Any], parse) -> list:
         """`[read(path) for path in paths]`, on every usable core when the files are many
         (the scan runs before the check forks, and would otherwise hold the other cores
-        idle); in this process when the caller hands its own parsed scripts."""
+        idle: reading and testing the text of every file too); in this process when the
+        caller hands its own parsed scripts."""
         from trainlint import parallel
 
-        weights = [len(self._texts.get(path) or "") for path in paths]
-        processes = min(parallel.usable_cpus(), MAX_SCAN_PROCESSES)
-        if parse is not None or processes < 2 or sum(weights) < PARALLEL_SCAN_MIN_BYTES \
-                or not parallel.can_fork():
+        if parse is not None:
             return [read(path) for path in paths]
-        return parallel.map_forked(read, paths, weights, processes)
+        return parallel.map_scan(read, paths, [_size(path) for path in paths])
+
+    def _facts_if_loading(self, path: str, parse) -> FileFacts | None:
+        """The facts of a file that names a loader (NEEDLES); None for the others."""
+        text = self._text(path)
+        if text is None or not any(needle in text for needle in NEEDLES):
+            return None
+        return self._facts_of(path, parse)
 
     def _facts_of(self, path: str, parse) -> FileFacts | None:
         reader = self._file_reader(path, self._texts[path], parse)
@@ -233,16 +229,17 @@ class ProjectConsumers:
         for helper in self.helpers:
             by_name.setdefault(helper.name.rsplit(".", 1)[-1], []).append(helper)
         evidence = [self._call_evidence(helper) for helper in self.helpers]
-        callers = []
-        for path in self.python_files:
+
+        def calls_of(path: str) -> tuple[FileFacts | None, list[LoadSite]]:
             text = self._text(path)
-            if text is not None and any(
+            if text is None or not any(
                     path == file or (call in text and any(word in text for word in words))
                     for file, call, words in evidence):
-                callers.append(path)
-        found = self._each_file(callers, lambda path: self._helper_calls_in(path, by_name, parse),
-                                parse)
-        for path, (facts, sites) in zip(callers, found):
+                return None, []  # it cannot call a helper
+            return self._helper_calls_in(path, by_name, parse)
+
+        found = self._each_file(self.python_files, calls_of, parse)
+        for path, (facts, sites) in zip(self.python_files, found):
             if facts is not None:
                 self.facts.setdefault(path, facts)
             self.sites.extend(sites)
@@ -1022,6 +1019,13 @@ def _shown(path: str, root: str) -> str:
     if path == root:
         return "."
     return path
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _is_test_path(relative: str) -> bool:

@@ -84,8 +84,8 @@ class RunConsumers:
         python: list[str] = []
         configs: list[str] = []
         launchers: list[str] = []
-        for each in walk_folder(Path(root), self.settings, _wanted):
-            if self.roots.of(each) != root:
+        for each in walk_folder(Path(root), self.settings):  # the run's walk of the folder
+            if not each.endswith(_SUFFIXES) or self.roots.of(each) != root:
                 continue  # a project of its own inside this one
             if each.endswith(".py"):
                 python.append(each)
@@ -134,5 +134,4 @@ def _the_run(consumer: Consumer, root: str) -> Consumer:
                     alternatives=readers)
 
 
-def _wanted(path: Path) -> bool:
-    return path.suffix == ".py" or path.name.endswith((*CONFIG_SUFFIXES, *LAUNCHER_SUFFIXES))
+_SUFFIXES = (".py", *CONFIG_SUFFIXES, *LAUNCHER_SUFFIXES)

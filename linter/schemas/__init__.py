@@ -1,4 +1,4 @@
-"""Shapes of a training setup: canonical names (cheap) and Pydantic models (on demand)."""
+"""Shapes of a training setup: canonical names (cheap) and pydantic-core validators (on demand)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def sanitize(view: ConfigView) -> list[InvalidValue]:
             continue
         if not violates(setting, value.value):
             continue
-        from trainlint.schemas.models import explain  # Pydantic: only for a value that fails
+        from trainlint.schemas.models import explain  # pydantic-core: only for a value that fails
 
         reason = explain(name, value.value)
         if reason is not None:

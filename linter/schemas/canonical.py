@@ -1,9 +1,9 @@
 """The canonical names of a training setup, their types and ranges.
 
-Dialects map framework keys onto these names; rules read them. The Pydantic models in
-`trainlint.schemas.models` are built from this table, so the shape lives in one place, and
-the engine can pre-check values without importing Pydantic (it costs ~120 ms to start) and
-only hand the values that fail to Pydantic for the message.
+Dialects map framework keys onto these names; rules read them. The pydantic-core validators
+in `trainlint.schemas.models` are built from this table, so the shape lives in one place, and
+the engine can pre-check values in plain Python and only hand the values that fail to the
+validators for Pydantic's message.
 """
 
 from __future__ import annotations

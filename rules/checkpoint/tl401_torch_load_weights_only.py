@@ -29,7 +29,7 @@ from trainlint.rules.checkpoint._checkpoints import (
     same_checkpoint,
     text_facts,
 )
-from trainlint.rules.checkpoint._project_files import CallsTo, calls_save
+from trainlint.rules.checkpoint._project_files import REFUSING_LOAD_NEEDLES, CallsTo, calls_save
 
 if TYPE_CHECKING:
     from trainlint.api import VersionRange
@@ -113,6 +113,8 @@ class TorchLoadWeightsOnly(ScriptRule):
     precision = "100.0% (163 true, 0 false, 7 debatable of 170; dev corpus, 28 repositories)"
     fix_title = "add `weights_only=True`"
     needles = (b"load",)
+    # a load asks for the project's saves (one scan of the project per process)
+    shared_work_needles = REFUSING_LOAD_NEEDLES
 
     bad = (
         Example(

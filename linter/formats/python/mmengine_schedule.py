@@ -56,6 +56,8 @@ def schedule_facts(tree: ast.Module, document: ParsedDocument) -> dict[str, Valu
     None for the run's length where the file's LR schedulers are mmengine's but its loop is
     not in the file: a `max_iters` or `max_epochs` elsewhere (an mmcv 1.x `runner`, a hook)
     is not what the runner reads."""
+    if not any(_binds(statement, "param_scheduler") for statement in tree.body):
+        return {}  # most files: no walk of the tree
     assignments = _single_assignments(tree, ("param_scheduler", "train_cfg"))
     if "param_scheduler" not in assignments:
         return {}
@@ -73,6 +75,12 @@ def schedule_facts(tree: ast.Module, document: ParsedDocument) -> dict[str, Valu
     return facts
 
 
+def _binds(statement: ast.stmt, name: str) -> bool:
+    """`name = ...`, the one target of a module-level assignment."""
+    return (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name) and statement.targets[0].id == name)
+
+
 def _single_assignments(tree: ast.Module, names: tuple[str, ...]) -> dict[str, ast.expr]:
     """name -> the value it is bound to, for names bound once at module level and not used
     anywhere else in the file (nothing updates them)."""
@@ -82,10 +90,8 @@ def _single_assignments(tree: ast.Module, names: tuple[str, ...]) -> dict[str, a
             uses[node.id] += 1
     found: dict[str, ast.expr] = {}
     for statement in tree.body:
-        if (isinstance(statement, ast.Assign) and len(statement.targets) == 1
-                and isinstance(statement.targets[0], ast.Name)):
-            name = statement.targets[0].id
-            if uses.get(name) == 1:
+        for name in names:
+            if _binds(statement, name) and uses[name] == 1:
                 found[name] = statement.value
     return found
 
