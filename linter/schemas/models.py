@@ -59,7 +59,7 @@ def explain(name: str, value: Any) -> str | None:
     try:
         group_validator(setting.group).validate_python({setting.field: value})
     except ValidationError as exc:
-        error = exc.errors()[0]
+        error = exc.errors(include_url=False)[0]  # the URL imports pydantic for its version
         message = error["msg"].removeprefix("Value error, ")
         return f"{message[0].lower()}{message[1:]}, got {value!r}"
     return None
