@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,12 +12,32 @@ from trainlint.text import LineIndex
 __all__ = ["display_path", "printable", "source_lines"]
 
 
+class SourceLines(Sequence):
+    """A file's lines as the findings' positions count them (its reader's line model), each
+    cut from the text when asked for: a finding shows one or two lines of a file."""
+
+    def __init__(self, text: str, index: LineIndex | None) -> None:
+        self.text = text
+        self.index = index
+
+    def __len__(self) -> int:
+        return self.index.lines if self.index is not None else 0
+
+    def __getitem__(self, item):
+        if isinstance(item, slice):
+            return [self[i] for i in range(*item.indices(len(self)))]
+        if item < 0:
+            item += len(self)
+        if not 0 <= item < len(self):
+            raise IndexError(item)
+        return self.index.line_text(item + 1)
+
+
 @lru_cache(maxsize=64)
-def source_lines(path: str) -> tuple[str, ...]:
+def source_lines(path: str) -> SourceLines:
     try:
         data = Path(path).read_bytes()
     except OSError:
-        return ()
+        return SourceLines("", None)
     text = data.decode("utf-8-sig", errors="replace")
-    index = LineIndex.for_file(path, text)  # the lines the findings' positions count
-    return tuple(index.line_text(line) for line in range(1, index.lines + 1))
+    return SourceLines(text, LineIndex.for_file(path, text))
