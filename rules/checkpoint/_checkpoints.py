@@ -654,7 +654,7 @@ def object_saves(facts: dict[str, CheckpointFacts]) -> list[tuple[str, SavedObje
     helpers and of classes defined in other files, and `args` parameters where the project
     parses arguments. `settled`: a load in the save's own file reads it."""
     argparse_project = any(fact.parses_arguments for fact in facts.values())
-    modules = ModuleIndex(facts)
+    modules = ModuleIndex.of(facts)
     found = []
     for path, fact in facts.items():
         for saved in fact.saves:
@@ -688,6 +688,9 @@ def object_saves(facts: dict[str, CheckpointFacts]) -> list[tuple[str, SavedObje
     return found
 
 
+_MODULE_INDEXES: dict[tuple[str, tuple[str, ...]], ModuleIndex] = {}
+
+
 def _matches(position: int | None, keyword: str | None, want_position: int | None,
              want_keyword: str | None) -> bool:
     return (position is not None and position == want_position) or (
@@ -695,7 +698,8 @@ def _matches(position: int | None, keyword: str | None, want_position: int | Non
 
 
 class ModuleIndex:
-    """Which of the project's files a module name (absolute or relative) names."""
+    """Which of the project's files a module name (absolute or relative) names. Read only
+    once made (`of` shares one)."""
 
     def __init__(self, paths: Iterable[str]) -> None:
         self.by_absolute: dict[str, str] = {}
@@ -708,6 +712,18 @@ class ModuleIndex:
                 parts = parts[:-1]
             for start in range(1, len(parts)):
                 self.by_dotted.setdefault(tuple(parts[start:]), path)
+
+    @classmethod
+    def of(cls, paths: Iterable[str]) -> ModuleIndex:
+        """The index of these paths, made once per run for the same paths from the same
+        folder: each load of a project asks for its project's (400 files, 30 loads)."""
+        key = (os.getcwd(), tuple(paths))
+        made = _MODULE_INDEXES.get(key)
+        if made is None:
+            if len(_MODULE_INDEXES) >= 32:
+                _MODULE_INDEXES.clear()
+            made = _MODULE_INDEXES[key] = cls(key[1])
+        return made
 
     def file_of(self, importer: str, module: str, level: int) -> str | None:
         parts = [part for part in module.split(".") if part]

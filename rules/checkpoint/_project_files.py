@@ -49,7 +49,7 @@ class CallsTo:
 
 def unresolved_imports(facts: dict[str, CheckpointFacts]) -> set[str]:
     """The names of the helpers and classes that saves import from a file not among `facts`."""
-    modules = ModuleIndex(facts)
+    modules = ModuleIndex.of(facts)
     return {each.name for path, fact in facts.items() for each in (*fact.calls, *fact.instances)
             if modules.file_of(path, each.module, each.level) is None}
 
