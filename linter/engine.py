@@ -488,7 +488,7 @@ def _work_estimates(files: list[str]) -> list[int]:
 def _checked_together(rules: RuleSet, files: list[str]) -> list[int]:
     """The indexes of the Python files whose check asks for work a rule shares between files
     (ScriptRule.shared_work_needles): checked in one process, the work is done once."""
-    wanted = [rule.shared_work_needles for rule in rules.script if rule.shared_work_needles]
+    wanted = [needles for rule in rules.script for needles in rule.shared_work_needles]
     if not wanted:
         return []
     together = []

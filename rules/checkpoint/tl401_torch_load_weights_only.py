@@ -113,11 +113,10 @@ class TorchLoadWeightsOnly(ScriptRule):
     precision = "100.0% (163 true, 0 false, 7 debatable of 170; dev corpus, 28 repositories)"
     fix_title = "add `weights_only=True`"
     needles = (b"load",)
-    # A load asks for the project's saves (one scan of the project per process). Most loads
-    # are written `torch.load`; a file that loads through an alias (`th.load`) may be checked
-    # elsewhere and scan the project there too (the same answer, twice the work). Needles as
-    # wide as `torch` and `load` put most training scripts (load_state_dict) in one process.
-    shared_work_needles = (b"torch.load",)
+    # A load asks for the project's saves (one scan of the project per process): `torch.load`,
+    # or a load through an alias (`th.load(`, `from torch import load as tl`). `torch` and
+    # `load` alone would put most training scripts (load_state_dict) in one process.
+    shared_work_needles = ((b"torch.load",), (b"torch", b"load("), (b"torch", b"import load"))
 
     bad = (
         Example(
