@@ -69,6 +69,13 @@ PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "trainlint.toml")
 MAX_SOURCE_BYTES = 4 * 1024 * 1024  # a lock file of a large workspace is ~1 MiB
 # A cheap first look at a requirement: its name (PEP 508), before `packaging` parses it.
 _NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+# A requirement that is a name, extras and version specifiers only (`torch>=2.1,<2.6`): its
+# specifiers are read by packaging's SpecifierSet alone. Its full requirement parser imports
+# the marker and platform-tag machinery (subprocess, sysconfig, logging: 15 ms in each
+# process), needed only for markers and URLs.
+_PLAIN_REQUIREMENT = re.compile(
+    r"\s*[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?\s*(?:\[[A-Za-z0-9._,\s-]*\])?\s*"
+    r"(?P<specifier>(?:(?:===|~=|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+\s*,?\s*)*)")
 _COMMENT = re.compile(r"(^|\s)#.*$")
 _WORDS = ("torch", "transformers", "lightning", "deepspeed", "accelerate")
 
@@ -374,6 +381,15 @@ def parse_requirement(line: str, source: str, conditional: bool = False) -> Decl
     package = TRACKED.get(_normalized(match.group(1)))
     if package is None:
         return None
+    plain = _PLAIN_REQUIREMENT.fullmatch(line)
+    if plain is not None:
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+        try:
+            specifier = SpecifierSet(plain["specifier"].strip().rstrip(","))
+        except InvalidSpecifier:
+            return None
+        return Declaration(package, _public(str(specifier)), source, conditional)
     from packaging.requirements import InvalidRequirement, Requirement
 
     try:
