@@ -21,6 +21,7 @@ import csv
 import json
 import os
 import re
+import resource
 import shlex
 import shutil
 import subprocess
@@ -223,6 +224,7 @@ class RepoRun:
     commit: str = ""
     files: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # user + system time of trainlint and the children it forked
     exit_code: int | None = None
     timed_out: bool = False
     reported: bool = False  # trainlint printed its JSON (also after an internal error, exit 2)
@@ -294,6 +296,7 @@ def run_repo(repo: Repo, root: Path, trainlint: list[str], extra: list[str], tim
     run.files = count_read_files(root)
     command = [*trainlint, "check", "--output-format", "json", *extra, "."]
     start = time.perf_counter()
+    before = _children_cpu()
     try:
         done = subprocess.run(command, cwd=root, capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
@@ -303,6 +306,7 @@ def run_repo(repo: Repo, root: Path, trainlint: list[str], extra: list[str], tim
         run.stderr_tail = _tail(exc.stderr)
         return run, []
     run.seconds = time.perf_counter() - start
+    run.cpu_seconds = _children_cpu() - before
     run.exit_code = done.returncode
     run.stderr_tail = _tail(done.stderr)
     (out / f"{repo.folder}.json").write_bytes(done.stdout)
@@ -315,6 +319,13 @@ def run_repo(repo: Repo, root: Path, trainlint: list[str], extra: list[str], tim
     if done.returncode not in (0, 1):
         run.error = f"trainlint exit {done.returncode}"
     return run, findings_from_json(repo.repo, payload)
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of the waited-for child processes so far: steadier than
+    wall time on a machine shared with other work."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _tail(data: bytes | None, limit: int = 2000) -> str:
@@ -443,6 +454,7 @@ def summarize(runs: list[RepoRun], findings: list[Finding], verdicts: list[Verdi
     counts = Counter(v.verdict for _, v in main.judged)
     files = sum(run.files for run in runs)
     seconds = sum(run.seconds for run in runs)
+    cpu = sum(run.cpu_seconds for run in runs)
     return {
         "extra_args": extra,
         "overall": {"findings": len(judged_findings), "judged": len(main.judged),
@@ -457,7 +469,10 @@ def summarize(runs: list[RepoRun], findings: list[Finding], verdicts: list[Verdi
         "now_info": [{"verdict": asdict(v), "finding": asdict(f)} for f, v in demoted.judged],
         "runs": [asdict(run) for run in runs],
         "time": {"files": files, "seconds": round(seconds, 3),
-                 "files_per_second": round(files / seconds, 1) if seconds else None},
+                 "files_per_second": round(files / seconds, 1) if seconds else None,
+                 "cpu_seconds": round(cpu, 3),
+                 # what 2 idle cores would give if the CPU time spread over both
+                 "files_per_second_2_cores_cpu": round(2 * files / cpu, 1) if cpu else None},
     }
 
 
@@ -542,6 +557,10 @@ def render_text(summary: dict, unjudged_path: Path | None, limit: int) -> str:
     lines.append(f"Total: {total['files']} files in {total['seconds']:.1f} s "
                  f"({total['files_per_second']} files/s; trainlint wall time, files counted by "
                  "README's suffix and folder rules, .gitignore via git ls-files)")
+    if total.get("cpu_seconds"):
+        lines.append(f"CPU: {total['cpu_seconds']:.1f} s (user + system, forked children "
+                     f"included): {total['files_per_second_2_cores_cpu']} files/s on 2 idle "
+                     "cores")
     return "\n".join(lines) + "\n"
 
 

@@ -63,7 +63,8 @@ def test_precision_leaves_debatable_out_and_summary_counts_per_rule(bench):
              finding(bench, 5, code="TL003"), finding(bench, 6, severity="info")]
     verdicts = [verdict(bench, 1, "TRUE"), verdict(bench, 2, "FALSE"), verdict(bench, 3, "DEBATABLE"),
                 verdict(bench, 6, "TRUE"), verdict(bench, 8, "TRUE")]
-    runs = [bench.RepoRun("o/r", files=10, seconds=2.0, exit_code=1, reported=True)]
+    runs = [bench.RepoRun("o/r", files=10, seconds=2.0, cpu_seconds=3.2, exit_code=1,
+                          reported=True)]
     summary = bench.summarize(runs, found, verdicts, [])
     rule = summary["per_rule"]["TL004"]
     assert (rule["findings"], rule["judged"], rule["TRUE"], rule["FALSE"], rule["DEBATABLE"]) == (4, 3, 1, 1, 1)
@@ -74,6 +75,7 @@ def test_precision_leaves_debatable_out_and_summary_counts_per_rule(bench):
     assert [pair["verdict"]["line"] for pair in summary["now_info"]] == [6]
     assert [(f["line"], f["code"]) for f in summary["unjudged"]] == [(4, "TL004"), (5, "TL003")]
     assert summary["time"]["files_per_second"] == 5.0
+    assert summary["time"]["files_per_second_2_cores_cpu"] == 6.2  # 2 x 10 files / 3.2 s
 
 
 def test_verdicts_of_a_repository_that_reported_nothing_are_not_lost(bench):
