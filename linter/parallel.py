@@ -55,7 +55,8 @@ def map_scan(function: Callable[[object], object], items: Sequence,
 
 
 # At most this many tickets (4 bytes each) in the queue: the pipe takes them all before the
-# fork without blocking (16 KiB is the smallest pipe buffer of the systems with fork).
+# fork (a pipe holds 16 KiB or more where there is fork; where it holds less, the items are
+# computed in this process).
 MAX_TICKETS = 2048
 
 
@@ -73,8 +74,16 @@ def map_forked(function: Callable[[object], object], items: Sequence, weights: S
     size = -(-len(order) // MAX_TICKETS) or 1
     tickets = [order[start:start + size] for start in range(0, len(order), size)]
     queue, queue_input = os.pipe()
-    os.write(queue_input, b"".join(number.to_bytes(4, "little") for number in range(len(tickets))))
+    data = b"".join(number.to_bytes(4, "little") for number in range(len(tickets)))
+    os.set_blocking(queue_input, False)  # a pipe too small for the tickets must not hang here
+    try:
+        written = os.write(queue_input, data)
+    except BlockingIOError:
+        written = 0
     os.close(queue_input)
+    if written < len(data):
+        os.close(queue)
+        return [function(item) for item in items]
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # a child must not write this process's buffered output a second time
     children = [_fork_child(function, items, tickets, queue) for _ in range(processes - 1)]

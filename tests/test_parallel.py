@@ -84,3 +84,13 @@ def test_a_map_inside_a_share_runs_in_that_process():
         return parallel.map_forked(lambda m: os.getpid() == pid, [n, n + 1], [1, 1], 2)
 
     assert all(all(each) for each in parallel.map_forked(inner, list(range(6)), [1] * 6, 2))
+
+
+def test_a_pipe_too_small_for_the_tickets_computes_here(monkeypatch):
+    """Where the queue's pipe cannot take every ticket before the fork (a small pipe buffer),
+    nothing forks and nothing hangs: the items are computed in this process."""
+    parent = os.getpid()
+    real_write = os.write
+    monkeypatch.setattr(parallel.os, "write", lambda fd, data: real_write(fd, data[:4]))
+    results = parallel.map_forked(lambda n: (n, os.getpid() == parent), list(range(9)), [1] * 9, 2)
+    assert results == [(n, True) for n in range(9)]
