@@ -474,15 +474,8 @@ def _work_estimates(files: list[str]) -> list[int]:
     other files at most CONFIG_WEIGHT_CAP: a large JSON or YAML file is data, read by a C
     parser in milliseconds (dealt by size, Megatron-LM's 900 golden-value JSON files filled
     one core's share and left every Python file to the other)."""
-    estimates = []
-    for path in files:
-        try:
-            size = os.path.getsize(path)
-        except OSError:
-            size = 0
-        estimates.append(size * PYTHON_WEIGHT if path.endswith(".py") else
-                         min(size, CONFIG_WEIGHT_CAP))
-    return estimates
+    return [size * PYTHON_WEIGHT if path.endswith(".py") else min(size, CONFIG_WEIGHT_CAP)
+            for path, size in zip(files, parallel.file_sizes(files))]
 
 
 def _checked_together(rules: RuleSet, files: list[str]) -> list[int]:

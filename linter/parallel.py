@@ -44,6 +44,18 @@ SCAN_MIN_BYTES = 64 * 1024
 MAX_SCAN_PROCESSES = 8
 
 
+def file_sizes(paths: Sequence[str]) -> list[int]:
+    """Each file's size in bytes (0 for one that cannot be read): the weights of a map over
+    files."""
+    sizes = []
+    for path in paths:
+        try:
+            sizes.append(os.path.getsize(path))
+        except OSError:
+            sizes.append(0)
+    return sizes
+
+
 def map_scan(function: Callable[[object], object], items: Sequence,
              weights: Sequence[int]) -> list:
     """`[function(item) for item in items]` for a scan of a project's files, on every usable

@@ -37,7 +37,7 @@ def link_launches(project: ProjectConsumers, root: str, launchers: Iterable[str]
     linked = 0
     for path, launches in zip(launchers, parallel.map_scan(
             lambda path: _launches_in(path, read_text), launchers,
-            [_size(path) for path in launchers])):
+            parallel.file_sizes(launchers))):
         folder = Path(path).parent
         bases = [folder, *[p for p in folder.parents if str(p).startswith(root)]]
         for launch in launches:
@@ -59,12 +59,6 @@ def _launches_in(path: str, read_text: Callable[[str], str | None]) -> list:
     except Exception:  # noqa: BLE001 - a launcher the lexer rejects is reported when checked
         return []
 
-
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0
 
 
 def _link_launch(project: ProjectConsumers, launch, path: str, bases: list[Path],

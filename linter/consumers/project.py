@@ -192,7 +192,7 @@ class ProjectConsumers:
 
         if parse is not None:
             return [read(path) for path in paths]
-        return parallel.map_scan(read, paths, [_size(path) for path in paths])
+        return parallel.map_scan(read, paths, parallel.file_sizes(paths))
 
     def _facts_if_loading(self, path: str, parse) -> FileFacts | None:
         """The facts of a file that names a loader (NEEDLES); None for the others."""
@@ -1019,13 +1019,6 @@ def _shown(path: str, root: str) -> str:
     if path == root:
         return "."
     return path
-
-
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0
 
 
 def _is_test_path(relative: str) -> bool:
