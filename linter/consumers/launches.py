@@ -60,7 +60,6 @@ def _launches_in(path: str, read_text: Callable[[str], str | None]) -> list:
         return []
 
 
-
 def _link_launch(project: ProjectConsumers, launch, path: str, bases: list[Path],
                  known: set[str]) -> int:
     linked = 0
