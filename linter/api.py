@@ -232,11 +232,11 @@ class ScriptRule(Rule):
     def check_script(self, script: ParsedScript) -> Iterable[Diagnostic]:
         raise NotImplementedError
 
-    # What a file whose check asks for work the rule shares between the files of a run (a
+    # What a file whose check asks for work the rule shares between the files of a project (a
     # project scan of RuleContext.project_scripts, made once per process) holds: any of these
-    # tuples of byte strings that all occur. A run on several cores checks all such files in
-    # one process, so that the work is done once, while the other processes check the rest.
-    # Empty: no shared work.
+    # tuples of byte strings that all occur. A run on several cores checks a project's such
+    # files in one process, so that the work is done once, while the other processes check
+    # the rest (other projects' such files too). Empty: no shared work.
     shared_work_needles: ClassVar[tuple[tuple[bytes, ...], ...]] = ()
 
     # A rule that links files of one project (a save in train.py, a load in evaluate.py)

@@ -478,13 +478,16 @@ def _work_estimates(files: list[str]) -> list[int]:
             for path, size in zip(files, parallel.file_sizes(files))]
 
 
-def _checked_together(rules: RuleSet, files: list[str]) -> list[int]:
-    """The indexes of the Python files whose check asks for work a rule shares between files
-    (ScriptRule.shared_work_needles): checked in one process, the work is done once."""
+def _checked_together(rules: RuleSet, files: list[str]) -> list[list[int]]:
+    """The indexes of the Python files whose check asks for work a rule shares between the
+    files of a project (ScriptRule.shared_work_needles), by project: a project's such files
+    are checked in one process, where the work is done once."""
     wanted = [needles for rule in rules.script for needles in rule.shared_work_needles]
     if not wanted:
         return []
-    together = []
+    from trainlint.project_scan import project_root
+
+    together: dict[str, list[int]] = {}
     for index, path in enumerate(files):
         if format_of(path) != "python":
             continue
@@ -493,8 +496,8 @@ def _checked_together(rules: RuleSet, files: list[str]) -> list[int]:
         except Unreadable:
             continue  # reported when the file is checked
         if any(all(needle in data for needle in needles) for needles in wanted):
-            together.append(index)
-    return together
+            together.setdefault(project_root(path), []).append(index)
+    return list(together.values())
 
 
 def _check_all(files: list[str], rules: RuleSet, options: RunOptions) -> list[FileResult]:

@@ -73,18 +73,15 @@ MAX_TICKETS = 2048
 
 
 def map_forked(function: Callable[[object], object], items: Sequence, weights: Sequence[int],
-               processes: int, together: Collection[int] = ()) -> list:
+               processes: int, groups: Collection[Collection[int]] = ()) -> list:
     """`[function(item) for item in items]`, computed by this process and `processes - 1` forked
     children (in this process alone where it cannot fork, see can_fork). Results must pickle.
-    The items at the indexes `together` are all computed by this process, first (they share
-    work that it then does once); the others are taken from the queue, heaviest first."""
+    The items at the indexes of one of `groups` are computed by one process, one after the
+    other (they share work that it then does once); the groups and the other items are taken
+    from the queue, heaviest first."""
     if not can_fork():
         return [function(item) for item in items]
-    chosen = set(together)
-    order = [index for index in sorted(range(len(items)), key=weights.__getitem__, reverse=True)
-             if index not in chosen]
-    size = -(-len(order) // MAX_TICKETS) or 1
-    tickets = [order[start:start + size] for start in range(0, len(order), size)]
+    tickets = _tickets(weights, groups)
     queue, queue_input = os.pipe()
     data = b"".join(number.to_bytes(4, "little") for number in range(len(tickets)))
     os.set_blocking(queue_input, False)  # a pipe too small for the tickets must not hang here
@@ -102,8 +99,6 @@ def map_forked(function: Callable[[object], object], items: Sequence, weights: S
     results: list = [_MISSING] * len(items)
     _IN_SHARE[0] = True
     try:
-        for index in together:
-            results[index] = function(items[index])
         for index, result in _take_tickets(function, items, tickets, queue):
             results[index] = result
     finally:
@@ -118,6 +113,18 @@ def map_forked(function: Callable[[object], object], items: Sequence, weights: S
 
 
 _MISSING = object()  # no result yet: a child that died took the item
+
+
+def _tickets(weights: Sequence[int], groups: Collection[Collection[int]]) -> list[list[int]]:
+    """The queue's tickets, heaviest first: each group whole, each other item alone; at most
+    MAX_TICKETS, neighbours in that order sharing a ticket where there are more."""
+    grouped = {index for group in groups for index in group}
+    units = [list(group) for group in groups if group]
+    units += [[index] for index in range(len(weights)) if index not in grouped]
+    units.sort(key=lambda unit: sum(weights[index] for index in unit), reverse=True)
+    size = -(-len(units) // MAX_TICKETS) or 1
+    return [[index for unit in units[start:start + size] for index in unit]
+            for start in range(0, len(units), size)]
 
 
 def _take_tickets(function: Callable, items: Sequence, tickets: list[list[int]],

@@ -54,6 +54,12 @@ class ProjectRoots:
 
 
 _ROOTS = ProjectRoots()
+
+
+def project_root(path: str) -> str:
+    """The project folder of `path` (see ProjectRoots)."""
+    return _ROOTS.of(path)
+
 # (path, modification time, size, analyse) -> what `analyse` found: a file is parsed again
 # only when it changed, also across runs in one process.
 _ANALYSED: dict[tuple, Any] = {}

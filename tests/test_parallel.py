@@ -57,18 +57,41 @@ def test_a_process_that_meets_a_slow_item_takes_fewer_items():
     assert sum(1 for _, pid in results if pid == slow) < 10  # the other process took 20+
 
 
-def test_items_together_are_all_done_in_this_process_first():
-    parent = os.getpid()
-    order = []
-
+def test_the_items_of_a_group_are_done_by_one_process_in_order():
+    """A group shares work (a project scan): one process takes it whole, while the others
+    take the other items and groups."""
     def work(index):
-        if os.getpid() == parent:
-            order.append(index)
-        return os.getpid() == parent
+        time.sleep(0.002)
+        return os.getpid(), time.perf_counter()
 
-    results = parallel.map_forked(work, list(range(40)), [1] * 40, 2, together=[5, 17, 33])
-    assert results[5] and results[17] and results[33]
-    assert order[:3] == [5, 17, 33]
+    groups = [[5, 17, 33], [2, 39]]
+    results = parallel.map_forked(work, list(range(40)), [1] * 40, 2, groups=groups)
+    for group in groups:
+        pids = {results[index][0] for index in group}
+        assert len(pids) == 1
+        times = [results[index][1] for index in group]
+        assert times == sorted(times)
+    assert len({pid for pid, _ in results}) == 2
+
+
+def test_a_heavy_group_does_not_keep_the_other_items_waiting():
+    """Groups are tickets like the other items, heaviest first: while one process works
+    through a heavy group, the other takes the rest."""
+    def work(index):
+        time.sleep(0.02 if index < 10 else 0.002)
+        return os.getpid()
+
+    pids = parallel.map_forked(work, list(range(60)), [5] * 10 + [1] * 50, 2,
+                               groups=[list(range(10))])
+    grouped = pids[0]
+    assert sum(1 for pid in pids[10:] if pid != grouped) > 40
+
+
+def test_tickets_keep_groups_whole_heaviest_first(monkeypatch):
+    assert parallel._tickets([1, 9, 1, 1, 4], [[0, 2, 3]]) == [[1], [4], [0, 2, 3]]
+    monkeypatch.setattr(parallel, "MAX_TICKETS", 2)
+    tickets = parallel._tickets([1, 9, 1, 1, 4], [[0, 2, 3]])
+    assert tickets == [[1, 4], [0, 2, 3]]
 
 
 def test_more_items_than_tickets_are_taken_in_groups(monkeypatch):

@@ -515,8 +515,8 @@ def test_tl401_project_scan_on_several_cores_finds_what_one_process_finds(tmp_pa
 def test_files_with_a_load_are_checked_in_one_process_so_the_project_is_scanned_once(
         tmp_path, monkeypatch):
     """TL401 reads the project's saves for each load (shared_work_needles): a run on several
-    cores checks every file with a torch.load in one process, where the scan is made once,
-    and deals the other files to the other processes."""
+    cores checks every file of a project with a torch.load in one process, where the scan is
+    made once, and deals the other files to the other processes."""
     import trainlint.engine as engine
     import trainlint.parallel as parallel
 
@@ -530,11 +530,12 @@ def test_files_with_a_load_are_checked_in_one_process_so_the_project_is_scanned_
     monkeypatch.setattr(engine, "PARALLEL_MIN_WORK", 16)
     monkeypatch.setattr(parallel, "usable_cpus", lambda: 2)
     monkeypatch.setattr(parallel, "map_forked", lambda function, items, weights, processes,
-                        together=(): calls.append((items, together))
-                        or real_map(function, items, weights, processes, together))
+                        groups=(): calls.append((items, groups))
+                        or real_map(function, items, weights, processes, groups))
     report = check(project, select=["TL401"])
-    items, together = calls[-1]
-    assert sorted(Path(items[i]).name for i in together) == [
+    items, groups = calls[-1]
+    assert len(groups) == 1
+    assert sorted(Path(items[i]).name for i in groups[0]) == [
         "evaluate.py", "loader0.py", "loader1.py", "loader2.py", "test_evaluate.py"]
     assert sorted(Path(d.path).name for d in report.diagnostics) == [
         "evaluate.py", "loader0.py", "loader1.py", "loader2.py", "test_evaluate.py"]
