@@ -23,7 +23,15 @@ from trainlint.api import (
 from trainlint.fix.apply import MAX_PASSES, applicable, apply_edits, unified_diff, write_atomically
 from trainlint.discovery import discover, is_test_path
 from trainlint.formats.base import ParseError
-from trainlint.load import Document, Loader, Source, Unreadable, format_of, preload
+from trainlint.load import (
+    LAUNCHER_FORMATS,
+    Document,
+    Loader,
+    Source,
+    Unreadable,
+    format_of,
+    preload,
+)
 from trainlint.records import Applicability, ConfigView, Diagnostic, Severity
 from trainlint.registry import all_rules, is_selected, runs
 from trainlint.running import facts_of, problem_findings, run_rule
@@ -301,6 +309,12 @@ def _tests_as_info(diagnostics: list[Diagnostic], settings: Settings) -> list[Di
 
 # ---------------------------------------------------------------- one file, with fixes
 
+def _wants_views(rules: RuleSet, path: str) -> bool:
+    """Whether the file's views are built: for the config rules; a launcher's launches also
+    for the launch rules (an option the launched script lacks is TL003's alone)."""
+    return bool(rules.config) or (bool(rules.launch) and format_of(path) in LAUNCHER_FORMATS)
+
+
 def check_file(path: str, rules: RuleSet, options: RunOptions,
                stdin: bytes | None = None) -> FileResult:
     """Check one file (or the bytes of `--stdin-filename`, read exactly as a file's)."""
@@ -308,7 +322,7 @@ def check_file(path: str, rules: RuleSet, options: RunOptions,
     if format_of(path) is None:
         result.notes.append(f"{path}: skipped (not a format trainlint reads)")
         return result
-    loader, views = rules.loader, bool(rules.config)
+    loader, views = rules.loader, _wants_views(rules, path)
     try:
         document = loader.load(path, views) if stdin is None else \
             loader.from_bytes(path, stdin, views)
@@ -397,7 +411,7 @@ def _attempt_fixes(document: Document, text: str, rules: RuleSet, unsafe: bool,
         return None
     facts: dict[str, Any] = {}
     again = rules.loader.from_source(path, Source(candidate, document.bom, document.codec),
-                                     bool(rules.config))
+                                     _wants_views(rules, path))
     after, parsed_ok = analyze(again, rules, [], None, facts)
     attempt = _Attempt(candidate, applied, after, facts)
     if not parsed_ok:

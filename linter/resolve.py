@@ -598,15 +598,65 @@ def _script_info(path: str, document: Document) -> Script:
 
 def _options_made_elsewhere(tree: ast.Module) -> bool:
     """The parser gets options this file does not spell out: an `add_argument` whose flag is
-    computed (`f"--{prefix}.lr"` in a loop over prefixes). Its option set is then not known,
-    and an option it seems to lack is no finding. (A parser handed to a function of another
-    module is still read as closed: its options there are not followed yet.)"""
+    computed (`f"--{prefix}.lr"` in a loop over prefixes), or the parser (or one of its
+    groups) handed to a function this file does not define (`_add_tokenizer_args(parser)`
+    imported from another module, `factory.build_group(parser)`), which may add options
+    trainlint does not follow. Its option set is then not known, and an option it seems to
+    lack is no finding."""
+    parsers: set[str] = set()
+    defined: set[str] = set()
+    calls: list[ast.Call] = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and called_name(node) == "add_argument":
-            first = node.args[0] if node.args else None
-            if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
-                return True
-    return False
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            defined.add(node.name)
+        elif isinstance(node, ast.Call):
+            calls.append(node)
+            if called_name(node) == "add_argument":
+                first = node.args[0] if node.args else None
+                if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+                    return True
+        elif isinstance(node, ast.Assign) and _makes_parser(node.value):
+            parsers.update(target.id for target in node.targets if isinstance(target, ast.Name))
+    if not parsers:
+        return False
+    _add_groups(tree, parsers)
+    return any(_hands_on(call, parsers, defined) for call in calls)
+
+
+_PARSER_MAKERS = frozenset({"ArgumentParser", "add_argument_group",
+                            "add_mutually_exclusive_group"})
+# builtins that take a parser without adding options to it
+_INERT_CALLS = frozenset({"print", "isinstance", "id", "type", "repr", "str", "vars", "len",
+                          "hasattr", "getattr"})
+
+
+def _makes_parser(value: ast.AST) -> bool:
+    return isinstance(value, ast.Call) and called_name(value) in _PARSER_MAKERS
+
+
+def _add_groups(tree: ast.Module, parsers: set[str]) -> None:
+    """Names bound to a group of a known parser (`group = parser.add_argument_group(...)`)."""
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Assign) and _makes_parser(node.value)
+                and isinstance(node.value.func, ast.Attribute)
+                and isinstance(node.value.func.value, ast.Name)
+                and node.value.func.value.id in parsers):
+            parsers.update(target.id for target in node.targets if isinstance(target, ast.Name))
+
+
+def _hands_on(call: ast.Call, parsers: set[str], defined: set[str]) -> bool:
+    """Whether `call` passes one of `parsers` to code this file does not define."""
+    arguments = [*call.args, *(keyword.value for keyword in call.keywords)]
+    if not any(isinstance(arg, ast.Name) and arg.id in parsers for arg in arguments):
+        return False
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id not in defined and func.id not in _INERT_CALLS
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        if func.attr in defined:
+            return False  # `self.add_args(parser)`: a method of this file, its options read
+        return func.value.id not in parsers  # `parser.parse_args(...)` adds nothing
+    return True
 
 
 def _hydra_main(tree: ast.Module) -> tuple[str | None, str | None] | None:

@@ -264,6 +264,53 @@ def test_open_parsers_do_not_report_unknown_flags(tmp_path):
     assert config.view.get("optimizer.lr").value == 2.0
 
 
+def test_a_parser_handed_to_code_of_another_module_has_options_not_known():
+    """tokenize_corpus.py hands its parser to a helper of another module, which adds flags
+    made from a dataclass: its option set is not known, so no option is reported missing.
+    train_local.py adds every option itself (one through a helper of its own file): an
+    option it lacks is still an error."""
+    folder = "fixtures/launch/delegated_parser"
+    report = check_paths([f"{folder}/run.sh"], Settings(), RunOptions(select=["TL003"]))
+    assert [(d.code, d.span.line, d.span.col, d.message) for d in report.diagnostics] == [
+        ("TL003", 6, 44, f"{folder}/train_local.py has no option '--warmup' (argparse exits "
+                         "with 'unrecognized arguments')")]
+
+
+@pytest.mark.parametrize("handed", [
+    "helpers.add_args(parser)", "add_args(parser=parser)", "Factory(Config).build(group, 'x')",
+    "parser = register(parser)"])
+def test_each_way_of_handing_the_parser_on_opens_its_options(tmp_path, handed):
+    script = f"""
+        import argparse
+        from helpers import add_args, register, Factory, Config
+        parser = argparse.ArgumentParser()
+        group = parser.add_argument_group("data")
+        group.add_argument("--data", default="x")
+        {handed}
+        args = parser.parse_args()
+    """
+    (config,) = resolve_text(tmp_path, "python train.py --data y --tokenizer bpe\n",
+                             {"train.py": script})
+    assert config.problems == []
+
+
+@pytest.mark.parametrize("call", ["print(parser)", "self.add_args(parser)",
+                                  "parser.parse_args(namespace=parser)"])
+def test_calls_that_add_no_options_keep_the_parser_closed(tmp_path, call):
+    script = f"""
+        import argparse
+        class Trainer:
+            def add_args(self, parser):
+                parser.add_argument("--lr", type=float, default=0.1)
+            def run(self):
+                parser = argparse.ArgumentParser()
+                {call}
+                return parser.parse_args()
+    """
+    (config,) = resolve_text(tmp_path, "python train.py --lr 1 --zzz 2\n", {"train.py": script})
+    assert [(p.kind, p.option) for p in config.problems] == [("unknown-option", "--zzz")]
+
+
 def test_flag_beats_config_beats_default(tmp_path):
     (config,) = resolve_text(
         tmp_path, "python train.py --config conf/c.yaml --epochs 5\n",

@@ -51,8 +51,10 @@ class UnknownKey(DocumentRule, LaunchRule):
     In a launcher, the options and arguments the target script's argparse does not take
     (it exits with "unrecognized arguments" before training starts), with a did-you-mean from
     the options it defines, and an abbreviation that matches several of them. Only scripts
-    whose parser rejects unknown options are checked (`parse_args` on one known parser); a
-    launch that asks for help (`-h`, `--help`, argparse's own unless `add_help=False`) only
+    whose parser rejects unknown options are checked (`parse_args` on one known parser, all
+    of whose options the script spells out: not one handed to a function of another module,
+    `add_model_args(parser)` imported or `factory.build_group(parser)`, which may add options
+    trainlint does not read); a launch that asks for help (`-h`, `--help`, argparse's own unless `add_help=False`) only
     prints the usage and is not read.
 
     ## Why is this bad?
