@@ -110,8 +110,9 @@ class RuleContext(Struct):
             if options_cls is None:
                 self._options_cache[code] = None
             elif code in self.rule_options:
+                source = getattr(self.settings, "source", None)
                 self._options_cache[code] = validate_rule_options(
-                    options_cls, self.rule_options[code], code)
+                    options_cls, self.rule_options[code], code, source)
             else:
                 self._options_cache[code] = options_cls()
         return self._options_cache[code]
@@ -124,25 +125,37 @@ def option_names(options_cls: type[RuleOptions]) -> list[str]:
     return list(options_cls.__struct_fields__)
 
 
-def validate_rule_options(options_cls: type, values: dict[str, Any], code: str):
-    """The options struct of a rule from its settings table; SettingsError names what is wrong."""
+def validate_rule_options(options_cls: type, values: dict[str, Any], code: str,
+                          source: Any = None):
+    """The options struct of a rule from its settings table; SettingsError names what is wrong,
+    at its place in the settings file `source` (a Path) when given."""
     from pydantic import TypeAdapter, ValidationError  # only for a rule with options set
 
     names = set(options_cls.__struct_fields__)
+    written = {key.replace("-", "_"): key for key in values}  # as the user wrote each one
     values = {key.replace("-", "_"): value for key, value in values.items()}
+
+    def where(*keys: str) -> str:
+        if source is None:
+            return f"[tool.trainlint.rules.{code}]"
+        from trainlint.settings_positions import located  # only to word the error
+
+        return f"{located(source, 'rules', code, *keys)}: [tool.trainlint.rules.{code}]"
+
     unknown = sorted(set(values) - names)
     if unknown:
         from difflib import get_close_matches  # only to word the error
 
         close = get_close_matches(unknown[0], sorted(names), n=1)
         hint = f"; did you mean `{close[0].replace('_', '-')}`?" if close else ""
-        raise SettingsError(f"[tool.trainlint.rules.{code}] unknown option `{unknown[0]}`{hint}")
+        raise SettingsError(f"{where(written[unknown[0]])} unknown option "
+                            f"`{written[unknown[0]]}`{hint}")
     try:
         validated = TypeAdapter(_typed_dict_of(options_cls)).validate_python(values)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise SettingsError(f"[tool.trainlint.rules.{code}] `{where}`: {first['msg']}") from None
+        keys = [written.get(str(part), str(part)) for part in first["loc"]]
+        raise SettingsError(f"{where(*keys)} `{'.'.join(keys)}`: {first['msg']}") from None
     return options_cls(**validated)
 
 

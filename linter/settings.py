@@ -19,6 +19,7 @@ from trainlint.api import Severity
 from trainlint.bands import packaged_bands
 from trainlint.context import ProjectContext, RuleContext, SettingsError, parse_version
 from trainlint.load import DEFAULT_MAX_FILE_SIZE
+from trainlint.settings_positions import located
 
 
 class Settings(Struct):
@@ -113,7 +114,8 @@ def _check_unknown_keys(table: dict[str, Any], source: Path) -> None:
 
             close = get_close_matches(key, ALLOWED_KEYS, n=1)
             hint = f"; did you mean `{close[0]}`?" if close else ""
-            raise SettingsError(f"{source}: unknown setting `{key}` in [tool.trainlint]{hint}")
+            raise SettingsError(f"{located(source, key)}: unknown setting `{key}` in "
+                                f"[tool.trainlint]{hint}")
 
 
 def validate_table(table: dict[str, Any], source: Path) -> Settings:
@@ -124,15 +126,16 @@ def validate_table(table: dict[str, Any], source: Path) -> Settings:
         parsed = _settings_model().model_validate(table)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise SettingsError(f"{source}:{_table_name(source)} `{where}`: {first['msg']}") from None
+        keys = [str(part) for part in first["loc"]]
+        raise SettingsError(f"{located(source, *keys)}:{_table_name(source)} `{'.'.join(keys)}`: "
+                            f"{first['msg']}") from None
     bands = {name.lower(): band.model_dump(exclude_none=True) for name, band in parsed.bands.items()}
     _check_bands(bands, source)
     context = validate_context(
         {"model-type": parsed.model_type, "dataset-size": parsed.dataset_size,
          "world-size": parsed.world_size, "target-torch": parsed.target_torch,
          "target-transformers": parsed.target_transformers},
-        lambda key: f"{source}:{_table_name(source)} `{key}`", bands)
+        lambda key: f"{located(source, key)}:{_table_name(source)} `{key}`", bands)
     project = ProjectContext(**context)
     for name in ("target_torch", "target_transformers"):
         if getattr(project, name):
@@ -204,7 +207,7 @@ def _check_bands(bands: dict[str, dict], source: Path) -> None:
     model type needs both."""
     for name, band in bands.items():
         merged = {**packaged_bands().get(name, {}), **band}
-        where = f"{source}: [tool.trainlint.bands.{name}]"
+        where = f"{located(source, 'bands', name)}: [tool.trainlint.bands.{name}]"
         if "low" not in merged or "high" not in merged:
             raise SettingsError(f"{where}: a new model type's band needs `low` and `high`")
         if merged["low"] > merged["high"]:
@@ -220,7 +223,8 @@ def _check_patterns(exclude: list[str], per_file_ignores: dict[str, list[str]], 
         try:
             re.compile(fnmatch.translate(pattern))
         except re.error as exc:
-            raise SettingsError(f"{source}:{_table_name(source)} `per-file-ignores`: pattern "
+            raise SettingsError(f"{located(source, 'per-file-ignores', pattern)}:"
+                                f"{_table_name(source)} `per-file-ignores`: pattern "
                                 f"`{pattern}` cannot be read ({exc.msg})") from None
     if not exclude:
         return
@@ -231,24 +235,29 @@ def _check_patterns(exclude: list[str], per_file_ignores: dict[str, list[str]], 
             pathspec.GitIgnoreSpec.from_lines([pattern])
         except (ValueError, re.error) as exc:
             message = getattr(exc, "msg", None) or str(exc)
-            raise SettingsError(f"{source}:{_table_name(source)} `exclude`: pattern `{pattern}` "
+            raise SettingsError(f"{located(source, 'exclude')}:{_table_name(source)} `exclude`: "
+                                f"pattern `{pattern}` "
                                 f"cannot be read ({message})") from None
 
 
 def _check_selections(parsed: Any, source: Path) -> None:
     from trainlint.registry import known_codes, selector_error
 
-    for key, selectors in (("select", parsed.select), ("extend-select", parsed.extend_select),
-                           ("ignore", parsed.ignore),
-                           *(("per-file-ignores", codes) for codes in parsed.per_file_ignores.values())):
+    for keys, selectors in ((("select",), parsed.select),
+                            (("extend-select",), parsed.extend_select),
+                            (("ignore",), parsed.ignore),
+                            *((("per-file-ignores", pattern), codes)
+                              for pattern, codes in parsed.per_file_ignores.items())):
         for selector in selectors:
             problem = selector_error(selector)
             if problem:
-                raise SettingsError(f"{source}:{_table_name(source)} `{key}`: {problem}")
+                raise SettingsError(f"{located(source, *keys)}:{_table_name(source)} "
+                                    f"`{keys[0]}`: {problem}")
     for code in parsed.rules:
         if code.upper() not in known_codes():
             problem = selector_error(code, exact=True)
-            raise SettingsError(f"{source}: [tool.trainlint.rules.{code}]: {problem}")
+            raise SettingsError(f"{located(source, 'rules', code)}: "
+                                f"[tool.trainlint.rules.{code}]: {problem}")
 
 
 def find_settings_file(start: Path) -> Path | None:

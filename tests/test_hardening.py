@@ -81,7 +81,7 @@ def test_bad_exclude_pattern_is_a_settings_error(tmp_path):
     code, out, err = run_cli("check", ".", cwd=tmp_path)
     _no_traceback(out, err)
     assert code == 2
-    assert err.strip().endswith("trainlint.toml: `exclude`: pattern `[z-a]` cannot be read "
+    assert err.strip().endswith("trainlint.toml:1:1: `exclude`: pattern `[z-a]` cannot be read "
                                 "(bad character range z-a)")
 
 
@@ -193,12 +193,12 @@ def test_unknown_rule_selector_on_the_command_line(tmp_path, option):
 
 
 @pytest.mark.parametrize("table, message", [
-    ('select = ["TL1", "TL999"]\n', "trainlint.toml: `select`: unknown rule selector `TL999`"),
-    ('extend-select = ["TLX"]\n', "trainlint.toml: `extend-select`: unknown rule selector `TLX`"),
+    ('select = ["TL1", "TL999"]\n', "trainlint.toml:1:1: `select`: unknown rule selector `TL999`"),
+    ('extend-select = ["TLX"]\n', "trainlint.toml:1:1: `extend-select`: unknown rule selector `TLX`"),
     ('ignore = ["T"]\n', "`ignore`: unknown rule selector `T`; did you mean `TL`?"),
     ('[per-file-ignores]\n"x/*.yaml" = ["TL00O"]\n',
      "`per-file-ignores`: unknown rule selector `TL00O`; did you mean `TL001`?"),
-    ('[rules.TL999]\nseverity = "error"\n', "trainlint.toml: [tool.trainlint.rules.TL999]: unknown rule code `TL999`"),
+    ('[rules.TL999]\nseverity = "error"\n', "trainlint.toml:1:2: [tool.trainlint.rules.TL999]: unknown rule code `TL999`"),
     ('[rules.TL1]\nseverity = "error"\n', "[tool.trainlint.rules.TL1]: unknown rule code `TL1`"),
 ])
 def test_unknown_rule_selector_in_settings(tmp_path, table, message):
@@ -225,15 +225,15 @@ def test_family_prefixes_and_all_stay_valid(tmp_path):
 # ---------------------------------------------------------------- settings and overrides
 
 @pytest.mark.parametrize("table, message", [
-    ('target-torch = "banana"\n', "trainlint.toml: `target-torch`: `banana` is not a version (e.g. 2.6)"),
-    ('model-type = "banana"\n', "trainlint.toml: `model-type`: unknown model type `banana`"),
+    ('target-torch = "banana"\n', "trainlint.toml:1:1: `target-torch`: `banana` is not a version (e.g. 2.6)"),
+    ('model-type = "banana"\n', "trainlint.toml:1:1: `model-type`: unknown model type `banana`"),
     ('model-type = "ctcc"\n', "unknown model type `ctcc`; did you mean `ctc`?"),
-    ('[bands.ctc]\nlow = "abc"\n', "trainlint.toml: `bands.ctc.low`: Input should be a valid number"),
+    ('[bands.ctc]\nlow = "abc"\n', "trainlint.toml:2:1: `bands.ctc.low`: Input should be a valid number"),
     ('[bands.ctc]\nlowest = 1e-4\n', "`bands.ctc.lowest`: Extra inputs are not permitted"),
-    ('[bands.ctc]\nlow = 1e-2\n', "trainlint.toml: [tool.trainlint.bands.ctc]: `low` 0.01 is above `high` 0.001"),
+    ('[bands.ctc]\nlow = 1e-2\n', "trainlint.toml:1:2: [tool.trainlint.bands.ctc]: `low` 0.01 is above `high` 0.001"),
     ('[bands.ctc]\nlow = 1e-3\nhigh = 1e-4\n', "`low` 0.001 is above `high` 0.0001"),
     ('[bands.mine]\nlow = 1e-3\n', "[tool.trainlint.bands.mine]: a new model type's band needs `low` and `high`"),
-    ("world-size = 0\n", "trainlint.toml: `world-size`: must be a whole number of at least 1, not 0"),
+    ("world-size = 0\n", "trainlint.toml:1:1: `world-size`: must be a whole number of at least 1, not 0"),
     ("dataset-size = -100\n", "`dataset-size`: must be a whole number of at least 1, not -100"),
 ])
 def test_settings_are_validated_with_the_file_named(tmp_path, table, message):
@@ -245,12 +245,56 @@ def test_settings_are_validated_with_the_file_named(tmp_path, table, message):
     assert message in err and err.count("\n") == 1 and "internal error" not in err
 
 
+@pytest.mark.parametrize("name, text, message", [
+    ("pyproject.toml", '[tool.trainlint]\nselect = ["TL003"]\n\n[tool.trainlint.rules.TL003]\n'
+     'max-distanse = 2\n',
+     "pyproject.toml:5:1: [tool.trainlint.rules.TL003] unknown option `max-distanse`; did you "
+     "mean `max-distance`?"),
+    ("pyproject.toml", '[tool.trainlint.rules.TL003]\nmax-distance = "two"\n',
+     "pyproject.toml:2:1: [tool.trainlint.rules.TL003] `max-distance`: Input should be a valid "
+     "integer"),
+    ("trainlint.toml", 'select = ["TL003"]\nrules.TL003.max_distance = "two"\n',
+     "trainlint.toml:2:1: [tool.trainlint.rules.TL003] `max_distance`: Input should be a valid "
+     "integer"),
+    # inside an inline table the key has no line of its own: the nearest one written out
+    ("trainlint.toml", 'rules = { TL003 = { max-distance = "two" } }\n',
+     "trainlint.toml:1:1: [tool.trainlint.rules.TL003] `max-distance`"),
+])
+def test_rule_option_errors_say_where_the_option_is_written(tmp_path, name, text, message):
+    (tmp_path / name).write_text(text)
+    (tmp_path / "good.yaml").write_text(GOOD)
+    code, out, err = run_cli("check", "good.yaml", cwd=tmp_path)
+    _no_traceback(out, err)
+    assert code == 2 and out == ""
+    assert err.startswith("trainlint: error: ") and message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("text, keys, position", [
+    ('[tool.trainlint]\nselect = ["TL1"]\n', ("select",), "2:1"),
+    ('[tool.trainlint]\n  "select" = ["TL1"]  # quoted\n', ("select",), "2:3"),
+    ('[tool.other]\nselect = 1\n[tool.trainlint]\nignore = []\nselect = 2\n', ("select",), "5:1"),
+    ('[ tool . trainlint . rules . TL003 ]\nmax-distance = 1\n', ("rules", "TL003", "max-distance"),
+     "2:1"),
+    ('[tool.trainlint]\nrules.TL003.severity = "info"\n', ("rules", "TL003", "severity"), "2:1"),
+    ('[tool.trainlint.rules.TL003]\nseverity = "info"\n', ("rules", "TL003", "max-distance"),
+     "1:2"),
+    ('[tool.trainlint]\nselect = []\n', ("bands", "ctc"), "1:2"),
+])
+def test_a_setting_is_located_at_its_key_or_nearest_table(tmp_path, text, keys, position):
+    from trainlint.settings_positions import located
+
+    source = tmp_path / "pyproject.toml"
+    source.write_text(text)
+    assert located(source, *keys) == f"{source}:{position}"
+    assert located(tmp_path / "missing.toml", "select") == str(tmp_path / "missing.toml")
+
+
 def test_pyproject_settings_errors_name_the_table(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.trainlint]\nmodel-type = "banana"\n')
     (tmp_path / "good.yaml").write_text(GOOD)
     code, _, err = run_cli("check", "good.yaml", cwd=tmp_path)
     assert code == 2
-    assert "pyproject.toml: [tool.trainlint] `model-type`: unknown model type `banana`" in err
+    assert "pyproject.toml:2:1: [tool.trainlint] `model-type`: unknown model type `banana`" in err
 
 
 @pytest.mark.parametrize("args, message", [
