@@ -49,7 +49,7 @@ READ_SUFFIXES = {".yaml", ".yml", ".json", ".toml", ".py", ".sh", ".bash", ".ps1
 SKIPPED_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox",
                 ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis", "build",
                 "dist", "site-packages", ".eggs", ".ipynb_checkpoints", "wandb", "mlruns",
-                ".devcontainer", ".vscode"}
+                ".devcontainer", ".vscode", ".github"}
 NOT_READ_NAMES = {"pyproject.toml", "package.json", "package-lock.json", "tsconfig.json",
                   ".pre-commit-config.yaml", ".pre-commit-hooks.yaml", "trainlint.toml",
                   ".devcontainer.json", "devcontainer.json"}

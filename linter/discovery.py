@@ -27,10 +27,12 @@ NOT_TRAINING_CONFIGS = {"pyproject.toml", "package.json", "package-lock.json", "
 SKIPPED_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox",
                 ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis", "build",
                 "dist", "site-packages", ".eggs", ".ipynb_checkpoints", "wandb", "mlruns"}
-# Editor and dev-container settings: JSON with comments (JSONC) for VS Code, never a training
-# setup. Skipped while walking, with a note (`--verbose`).
-EDITOR_SETTINGS_DIRS = {".devcontainer": "dev-container settings, JSONC",
-                        ".vscode": "editor settings, JSONC"}
+# Folders that never hold a training setup: editor and dev-container settings (JSON with
+# comments, JSONC, for VS Code) and a repository's automation (CI workflows, issue templates,
+# link-checker and bot settings). Skipped while walking, with a note (`--verbose`).
+NOT_TRAINING_DIRS = {".devcontainer": "dev-container settings, JSONC",
+                     ".vscode": "editor settings, JSONC",
+                     ".github": "repository automation: CI workflows, templates, bot settings"}
 
 
 def discover(paths: Iterable[str], settings: Settings,
@@ -80,7 +82,7 @@ def walk_folder(root: Path, settings: Settings, wanted=None,
     """The files a check of the folder reads; with `wanted(path)`, only those it accepts.
     Iterative, so that a tree thousands of folders deep is walked like any other; a folder
     that cannot be listed, or an ignore pattern that cannot be read, is one line in `errors`;
-    an editor-settings folder skipped is one line in `skipped`.
+    a folder skipped as never a training setup (NOT_TRAINING_DIRS) is one line in `skipped`.
     Links to folders are not followed (as `os.walk`). A folder walked whole before in the
     run, or lying in one (a project inside the checked folder), is listed from that walk."""
     walked = _walked_before(root, settings)
@@ -151,9 +153,9 @@ def _walk(root: Path, settings: Settings, wanted, errors: list[str] | None,
             name = entry.name
             candidate = _child(folder, name)
             if _is_folder(entry):
-                if name in EDITOR_SETTINGS_DIRS:
+                if name in NOT_TRAINING_DIRS:
                     if skipped is not None:
-                        skipped.append(f"{candidate}: skipped ({EDITOR_SETTINGS_DIRS[name]}; "
+                        skipped.append(f"{candidate}: skipped ({NOT_TRAINING_DIRS[name]}; "
                                        "not a training setup)")
                     continue
                 if (name not in SKIPPED_DIRS and not name.endswith(".egg-info")

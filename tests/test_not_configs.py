@@ -70,6 +70,17 @@ def test_devcontainer_folder_is_skipped_when_walking():
     assert "devcontainer.json" not in out.replace(".devcontainer:", "")
 
 
+def test_repository_automation_folder_is_skipped_when_walking():
+    """A link checker's settings (a regex escape JSON rejects) and CI workflows under .github/
+    are no training setup: skipped with a note, never a TL001."""
+    code, out, err = run_cli("check", "--verbose", str(NOT_CONFIGS))
+    assert (".github: skipped (repository automation: CI workflows, templates, bot settings; "
+            "not a training setup)") in out
+    assert "link_check_config.json" not in out and "smoke.yml" not in out
+    code, out, err = run_cli("check", str(NOT_CONFIGS / ".github" / "scripts"))
+    assert code == 1 and "link_check_config.json:4:18: TL001" in out  # named, it is checked
+
+
 def test_findings_in_test_code_are_info_unless_include_tests():
     path = str(NOT_CONFIGS / "tests" / "bad_hf_args.yaml")
     code, found, _ = run_json("check", path)
