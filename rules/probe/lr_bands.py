@@ -10,9 +10,9 @@ SGD for `cnn-sgd`).
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
-from importlib import resources
 from typing import Any
+
+from msgspec import Struct
 
 FLOOR_KEYS = ("low", "min", "floor", "lo", "lower", "min_lr")
 RANGE_KEYS = ("band", "range", "lr")
@@ -20,14 +20,17 @@ ADAM_FAMILY = ("adam", "adamw")
 LARGE_EPS = 1e-3  # Adam with eps this large damps its steps; the bands do not hold (RULES.md)
 
 
-@dataclass(frozen=True)
-class Floor:
+class Floor(Struct, frozen=True):
     value: float
     source: str
     optimizers: tuple[str, ...]
 
 
 def package_bands() -> dict[str, Any]:
+    # importlib.resources (with tempfile, shutil, bz2, lzma: 8 ms) only for the probe, which
+    # reads the table: a check imports this module with the rules and never calls it
+    from importlib import resources
+
     try:
         text = resources.files("trainlint.rules").joinpath("data/lr_bands.toml").read_text("utf-8")
     except (FileNotFoundError, ModuleNotFoundError, OSError):
