@@ -196,6 +196,33 @@ def test_tl008_own_dataclass_field_is_not_a_removed_trainingarguments_argument(t
     assert [(d.code, d.span.line) for d in check(lone, select=["TL008"]).diagnostics] == [("TL008", 6)]
 
 
+def test_tl008_a_field_the_projects_own_class_declares_is_info_where_no_reader_is_found():
+    """A config the project's own command takes (`mytool sft examples/sft.yaml`): nothing
+    names its reader, but `TrainArgumentsMixin` declares `warmup_ratio` as its own field."""
+    findings = _findings("own_cli_mixin", "TL008")
+    assert findings == [("sft.yaml", "TL008", 6, 1, "info", "guessed"),
+                        ("sft.yaml", "TL008", 7, 1, "error", "guessed")]
+    report = check(PROJECTS / "own_cli_mixin", select=["TL008"])
+    ratio = report.diagnostics[0].message
+    assert ("no code of this project was found reading this file, and `TrainArgumentsMixin` "
+            "(fixtures/consumer_rules/own_cli_mixin/mytool/arguments.py:8) declares "
+            "`warmup_ratio` as its own field") in ratio
+
+
+def test_tl008_a_reader_found_decides_not_a_class_that_declares_the_field(tmp_path):
+    """Code that pours the file into TrainingArguments itself: the mixin's field does not
+    make the finding an info."""
+    project = _copy(tmp_path, "own_cli_mixin")
+    (project / "train.py").write_text(
+        "import yaml\nfrom transformers import TrainingArguments\n\n"
+        "with open('examples/sft.yaml') as handle:\n"
+        "    args = TrainingArguments(**yaml.safe_load(handle))\n")
+    report = check(project, select=["TL008"])
+    assert [(d.span.line, d.severity.value, d.basis) for d in report.diagnostics] == [
+        (6, "error", "consumer"), (7, "error", "consumer")]
+    assert "declares" not in report.diagnostics[0].message
+
+
 # -- show composes a Hydra primary config through its defaults list ---------------------------------
 
 def test_show_composes_the_hydra_defaults_list_with_provenance():
