@@ -263,7 +263,9 @@ class ScriptRule(Rule):
 class ParseErrorRule(Rule):
     """Turns a file that cannot be read or parsed into a finding (TL001)."""
 
-    def check_parse_error(self, path: str, message: str, span: Span) -> Diagnostic:
+    def check_parse_error(self, path: str, message: str, span: Span,
+                          read_by: str | None = None) -> Diagnostic:
+        """`read_by`: the lenient readers that do read the file (JSON with comments), if any."""
         return self.diagnostic(path, span, message)
 
 

@@ -162,7 +162,8 @@ def analyze(document: Document, rules: RuleSet, errors: list[str], notes: list[s
     if document.error is not None:
         problem = document.error
         for rule in rules.parse_error:
-            found.append(rule.check_parse_error(path, problem.message, problem.span))
+            found.append(rule.check_parse_error(path, problem.message, problem.span,
+                                                problem.read_by))
         return found, False
     if notes is not None:
         notes.extend(document.notes)

@@ -242,7 +242,7 @@ class Loader:
                 self._parse_launcher(document, views)
         except ParseError as exc:
             offset = index.offset(exc.line, exc.col)
-            document.error = SyntaxProblem(path, index.span(offset, offset), exc.message)
+            document.error = SyntaxProblem(path, index.span(offset, offset), exc.message, exc.read_by)
         except RecursionError:
             document.error = SyntaxProblem(path, index.span(0, 0), "nested too deeply to parse")
         return document

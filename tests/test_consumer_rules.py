@@ -223,6 +223,36 @@ def test_tl008_a_reader_found_decides_not_a_class_that_declares_the_field(tmp_pa
     assert "declares" not in report.diagnostics[0].message
 
 
+# -- TL001: JSON with comments is an error only for a plain JSON reader ---------------------------
+
+def test_tl001_json_with_comments_follows_its_reader():
+    """`configs/train.json` is read by `json.load`: its comment fails the run. Nothing reads
+    `serve/server.json` as plain JSON: comment-tolerant readers read it, so it is an info."""
+    assert _findings("json_comments", "TL001") == [
+        ("train.json", "TL001", 2, 31, "error", "consumer"),
+        ("server.json", "TL001", 2, 35, "info", "guessed")]
+    report = check(PROJECTS / "json_comments", select=["TL001"])
+    train, server = report.diagnostics
+    assert train.message.endswith("a comment, which JSON does not allow, and `json.load` at "
+                                  "`train.py:7` reads the file as plain JSON")
+    assert "no code of this project was found reading it as plain JSON" in server.message
+
+
+def test_tl001_json_broken_besides_its_comments_stays_an_error(tmp_path):
+    """Only comments make a JSON file readable elsewhere: a trailing comma too is an error."""
+    config = tmp_path / "server.json"
+    config.write_text('{\n  "port": 5002,  // the port\n  "debug": true,\n}\n')
+    [finding] = check(config, select=["TL001"]).diagnostics
+    assert (finding.span.line, finding.severity.value, finding.basis) == (2, "error", None)
+
+
+def test_tl001_a_url_in_a_string_is_not_a_comment(tmp_path):
+    config = tmp_path / "server.json"
+    config.write_text('{\n  "url": "http://example.com/a//b",\n  "port": 5002,\n}\n')
+    [finding] = check(config, select=["TL001"]).diagnostics
+    assert finding.severity.value == "error" and "comment" not in finding.message
+
+
 # -- show composes a Hydra primary config through its defaults list ---------------------------------
 
 def test_show_composes_the_hydra_defaults_list_with_provenance():

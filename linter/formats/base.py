@@ -23,13 +23,15 @@ def format_of(path: str | os.PathLike) -> str | None:
 
 
 class ParseError(Exception):
-    """A file that cannot be parsed: reported as TL001 at line/col (1-based)."""
+    """A file that cannot be parsed: reported as TL001 at line/col (1-based). `read_by` names
+    the more lenient readers that do read the text (JSON with comments), if any."""
 
-    def __init__(self, message: str, line: int = 1, col: int = 1) -> None:
+    def __init__(self, message: str, line: int = 1, col: int = 1, read_by: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
         self.col = col
+        self.read_by = read_by
 
 
 class SyntaxProblem(Struct, frozen=True):
@@ -39,6 +41,7 @@ class SyntaxProblem(Struct, frozen=True):
     path: str
     span: Span
     message: str
+    read_by: str | None = None  # lenient readers that read the text after all (ParseError)
 
     def __str__(self) -> str:
         return f"{self.path}:{self.span.line}:{self.span.col}: {self.message}"

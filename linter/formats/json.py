@@ -37,6 +37,9 @@ MAX_NESTING = 128
 MAX_CONTAINER_RAW = 1 << 20
 
 _WHITESPACE = json.decoder.WHITESPACE.match
+# A string (kept as it is), a `//` line comment or a `/* */` block comment (blanked).
+_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*.*?\*/', re.DOTALL)
+COMMENT_READERS = "readers of JSON with comments (commentjson, json5, JSONC, or code that strips them)"
 _scanstring = json.decoder.scanstring
 
 
@@ -167,12 +170,27 @@ def parse(path: str, text: str, index: LineIndex) -> ParsedDocument:
         if end != len(text):
             raise json.JSONDecodeError("Extra data", text, end)
     except json.JSONDecodeError as exc:
-        raise recorder.error(exc.msg, exc.pos) from None  # json counts lines at \n only
+        problem = recorder.error(exc.msg, exc.pos)  # json counts lines at \n only
+        if _reads_without_comments(text):
+            problem.read_by = COMMENT_READERS
+        raise problem from None
     except RecursionError:
         depth, bracket = recorder.deepest
         raise recorder.error(f"nesting too deep ({depth} levels)", bracket) from None
     return ParsedDocument(path=path, text=text, format="json",
                           entries=recorder.entries, index=index)  # type: ignore[arg-type]
+
+
+def _reads_without_comments(text: str) -> bool:
+    """Whether the text is JSON once its `//` and `/* */` comments are removed (JSONC)."""
+    if "//" not in text and "/*" not in text:
+        return False
+    blanked = _STRING_OR_COMMENT.sub(lambda m: m[0] if m[0][0] == '"' else "", text)
+    try:
+        json.loads(blanked.lstrip("\ufeff"))
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 # -- data files ---------------------------------------------------------------------------
