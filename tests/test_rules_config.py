@@ -81,3 +81,35 @@ def test_tl003_no_rename_toward_a_guessed_framework(tmp_path):
     finding is an info and nothing is renamed (the rename with a known reader:
     tests/test_consumer_rules.py)."""
     assert '"learning_rte"' in _fixed(tmp_path, "TL003/bad_typo.json", unsafe_fixes=True)
+
+
+# -- TL006: `max_steps` next to an epoch count ------------------------------------------------------
+
+_CAPPED = ("output_dir: out\nper_device_train_batch_size: 8\nnum_train_epochs: 3\n"
+           "max_steps: {steps}\n{size}")
+
+
+@pytest.mark.parametrize("steps,size,expected", [
+    (1000, "", ("info", "the steps per epoch are not known")),
+    (1000, "dataset_size: 8000\n", ("warning", "1000 steps are 1 epoch of 1000 steps")),
+    (4500, "dataset_size: 8000\n", ("warning", "4500 steps are 4.5 epochs of 1000 steps")),
+    (3000, "dataset_size: 8000\n", None),  # the same length: nothing is ignored
+])
+def test_tl006_max_steps_and_epochs_judged_by_the_steps_per_epoch(tmp_path, steps, size, expected):
+    config = tmp_path / "args.yaml"
+    config.write_text(_CAPPED.format(steps=steps, size=size), encoding="utf-8")
+    found = check(config, select=["TL006"]).diagnostics
+    if expected is None:
+        assert found == []
+        return
+    [finding] = found
+    assert (finding.span.line, finding.span.col, finding.basis) == (3, 19, "schema")
+    assert finding.severity.value == expected[0] and expected[1] in finding.message
+    assert finding.message.startswith("both `max_steps` and `num_train_epochs` are set; "
+                                      "`max_steps` wins")
+
+
+def test_tl006_fixture_epoch_conflict_is_info_without_the_steps_per_epoch():
+    report = check(FIXTURES / "TL006/bad_hf_args.json", select=["TL006"])
+    assert [(d.span.line, d.severity.value) for d in report.diagnostics] == [
+        (6, "info"), (9, "warning"), (11, "warning")]
