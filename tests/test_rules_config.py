@@ -26,6 +26,7 @@ def _found(report, prefix="TL00"):
     ("TL005/bad_repeated_lr.yaml", [("bad_repeated_lr.yaml", "TL005", 5, 1)]),
     ("TL006/bad_hf_args.json", [("bad_hf_args.json", "TL006", 6, 23), ("bad_hf_args.json", "TL006", 9, 19),
                                 ("bad_hf_args.json", "TL006", 11, 11)]),
+    ("TL006/bad_capped_run.yaml", [("bad_capped_run.yaml", "TL006", 5, 19)]),
     ("TL007/bad_flags.yaml", [("bad_flags.yaml", "TL007", 6, 7), ("bad_flags.yaml", "TL007", 7, 16),
                               ("bad_flags.yaml", "TL007", 8, 14)]),
     ("TL008/bad_v4_args.json", [("bad_v4_args.json", "TL008", 3, 3), ("bad_v4_args.json", "TL008", 4, 3),
@@ -107,6 +108,13 @@ def test_tl006_max_steps_and_epochs_judged_by_the_steps_per_epoch(tmp_path, step
     assert finding.severity.value == expected[0] and expected[1] in finding.message
     assert finding.message.startswith("both `max_steps` and `num_train_epochs` are set; "
                                       "`max_steps` wins")
+
+
+def test_tl006_capped_run_fixture_says_how_many_epochs_run():
+    [finding] = check(FIXTURES / "TL006/bad_capped_run.yaml", select=["TL006"]).diagnostics
+    assert finding.severity.value == "warning"
+    assert "1000 steps are 1 epoch of 1000 steps" in finding.message
+    assert finding.message.endswith("not the 3 asked")
 
 
 def test_tl006_fixture_epoch_conflict_is_info_without_the_steps_per_epoch():
