@@ -1,6 +1,5 @@
 """TL003 unknown-key: unknown key, close to a known one. Its page: docs/rules/TL003.md."""
 
-import difflib
 import os
 
 from trainlint.api import (
@@ -221,8 +220,10 @@ class UnknownKey(DocumentRule, LaunchRule):
         every candidate: a third of TL003's time on a repository of 100 configs)."""
         asked = (key, candidates, self.options.max_distance)
         if asked not in _CLOSEST:
+            from difflib import get_close_matches  # 4 ms of imports, for a key not known only
+
             _CLOSEST[asked] = next(
-                (match for match in difflib.get_close_matches(key, candidates, n=3, cutoff=0.75)
+                (match for match in get_close_matches(key, candidates, n=3, cutoff=0.75)
                  if match != key and _distance(key, match) <= self.options.max_distance), None)
         return _CLOSEST[asked]
 
@@ -313,5 +314,7 @@ def _did_you_mean(option: str, known: tuple[str, ...]) -> str | None:
     key = option.lstrip("-").replace("-", "_").lower()
     if key in normalized:
         return normalized[key]
-    matches = difflib.get_close_matches(key, list(normalized), n=1, cutoff=0.6)
+    from difflib import get_close_matches  # see _closest
+
+    matches = get_close_matches(key, list(normalized), n=1, cutoff=0.6)
     return normalized[matches[0]] if matches else None
