@@ -26,9 +26,11 @@ FIRST_REMOVAL = "5.0"
 # A replacement exists only from this transformers version on (checked in the 4.31, 4.32,
 # 4.40 and 4.41 wheels): renaming is safe only where every allowed version knows it.
 RENAMED_IN = {"eval_strategy": "4.41", "use_cpu": "4.32"}
-# A project file that may declare one of the fields as its own (scanned where nothing is found
-# reading the config).
-_FIELD_NAMES = re.compile("|".join(sorted(REMOVED_IN_5)).encode())
+# A class-body line that declares one of the fields (`    warmup_ratio: float = 0.0`): the
+# project files worth parsing where nothing is found reading the config.
+_FIELD_NAMES = tuple(name.encode() for name in sorted(REMOVED_IN_5))
+_FIELD_DECLARATION = re.compile(rb"^[ \t]+(?:" + b"|".join(_FIELD_NAMES) + rb")[ \t]*:",
+                                re.MULTILINE)
 _HINTS = {
     "warmup_ratio": ("give the share as `warmup_steps` (transformers 5 reads a value below 1 "
                      "as a share of the training steps; 4.x only takes a step count)"),
@@ -121,7 +123,8 @@ class RemovedFrameworkArgument(DocumentRule):
         if not entries:
             return
         consumer = doc.consumer
-        schema = consumer.schema if consumer is not None and consumer.known else None
+        known = consumer is not None and consumer.known
+        schema = consumer.schema if known else None
         if schema is not None and not schema.external:
             # read into the project's own classes, not TrainingArguments: its own field stays
             entries = [entry for entry in entries if schema.knows(entry.key) is not True]
@@ -129,7 +132,7 @@ class RemovedFrameworkArgument(DocumentRule):
                 return
         transformers = self.ctx.project.requirement("transformers", doc.path)
         present = {entry.key for entry in doc.entries}
-        declared = {} if consumer is not None and consumer.known else self._declared(doc.path)
+        declared = None  # the project's own declarations, scanned for a finding that would be made
         for entry in entries:
             removed_in = REMOVED_IN.get(entry.key, FIRST_REMOVAL)
             rejecting = transformers.at_least(removed_in)
@@ -141,7 +144,8 @@ class RemovedFrameworkArgument(DocumentRule):
                 fix = self._rename(entry, replacement, transformers)
             hint = f"use `{replacement}`" if replacement else _HINTS[entry.key]
             message, severity = self._wording(entry.key, transformers, rejecting, removed_in)
-            basis = "consumer" if consumer is not None and consumer.known else "guessed"
+            if declared is None:
+                declared = {} if known else self._declared(doc.path)
             if entry.key in declared:
                 path, line, owner = declared[entry.key]
                 message += (f"; but no code of this project was found reading this file, and "
@@ -149,13 +153,13 @@ class RemovedFrameworkArgument(DocumentRule):
                             f"the file may be read into that class, not TrainingArguments")
                 severity = Severity.INFO
             yield self.diagnostic(entry.path, entry.key_span or entry.span, f"{message}; {hint}",
-                                  fix, severity, basis)
+                                  fix, severity, "consumer" if known else "guessed")
 
     def _declared(self, path: str) -> dict[str, tuple[str, int, str]]:
         """The fields of REMOVED_IN_5 that a class of the project declares as its own:
         name -> (file, line, class), the first in path order."""
         found: dict[str, tuple[str, int, str]] = {}
-        scanned = self.ctx.project_scripts(path, _FIELD_NAMES, class_fields)
+        scanned = self.ctx.project_scripts(path, declares_a_field, class_fields)
         for file in sorted(scanned):
             for name, (line, owner) in scanned[file].items():
                 found.setdefault(name, (file, line, owner))
@@ -187,13 +191,22 @@ class RemovedFrameworkArgument(DocumentRule):
                 f"rejects `{key}` (TypeError at start)", None)
 
 
+def declares_a_field(data: bytes) -> bool:
+    """Whether a project file's bytes may declare one of the fields in a class body."""
+    return (any(name in data for name in _FIELD_NAMES)
+            and _FIELD_DECLARATION.search(data) is not None)
+
+
 def class_fields(script) -> dict[str, tuple[int, str]]:
-    """The fields of REMOVED_IN_5 that the file's classes declare with an annotation (a
-    dataclass, pydantic or attrs field): name -> (line, class)."""
+    """The fields of REMOVED_IN_5 that the file's classes (at module level, or nested in one)
+    declare with an annotation (a dataclass, pydantic or attrs field): name -> (line, class)."""
     fields: dict[str, tuple[int, str]] = {}
-    for node in script.classes:
+    classes = [node for node in script.tree.body if isinstance(node, ast.ClassDef)]
+    for node in classes:
         for statement in node.body:
-            if (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+            if isinstance(statement, ast.ClassDef):
+                classes.append(statement)
+            elif (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
                     and statement.target.id in REMOVED_IN_5):
                 fields.setdefault(statement.target.id, (statement.lineno, node.name))
     return fields
