@@ -107,6 +107,8 @@ def collect(path: str, settings: Any = None) -> Collected:
     if document.error is not None:
         span = document.error.span
         result.error = f"{path}:{span.line}:{span.col}: cannot parse: {document.error.message}"
+        if document.error.read_by:  # JSON with comments: a lenient reader takes it
+            result.error += f" (a comment: {document.error.read_by} read the file, `json.load` does not)"
         result.exit_code = 1
         return result
     if fmt in LAUNCHER_FORMATS:

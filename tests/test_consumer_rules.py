@@ -238,6 +238,14 @@ def test_tl001_json_with_comments_follows_its_reader():
     assert "no code of this project was found reading it as plain JSON" in server.message
 
 
+def test_show_says_a_json_file_with_comments_is_read_by_lenient_readers():
+    code, _, err = run_cli("show", str(PROJECTS / "json_comments/serve/server.json"))
+    assert code == 1
+    assert "server.json:2:35: cannot parse: Expecting property name enclosed in double quotes " \
+           "(a comment: readers of JSON with comments" in err
+    assert "`json.load` does not)" in err
+
+
 def test_tl001_json_broken_besides_its_comments_stays_an_error(tmp_path):
     """Only comments make a JSON file readable elsewhere: a trailing comma too is an error."""
     config = tmp_path / "server.json"
