@@ -66,6 +66,15 @@ class CallSite(Struct, frozen=True):
     def label(self, root: str = "") -> str:
         return f"{_shown(self.path, root)}:{self.line}"
 
+    def label_beside(self, config: str) -> str:
+        """`file:line`, the file relative to the folder it shares with `config` (the file it
+        reads), as a rule's message names the reader."""
+        try:
+            root = os.path.commonpath([os.path.abspath(config), os.path.abspath(self.path)])
+        except ValueError:  # another drive
+            root = ""
+        return self.label(root)
+
 
 class Consumer(Struct):
     """How one config file is read: by which loader, from where, against which schema.

@@ -1,7 +1,5 @@
 """TL001 parse-error: file cannot be parsed. Its page: docs/rules/TL001.md."""
 
-import os
-
 from trainlint.api import Example, FixAvailability, ParseErrorRule, Severity, Span
 
 
@@ -71,7 +69,7 @@ class ParseError(ParseErrorRule):
         consumer = self.ctx.consumer_of(path)
         if consumer is not None and consumer.known and "json" in consumer.loader.formats:
             site = next((each for each in consumer.sites if each.path.endswith(".py")), None)
-            where = f" at `{_label(site, path)}`" if site else ""
+            where = f" at `{site.label_beside(path)}`" if site else ""
             return self.diagnostic(path, span, f"{message}: a comment, which JSON does not allow, "
                                                f"and `{consumer.loader.display}`{where} reads the "
                                                "file as plain JSON", basis="consumer")
@@ -82,10 +80,3 @@ class ParseError(ParseErrorRule):
                                            f"{read_by} read the file, and {reader}",
                                severity=Severity.INFO, basis="guessed")
 
-
-def _label(site, config: str) -> str:
-    """`file:line` of a reading site, the file relative to the folder it shares with the config."""
-    try:
-        return site.label(os.path.commonpath([os.path.abspath(site.path), os.path.abspath(config)]))
-    except ValueError:  # another drive
-        return site.label()

@@ -3,7 +3,6 @@
 The class docstring is the rule's page (docs/rules/TL004.md).
 """
 
-import os
 import re
 
 from trainlint.api import (
@@ -122,16 +121,8 @@ class Yaml11FloatString(DocumentRule):
                 continue  # the loader reads a float, or the code converts the string
             site = next((each for each in consumer.sites if each.path.endswith(".py")),
                         consumer.sites[0] if consumer.sites else None)
-            where = f" at `{_shown(site.path, doc.path)}:{site.line}`" if site else ""
+            where = f" at `{site.label_beside(doc.path)}`" if site else ""
             yield self.at(entry, f"`{entry.key}: {raw}` reaches the code as the string '{raw}' "
                                  f"(`{consumer.loader.display}`{where} reads YAML 1.1 and nothing "
                                  f"converts it); write `{fixed}`", fix, basis="consumer")
 
-
-def _shown(site: str, config: str) -> str:
-    """The call site's path relative to the folder it shares with the config."""
-    try:
-        return os.path.relpath(site, os.path.commonpath([os.path.abspath(site),
-                                                         os.path.abspath(config)]))
-    except ValueError:
-        return site
