@@ -133,12 +133,12 @@ class ConflictingSettings(ConfigRule):
             return self.at(epochs, f"{message} (the steps per epoch are not known, so whether "
                                    f"`{epochs.key}` was meant cannot be told)",
                            severity=Severity.INFO, basis="schema")
-        asked = view.number("duration.epochs") * per_epoch.value
+        asked = view.number("duration.epochs")
         capped = view.number("duration.max_steps")
-        if abs(capped - asked) < per_epoch.value:
+        if abs(capped - asked * per_epoch.value) < per_epoch.value:
             return None  # the same length, within an epoch
         runs = capped / per_epoch.value
         return self.at(epochs, f"{message}: {fmt(capped)} steps are {fmt(runs)} "
                                f"epoch{'' if runs == 1 else 's'} of {fmt(per_epoch.value)} steps "
-                               f"({per_epoch.provenance}), "
-                               f"not the {fmt(view.number('duration.epochs'))} asked", basis="schema")
+                               f"({per_epoch.provenance}), not the {fmt(asked)} asked",
+                       basis="schema")
