@@ -37,8 +37,9 @@ MAX_NESTING = 128
 MAX_CONTAINER_RAW = 1 << 20
 
 _WHITESPACE = json.decoder.WHITESPACE.match
-# A string (kept as it is), a `//` line comment or a `/* */` block comment (blanked).
-_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*.*?\*/', re.DOTALL)
+# A string (kept as it is), a `//` line comment or a `/* */` block comment (blanked); compiled
+# for a file that fails to parse only.
+_STRING_OR_COMMENT = r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*.*?\*/'
 COMMENT_READERS = "readers of JSON with comments (commentjson, json5, JSONC, or code that strips them)"
 _scanstring = json.decoder.scanstring
 
@@ -185,7 +186,8 @@ def _reads_without_comments(text: str) -> bool:
     """Whether the text is JSON once its `//` and `/* */` comments are removed (JSONC)."""
     if "//" not in text and "/*" not in text:
         return False
-    blanked = _STRING_OR_COMMENT.sub(lambda m: m[0] if m[0][0] == '"' else "", text)
+    blanked = re.sub(_STRING_OR_COMMENT, lambda m: m[0] if m[0][0] == '"' else "", text,
+                     flags=re.DOTALL)
     try:
         json.loads(blanked.lstrip("\ufeff"))
     except (ValueError, RecursionError):

@@ -67,14 +67,15 @@ class ParseError(ParseErrorRule):
         if read_by is None:
             return self.diagnostic(path, span, message)
         consumer = self.ctx.consumer_of(path)
-        if consumer is not None and consumer.known and "json" in consumer.loader.formats:
+        known = consumer is not None and consumer.known
+        if known and "json" in consumer.loader.formats:
             site = next((each for each in consumer.sites if each.path.endswith(".py")), None)
             where = f" at `{site.label_beside(path)}`" if site else ""
             return self.diagnostic(path, span, f"{message}: a comment, which JSON does not allow, "
                                                f"and `{consumer.loader.display}`{where} reads the "
                                                "file as plain JSON", basis="consumer")
         reader = "no code of this project was found reading it as plain JSON"
-        if consumer is not None and consumer.known:
+        if known:
             reader = f"`{consumer.loader.display}`, found reading it, is not known to read plain JSON"
         return self.diagnostic(path, span, f"{message}: a comment, which `json.load` rejects; "
                                            f"{read_by} read the file, and {reader}",

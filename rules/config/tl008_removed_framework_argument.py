@@ -5,6 +5,7 @@ The class docstring is the rule's page (docs/rules/TL008.md).
 
 import ast
 import re
+from functools import cache
 
 from trainlint.api import Applicability, DocumentRule, Example, FixAvailability, Severity
 
@@ -29,8 +30,6 @@ RENAMED_IN = {"eval_strategy": "4.41", "use_cpu": "4.32"}
 # A class-body line that declares one of the fields (`    warmup_ratio: float = 0.0`): the
 # project files worth parsing where nothing is found reading the config.
 _FIELD_NAMES = tuple(name.encode() for name in sorted(REMOVED_IN_5))
-_FIELD_DECLARATION = re.compile(rb"^[ \t]+(?:" + b"|".join(_FIELD_NAMES) + rb")[ \t]*:",
-                                re.MULTILINE)
 _HINTS = {
     "warmup_ratio": ("give the share as `warmup_steps` (transformers 5 reads a value below 1 "
                      "as a share of the training steps; 4.x only takes a step count)"),
@@ -194,7 +193,13 @@ class RemovedFrameworkArgument(DocumentRule):
 def declares_a_field(data: bytes) -> bool:
     """Whether a project file's bytes may declare one of the fields in a class body."""
     return (any(name in data for name in _FIELD_NAMES)
-            and _FIELD_DECLARATION.search(data) is not None)
+            and _field_declaration().search(data) is not None)
+
+
+@cache
+def _field_declaration() -> re.Pattern[bytes]:
+    """Compiled on first use: 0.5 ms that a run without the scan would pay at start-up."""
+    return re.compile(rb"^[ \t]+(?:" + b"|".join(_FIELD_NAMES) + rb")[ \t]*:", re.MULTILINE)
 
 
 def class_fields(script) -> dict[str, tuple[int, str]]:
