@@ -238,6 +238,10 @@ class ScriptRule(Rule):
     # files in one process, so that the work is done once, while the other processes check
     # the rest (other projects' such files too). Empty: no shared work.
     shared_work_needles: ClassVar[tuple[tuple[bytes, ...], ...]] = ()
+    # What a file holds that the shared work parses (the needles it gives the project scan):
+    # on several cores, a project's such files are checked in that same process, after the
+    # files that ask for the work, and reuse its parse. None: the work parses no file.
+    shared_work_parses: ClassVar[Needles | None] = None
 
     # A rule that links files of one project (a save in train.py, a load in evaluate.py)
     # overrides the three methods below; see trainlint.project. `project_needles` must all occur

@@ -29,6 +29,7 @@ from trainlint.load import (
     Loader,
     Source,
     Unreadable,
+    forget_kept_scripts,
     format_of,
     preload,
 )
@@ -496,13 +497,18 @@ def _work_estimates(files: list[str]) -> list[int]:
 def _checked_together(rules: RuleSet, files: list[str]) -> list[list[int]]:
     """The indexes of the Python files whose check asks for work a rule shares between the
     files of a project (ScriptRule.shared_work_needles), by project: a project's such files
-    are checked in one process, where the work is done once."""
+    are checked in one process, where the work is done once; then, in that process, the
+    project's files that the work parses (ScriptRule.shared_work_parses), which reuse its
+    parse."""
     wanted = [needles for rule in rules.script for needles in rule.shared_work_needles]
     if not wanted:
         return []
-    from trainlint.project_scan import project_root
+    from trainlint.project_scan import holds, project_root
 
+    parsed = [rule.shared_work_parses for rule in rules.script
+              if rule.shared_work_needles and rule.shared_work_parses is not None]
     together: dict[str, list[int]] = {}
+    afterwards: dict[str, list[int]] = {}
     for index, path in enumerate(files):
         if format_of(path) != "python":
             continue
@@ -512,7 +518,9 @@ def _checked_together(rules: RuleSet, files: list[str]) -> list[list[int]]:
             continue  # reported when the file is checked
         if any(all(needle in data for needle in needles) for needles in wanted):
             together.setdefault(project_root(path), []).append(index)
-    return list(together.values())
+        elif any(holds(data, needles) for needles in parsed):
+            afterwards.setdefault(project_root(path), []).append(index)
+    return [group + afterwards.get(root, []) for root, group in together.items()]
 
 
 def _check_all(files: list[str], rules: RuleSet, options: RunOptions) -> list[FileResult]:
@@ -557,6 +565,7 @@ def check_paths(paths: Iterable[str], settings: Settings | None = None,
         options.unsafe_fixes = True
     report = Report(dry_run=options.diff, errors=list(settings.errors))
     _SUPPRESSIONS_READ.clear()
+    forget_kept_scripts()
     if stdin is not None:
         name, data = stdin
         rules = RuleSet(settings, options, kinds_for([name]))
@@ -577,6 +586,7 @@ def check_paths(paths: Iterable[str], settings: Settings | None = None,
         if result.output is not None:
             report.outputs.append(result.output)
     report.diagnostics.extend(_cross_file_findings(rules, results, report.errors))
+    forget_kept_scripts()  # what no check took
     report.diagnostics = _once_per_run(_deduplicate(sorted(report.diagnostics, key=Diagnostic.sort_key)))
     report.unsafe_fixable = sum(
         1 for d in report.diagnostics

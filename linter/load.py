@@ -24,7 +24,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from msgspec import Struct, field
+from msgspec import Struct, field, structs
 
 from trainlint.dialects import build_views, dialects
 from trainlint.formats.base import FORMAT_BY_SUFFIX, ParseError, SyntaxProblem, format_of
@@ -311,11 +311,53 @@ def _parse_config(document: Document, consumers: Any = None) -> None:
     document.views = build_views(config)
 
 
+# Scripts a project scan parsed in this process, by absolute path, kept for the check of the
+# same file later in the run (`keep_for_check`): one parse and index instead of two. At most
+# KEPT_SCRIPT_CHARACTERS of source are kept (a tree takes some 20 times its text).
+KEPT_SCRIPT_CHARACTERS = 2 << 20
+_KEPT_SCRIPTS: dict[str, Any] = {}
+_KEPT_CHARACTERS = [0]
+
+
+def keep_for_check(script) -> None:
+    """Keep a script parsed for a scan of the project, in case this process checks it later."""
+    if _KEPT_CHARACTERS[0] + len(script.text) > KEPT_SCRIPT_CHARACTERS:
+        return
+    key = os.path.abspath(script.path)
+    if key not in _KEPT_SCRIPTS:
+        _KEPT_SCRIPTS[key] = script
+        _KEPT_CHARACTERS[0] += len(script.text)
+
+
+def forget_kept_scripts() -> None:
+    """Drop what the scans kept: a run's trees are not another run's."""
+    _KEPT_SCRIPTS.clear()
+    _KEPT_CHARACTERS[0] = 0
+
+
+def _kept_script(document: Document):
+    """The script a scan parsed from the same text as `document`, as this path names it (taken
+    once); None where there is none. Its tree and index are reused; the analyses that rules
+    derived from it are not (they may name the file as the scan did)."""
+    if not _KEPT_SCRIPTS:
+        return None
+    kept = _KEPT_SCRIPTS.pop(os.path.abspath(document.path), None)
+    if kept is None:
+        return None
+    _KEPT_CHARACTERS[0] -= len(kept.text)
+    if kept.text != document.text:
+        return None
+    script = structs.replace(kept, path=document.path, index=document.index, _derived={})
+    kept.release()  # the scan's analyses, which may refer back to it (a cycle), go now
+    return script
+
+
 def _parse_python(document: Document, views: bool) -> None:
     from trainlint.formats.python.ast_index import ParsedScript  # Python files only
 
     try:
-        script = ParsedScript.parse(document.path, document.text, document.index)
+        script = _kept_script(document) or ParsedScript.parse(document.path, document.text,
+                                                              document.index)
     except SyntaxError as exc:
         if _newer_python(document.text, exc.lineno):
             document.notes.append(f"{document.path}: not checked: Python syntax newer than this "

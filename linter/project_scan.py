@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from trainlint.discovery import is_test_path, walk_folder
 from trainlint.formats.base import ParseError
-from trainlint.load import Loader, Unreadable, decode
+from trainlint.load import Loader, Unreadable, decode, keep_for_check
 from trainlint.parallel import map_scan
 from trainlint.paths import relative_path
 
@@ -184,4 +184,6 @@ def _script_analysed(loader: Loader, path: str, data: bytes, analyse) -> Any:
     script = loader.from_bytes(path, data, views=False).script
     if script is None:
         return None  # it cannot be parsed: reported when that file is checked itself
-    return analyse(script)
+    analysis = analyse(script)
+    keep_for_check(script)
+    return analysis

@@ -516,7 +516,8 @@ def test_files_with_a_load_are_checked_in_one_process_so_the_project_is_scanned_
         tmp_path, monkeypatch):
     """TL401 reads the project's saves for each load (shared_work_needles): a run on several
     cores checks every file of a project with a torch.load in one process, where the scan is
-    made once, and deals the other files to the other processes."""
+    made once, then the files the scan parses (shared_work_parses: a `save(` call), which
+    reuse its parse, and deals the other files to the other processes."""
     import trainlint.engine as engine
     import trainlint.parallel as parallel
 
@@ -535,12 +536,70 @@ def test_files_with_a_load_are_checked_in_one_process_so_the_project_is_scanned_
     report = check(project, select=["TL401"])
     items, groups = calls[-1]
     assert len(groups) == 1
-    assert sorted(Path(items[i]).name for i in groups[0]) == [
+    together = [Path(items[i]).name for i in groups[0]]
+    assert sorted(together[:5]) == [
         "evaluate.py", "loader0.py", "loader1.py", "loader2.py", "test_evaluate.py"]
+    assert sorted(together[5:]) == ["train.py", "utils.py"]
     assert sorted(Path(d.path).name for d in report.diagnostics) == [
         "evaluate.py", "loader0.py", "loader1.py", "loader2.py", "test_evaluate.py"]
     assert all("train.py:7, which holds an argparse.Namespace" in d.message
                for d in report.diagnostics if "test_" not in d.path)
+
+
+def test_a_file_the_project_scan_parsed_is_checked_without_parsing_it_again(
+        tmp_path, monkeypatch):
+    """The check of evaluate.py scans the project for saves, parsing train.py and utils.py;
+    checked later in the same process, they reuse that tree and index. The findings are those
+    of a run that parses every file for itself."""
+    import trainlint.load as load
+    import trainlint.parallel as parallel
+    import trainlint.project_scan as project_scan
+    from trainlint.formats.python.ast_index import ParsedScript
+
+    project = _project(tmp_path, BOUNDED_PROJECT)
+    monkeypatch.setattr(parallel, "usable_cpus", lambda: 1)
+    parses: list[str] = []
+    original = ParsedScript.parse.__func__
+
+    def counting(cls, path, *args, **kwargs):
+        parses.append(Path(path).name)
+        return original(cls, path, *args, **kwargs)
+
+    monkeypatch.setattr(ParsedScript, "parse", classmethod(counting))
+    reused = check(project, select=["TL401", "TL402"]).diagnostics
+    assert sorted(parses) == sorted(set(parses))  # no file parsed twice
+    assert {"train.py", "utils.py", "evaluate.py"} <= set(parses)
+    assert not load._KEPT_SCRIPTS  # each kept tree was taken by its file's check
+
+    monkeypatch.setattr(load, "KEPT_SCRIPT_CHARACTERS", 0)  # keep nothing: parse again
+    monkeypatch.setattr(project_scan, "_ANALYSED", {})  # the scan's answers, kept for a run
+    parses.clear()
+    again = check(project, select=["TL401", "TL402"]).diagnostics
+    assert parses.count("train.py") >= 2  # the scans (saves, then the helper's callers), the check
+    assert [(d.path, d.code, d.span, d.message) for d in reused] == \
+        [(d.path, d.code, d.span, d.message) for d in again]
+    assert any("train.py:7, which holds an argparse.Namespace" in d.message for d in reused)
+
+
+def test_a_kept_tree_of_other_text_is_not_reused(tmp_path):
+    """A file that changed between the scan and its check (a fix written meanwhile) is
+    parsed again: the kept tree is used only for the very same text."""
+    from trainlint.load import Loader, keep_for_check
+
+    path = tmp_path / "train.py"
+    path.write_text("import torch\n\ntorch.save({}, 'a.pt')\n", encoding="utf-8")
+    loader = Loader()
+    kept = loader.load(str(path), views=False).script
+    keep_for_check(kept)
+    path.write_text("import torch\n\ntorch.save({}, 'b.pt')\n", encoding="utf-8")
+    script = loader.load(str(path)).script
+    assert script.tree is not kept.tree
+    assert "b.pt" in script.source(script.calls[0])
+
+    keep_for_check(script)
+    again = loader.load(str(path)).script
+    assert again.tree is script.tree and again is not script  # the same text: reused
+    assert again.path == str(path) and again.calls == script.calls
 
 
 def check_paths_of(root: Path, names: list[str], select: list[str]):

@@ -117,6 +117,7 @@ class TorchLoadWeightsOnly(ScriptRule):
     # or a load through an alias (`th.load(`, `from torch import load as tl`). `torch` and
     # `load` alone would put most training scripts (load_state_dict) in one process.
     shared_work_needles = ((b"torch.load",), (b"torch", b"load("), (b"torch", b"import load"))
+    shared_work_parses = staticmethod(calls_save)  # the files of the project's saves
 
     bad = (
         Example(
