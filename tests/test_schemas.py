@@ -44,3 +44,29 @@ def test_precheck_agrees_with_pydantic(name, value):
     if value is None:
         return  # null is "unset" or required by the engine's own rule, not by the model
     assert violates(setting, value) == (explain(name, value) is not None), (name, value)
+
+
+def test_pydantic_words_only_the_values_a_rule_reports(tmp_path):
+    """A value the pre-check rejects but TL002 passes over (an argparse `default=None` for the
+    LR, derived later) costs no pydantic-core import; one it reports carries Pydantic's words
+    (the fixture declares both; the quiet copy leaves the dropout out)."""
+    import subprocess
+    import sys
+
+    from helpers import FIXTURES
+
+    loud = FIXTURES / "consumer_rules" / "declared_defaults" / "train.py"
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    quiet = tmp_path / "train.py"
+    quiet.write_text("".join(line for line in loud.read_text(encoding="utf-8").splitlines(True)
+                             if "--dropout" not in line), encoding="utf-8")
+    program = ("import sys\nfrom trainlint.engine import check_paths\n"
+               "report = check_paths(sys.argv[1:])\n"
+               "print([d.message for d in report.diagnostics if d.code == 'TL002'])\n"
+               "print('pydantic_core' in sys.modules)\n")
+    for path, messages, imported in ((quiet, "[]", "False"),
+                                     (loud, "input should be less than 1, got 1.5", "True")):
+        result = subprocess.run([sys.executable, "-c", program, str(path)], capture_output=True,
+                                text=True, check=True, cwd=tmp_path)
+        found, modules = result.stdout.splitlines()
+        assert messages in found and modules == imported, result.stdout
