@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,15 +46,14 @@ def discover(paths: Iterable[str], settings: Settings,
     errors = notes if errors is None else errors
     _WALKS.clear()  # a run's walks are its own: files change between runs in one process
     for given in paths:
-        path = Path(given)
         try:
-            os.stat(path)
+            mode = os.stat(given).st_mode  # one call: a pre-commit run names hundreds of files
         except OSError as exc:
             errors.append(_missing_path(given, exc))
             continue
-        if path.is_dir():
-            files.extend(walk_folder(path, settings, errors=errors, skipped=notes))
-        elif path.is_file():
+        if stat.S_ISDIR(mode):
+            files.extend(walk_folder(Path(given), settings, errors=errors, skipped=notes))
+        elif stat.S_ISREG(mode):
             files.append(given)
         else:
             errors.append(f"{given}: not a regular file or folder; trainlint reads neither FIFOs "
