@@ -10,7 +10,8 @@ probe's wall time (median of `--runs`, after one warm-up run that pays torch's l
                                       [--write docs/probe.md]
 
 `--write FILE` puts the markdown table between the `<!-- calibration:start -->` and
-`<!-- calibration:end -->` lines of FILE.
+`<!-- calibration:end -->` lines of FILE (`calibration-cuda:start` / `calibration-cuda:end`
+for a run on a GPU, so that each device keeps its own table).
 
 `--device cuda` builds every model and batch on the GPU (it fails with a message where
 there is none). Exit status 1 when a healthy setup was flagged or a planted bug missed.
@@ -122,12 +123,14 @@ def main() -> int:
     print(render(rows, args.format))
     print(f"\n{summary}")
     if args.write:
-        write_between_markers(args.write, f"{render(rows, 'markdown')}\n\n{title[:-1]}: {summary}.")
+        marker = "calibration" if device == "cpu" else "calibration-cuda"
+        write_between_markers(args.write, f"{render(rows, 'markdown')}\n\n{title[:-1]}: {summary}.",
+                              marker)
     return 1 if flagged or missed else 0
 
 
-def write_between_markers(path: Path, text: str) -> None:
-    start, end = "<!-- calibration:start -->", "<!-- calibration:end -->"
+def write_between_markers(path: Path, text: str, marker: str = "calibration") -> None:
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     content = path.read_text(encoding="utf-8")
     head, rest = content.split(start, 1)
     _, tail = rest.split(end, 1)
