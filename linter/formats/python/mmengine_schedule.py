@@ -25,7 +25,8 @@ single scheduler dict that a `_base_` file's dict is merged into.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from trainlint.formats.python.declared_config import NodeValues
 from trainlint.records import ParsedDocument, Value
@@ -38,8 +39,7 @@ LOOP_LENGTHS = {"epoch": ("max_epochs", "duration.epochs"), "step": ("max_iters"
 LINEAR_DEFAULTS = {"start_factor": 1 / 3, "end_factor": 1.0}  # mmengine LinearLR
 
 
-@dataclass
-class _Scheduler:
+class _Scheduler(Struct):
     kind: str
     node: ast.AST
     arguments: dict[str, tuple[ast.AST, ast.AST | None]]  # name -> (value node, keyword node)
