@@ -345,9 +345,9 @@ def _kept_script(document: Document):
     if kept is None:
         return None
     _KEPT_CHARACTERS[0] -= len(kept.text)
-    if kept.text != document.text:
-        return None
-    script = structs.replace(kept, path=document.path, index=document.index, _derived={})
+    script = None
+    if kept.text == document.text:
+        script = structs.replace(kept, path=document.path, index=document.index, _derived={})
     kept.release()  # the scan's analyses, which may refer back to it (a cycle), go now
     return script
 

@@ -100,6 +100,10 @@ class Consumer(Struct):
     def known(self) -> bool:
         return self.basis != "unknown"
 
+    def script_site(self) -> CallSite | None:
+        """The first call site in a Python file: the reader a rule's message names."""
+        return next((each for each in self.sites if each.path.endswith(".py")), None)
+
 
 class _Reader(Struct):
     """One way a config is read, before readers are merged into a Consumer."""

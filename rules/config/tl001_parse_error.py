@@ -69,7 +69,7 @@ class ParseError(ParseErrorRule):
         consumer = self.ctx.consumer_of(path)
         known = consumer is not None and consumer.known
         if known and "json" in consumer.loader.formats:
-            site = next((each for each in consumer.sites if each.path.endswith(".py")), None)
+            site = consumer.script_site()
             where = f" at `{site.label_beside(path)}`" if site else ""
             return self.diagnostic(path, span, f"{message}: a comment, which JSON does not allow, "
                                                f"and `{consumer.loader.display}`{where} reads the "

@@ -119,8 +119,7 @@ class Yaml11FloatString(DocumentRule):
                 continue
             if consumer.loader.yaml_floats != "1.1" or consumer.converts_strings:
                 continue  # the loader reads a float, or the code converts the string
-            site = next((each for each in consumer.sites if each.path.endswith(".py")),
-                        consumer.sites[0] if consumer.sites else None)
+            site = consumer.script_site() or (consumer.sites[0] if consumer.sites else None)
             where = f" at `{site.label_beside(doc.path)}`" if site else ""
             yield self.at(entry, f"`{entry.key}: {raw}` reaches the code as the string '{raw}' "
                                  f"(`{consumer.loader.display}`{where} reads YAML 1.1 and nothing "
