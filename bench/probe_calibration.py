@@ -11,7 +11,7 @@ probe's wall time (median of `--runs`, after one warm-up run that pays torch's l
 
 `--write FILE` puts the markdown table between the `<!-- calibration:start -->` and
 `<!-- calibration:end -->` lines of FILE (`calibration-cuda:start` / `calibration-cuda:end`
-for a run on a GPU, so that each device keeps its own table).
+for a run on a GPU, after the device's type, so that each device keeps its own table).
 
 `--device cuda` builds every model and batch on the GPU (it fails with a message where
 there is none). Exit status 1 when a healthy setup was flagged or a planted bug missed.
@@ -123,7 +123,7 @@ def main() -> int:
     print(render(rows, args.format))
     print(f"\n{summary}")
     if args.write:
-        marker = "calibration" if device == "cpu" else "calibration-cuda"
+        marker = "calibration" if device == "cpu" else f"calibration-{device.split(':')[0]}"
         write_between_markers(args.write, f"{render(rows, 'markdown')}\n\n{title[:-1]}: {summary}.",
                               marker)
     return 1 if flagged or missed else 0
